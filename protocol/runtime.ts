@@ -1,0 +1,134 @@
+/**
+ * The runtime channel: custom LSP methods between the extension (client) and the runtime
+ * process (server). One namespace per message: its method name, its type, and its direction.
+ * Float arrays travel as base64 of little-endian float32 (see protocol/encoding.ts): a third of
+ * the bytes of a JSON number list and no precision lost.
+ */
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+
+export type ExecutionProviderSetting = 'auto' | 'cuda' | 'dml' | 'coreml' | 'webgpu' | 'cpu';
+
+export interface LayerInfo {
+  /** Index in graph order, from 0; the same index as layer_<i>.npy. */
+  index: number;
+  /** 'self' for self-attention, 'cross' for decoder cross-attention (source x target). */
+  kind: 'self' | 'cross';
+  heads: number;
+  /** Name of the graph node (Softmax or fused op) the map comes from. */
+  source: string;
+}
+
+export interface ModelInfo {
+  modelId: string;
+  /** Display name (folder or file name); never used to address files from the webview. */
+  name: string;
+  format: 'onnx' | 'huggingface';
+  layers: LayerInfo[];
+  /** Heads of the widest layer. */
+  heads: number;
+  hasTokenizer: boolean;
+}
+
+export interface CaptureTimings {
+  loadMs: number;
+  tokenizeMs: number;
+  runMs: number;
+  totalMs: number;
+}
+
+export interface CaptureSummary {
+  captureId: string;
+  modelId: string;
+  tokens: string[];
+  ids: number[];
+  layers: LayerInfo[];
+  executionProvider: string;
+  /** Why other providers were not used (one line each), for the log and the summary. */
+  providerNotes: string[];
+  timings: CaptureTimings;
+  cancelled: boolean;
+  /** Peak resident memory of the runtime during the run, bytes. */
+  peakRssBytes: number;
+}
+
+/** client -> server: load (or reuse) a model from a local path and describe it. */
+export namespace OpenModelRequest {
+  export const method = 'attention/openModel';
+  export interface Params {
+    path: string;
+    executionProvider?: ExecutionProviderSetting;
+  }
+  export const type = new RequestType<Params, ModelInfo, void>(method);
+}
+
+/**
+ * client -> server: tokenize and run a text (or ids) through an opened model. Accepts a
+ * workDoneToken: the server reports per-layer progress on it, and the client's cancellation
+ * ($/cancelRequest) stops the run between layers. Maps arrive as LayerNotification before
+ * the response resolves.
+ */
+export namespace CaptureRequest {
+  export const method = 'attention/capture';
+  export interface Params {
+    modelId: string;
+    text?: string;
+    ids?: number[];
+    maxTokens?: number;
+    executionProvider?: ExecutionProviderSetting;
+    /** Bound on the bytes of maps sent for this capture; above it the server pools the grid. */
+    memoryBudgetBytes?: number;
+    workDoneToken?: string | number;
+  }
+  export const type = new RequestType<Params, CaptureSummary, void>(method);
+}
+
+/** server -> client: one attention layer of a running capture, [heads, queries, keys]. */
+export namespace LayerNotification {
+  export const method = 'attention/layer';
+  export interface Params {
+    captureId: string;
+    layer: number;
+    kind: 'self' | 'cross';
+    heads: number;
+    queries: number;
+    keys: number;
+    /** 1 for full resolution; b > 1 when each cell is the block max/mean of b x b cells. */
+    pool: number;
+    /** base64 float32 LE, C order [heads, queries/pool, keys/pool]. */
+    data: string;
+    /** With pool > 1: block means (data holds block maxima). */
+    meanData?: string;
+  }
+  export const type = new NotificationType<Params>(method);
+}
+
+/** client -> server: a full-resolution rectangle of one head of a finished capture. */
+export namespace TileRequest {
+  export const method = 'attention/tile';
+  export interface Params {
+    captureId: string;
+    layer: number;
+    head: number;
+    q0: number;
+    q1: number;
+    k0: number;
+    k1: number;
+  }
+  export interface Result {
+    rows: number;
+    cols: number;
+    data: string;
+  }
+  export const type = new RequestType<Params, Result, void>(method);
+}
+
+/** server -> client: runtime state for the status bar. */
+export namespace RuntimeStatusNotification {
+  export const method = 'attention/status';
+  export interface Params {
+    state: 'idle' | 'loading' | 'running' | 'error';
+    executionProvider?: string;
+    message?: string;
+  }
+  export const type = new NotificationType<Params>(method);
+}

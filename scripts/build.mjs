@@ -1,0 +1,71 @@
+// One esbuild script, one bundle per target. onnxruntime-node stays external because it loads
+// native binaries relative to its own package folder.
+import * as esbuild from 'esbuild';
+import { mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+const targets = [
+  {
+    ...common,
+    entryPoints: ['extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+  },
+  {
+    ...common,
+    entryPoints: ['server/main.ts'],
+    outfile: 'dist/server.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['onnxruntime-node'],
+  },
+  {
+    ...common,
+    entryPoints: ['server/cli.ts'],
+    outfile: 'dist/cli.js',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['onnxruntime-node'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...common,
+    entryPoints: { panel: 'webview/main.ts' },
+    outdir: 'dist/webview',
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome114',
+    loader: { '.css': 'css' },
+  },
+];
+
+mkdirSync(join(root, 'dist/webview'), { recursive: true });
+if (watch) {
+  for (const t of targets) {
+    const ctx = await esbuild.context(t);
+    await ctx.watch();
+  }
+  console.log('[build] watching');
+} else {
+  const started = Date.now();
+  await Promise.all(targets.map((t) => esbuild.build(t)));
+  console.log(`[build] extension, server, cli, webview bundles in ${Date.now() - started} ms`);
+}

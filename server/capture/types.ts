@@ -1,0 +1,65 @@
+/**
+ * The contract between the capture engine (server/capture/*) and its callers: the LSP handlers
+ * (server/main.ts), the CLI (server/cli.ts), tests and benchmarks. Callers depend on these types
+ * only, so the engine can change how it runs a model without touching them.
+ */
+import type { ExecutionProviderSetting, LayerInfo, ModelInfo, CaptureTimings } from '../../protocol/runtime';
+
+/** One attention layer's probabilities, C order [heads, queries, keys]. */
+export interface LayerMap {
+  index: number;
+  kind: 'self' | 'cross';
+  heads: number;
+  queries: number;
+  keys: number;
+  data: Float32Array;
+}
+
+export interface CaptureInput {
+  text?: string;
+  ids?: number[];
+}
+
+export interface CaptureOptions {
+  maxTokens?: number;
+  executionProvider?: ExecutionProviderSetting;
+  /** Checked between layers; when it returns true the run stops and resolves with cancelled. */
+  isCancelled?: () => boolean;
+  /** Called once per layer in graph order, as soon as that layer's map is available. */
+  onLayer?: (map: LayerMap) => void | Promise<void>;
+  /** Called with a fraction in [0, 1] and a short message. */
+  onProgress?: (fraction: number, message: string) => void;
+  /** Log sink for one-line notes (provider fallbacks, timings). */
+  log?: (line: string) => void;
+}
+
+export interface CaptureResult {
+  tokens: string[];
+  ids: number[];
+  layers: LayerInfo[];
+  executionProvider: string;
+  providerNotes: string[];
+  timings: CaptureTimings;
+  cancelled: boolean;
+  peakRssBytes: number;
+}
+
+/** A model opened by the runtime: what it is, and how to run it. */
+export interface OpenedModel {
+  info: ModelInfo;
+  /** Absolute path of the model file or folder. */
+  path: string;
+  capture(input: CaptureInput, options?: CaptureOptions): Promise<CaptureResult>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * An error meant for the user: one line naming the file and the fix. Anything else that
+ * reaches the top level is a bug and is logged with its stack, never shown raw.
+ */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
