@@ -78,8 +78,27 @@ export namespace CaptureRequest {
     /** Bound on the bytes of maps sent for this capture; above it the server pools the grid. */
     memoryBudgetBytes?: number;
     workDoneToken?: string | number;
+    /** Optional id chosen by the client ([A-Za-z0-9_-], at most 64) so it can route the
+     *  capture's notifications before the response arrives; the server makes one otherwise. */
+    captureId?: string;
   }
   export const type = new RequestType<Params, CaptureSummary, void>(method);
+}
+
+/**
+ * server -> client: a capture has tokenized its input; its LayerNotifications follow. Sent
+ * when the engine reports its tokens before the first layer (CaptureOptions.onTokens).
+ */
+export namespace CaptureStartedNotification {
+  export const method = 'attention/captureStarted';
+  export interface Params {
+    captureId: string;
+    modelId: string;
+    tokens: string[];
+    ids: number[];
+    layers: LayerInfo[];
+  }
+  export const type = new NotificationType<Params>(method);
 }
 
 /** server -> client: one attention layer of a running capture, [heads, queries, keys]. */

@@ -1,7 +1,7 @@
 // One esbuild script, one bundle per target. onnxruntime-node stays external because it loads
 // native binaries relative to its own package folder.
 import * as esbuild from 'esbuild';
-import { mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,10 @@ const common = {
   logLevel: 'warning',
   absWorkingDir: root,
 };
+
+// Node bundles prefer ESM entry points: UMD builds (jsonc-parser's main) require their own
+// files at run time, which a bundle cannot resolve.
+const nodeMainFields = ['module', 'main'];
 
 const targets = [
   {
@@ -32,6 +36,7 @@ const targets = [
     entryPoints: ['server/main.ts'],
     outfile: 'dist/server.js',
     platform: 'node',
+    mainFields: nodeMainFields,
     format: 'cjs',
     target: 'node20',
     external: ['onnxruntime-node'],
@@ -41,6 +46,7 @@ const targets = [
     entryPoints: ['server/cli.ts'],
     outfile: 'dist/cli.js',
     platform: 'node',
+    mainFields: nodeMainFields,
     format: 'cjs',
     target: 'node20',
     external: ['onnxruntime-node'],
@@ -48,7 +54,7 @@ const targets = [
   },
   {
     ...common,
-    entryPoints: { panel: 'webview/main.ts' },
+    entryPoints: { panel: 'webview/main.ts', efficiency: 'webview/efficiency/main.ts' },
     outdir: 'dist/webview',
     platform: 'browser',
     format: 'iife',

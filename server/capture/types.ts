@@ -27,6 +27,8 @@ export interface CaptureOptions {
   isCancelled?: () => boolean;
   /** Called once per layer in graph order, as soon as that layer's map is available. */
   onLayer?: (map: LayerMap) => void | Promise<void>;
+  /** Called once, after tokenization and before the first onLayer, with the input's tokens. */
+  onTokens?: (tokens: string[], ids: number[]) => void;
   /** Called with a fraction in [0, 1] and a short message. */
   onProgress?: (fraction: number, message: string) => void;
   /** Log sink for one-line notes (provider fallbacks, timings). */

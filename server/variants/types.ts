@@ -41,6 +41,12 @@ export interface BuiltVariant {
   mapMeaning?: string;
   /** How parameters the checkpoint does not have were set (seeded random, least squares, ...). */
   notes: string[];
+  /** Dims of the output when it is not [heads, n, d] (Lin et al.'s sentence embedding [1, r, dModel]). */
+  outputDims?: number[];
+  /** Dims of the map when it is not [heads, n, m] (routing [1, n, experts], hops [1, r, n], ...). */
+  mapDims?: number[];
+  /** Further graph outputs worth reporting (name -> meaning), e.g. a penalty scalar or a layer output. */
+  extraOutputs?: Record<string, string>;
 }
 
 export interface VariantSpec {

@@ -1,0 +1,43 @@
+/**
+ * Activation: the log, the status bar, the runtime (language client), the commands and the
+ * panel serializer. An activation failure is reported by the extension itself, with the log.
+ */
+import * as vscode from 'vscode';
+import { registerPanelSerializer } from './attentionPanel';
+import { Commands } from './commands';
+import { registerEfficiencyCommands } from './efficiencyCommands';
+import { log, showError } from './log';
+import { RuntimeContext } from './runtimeContext';
+import { RuntimeStatusBar } from './statusBar';
+
+let runtime: RuntimeContext | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const statusBar = new RuntimeStatusBar();
+  runtime = new RuntimeContext(context.extensionUri, statusBar);
+  const commands = new Commands(context.extensionUri, runtime);
+  context.subscriptions.push(
+    log(),
+    statusBar,
+    runtime,
+    ...commands.register(),
+    registerPanelSerializer(context.extensionUri, runtime, (text) => void commands.inspectText(text)),
+  );
+  // Efficiency panel and the config.json CodeLens commands (engineer E's extension/efficiency*.ts).
+  const rt = runtime;
+  registerEfficiencyCommands(context, { sendRequest: (method, params) => rt.running.sendRequest(method, params) });
+  try {
+    await runtime.start();
+  } catch (e) {
+    statusBar.set('error', 'the runtime did not start');
+    // Commands that need no runtime (logs, restart) stay registered so the user can recover.
+    void showError('Attention Inspector could not start its runtime', e, 'Restart Runtime').then((a) => {
+      if (a === 'Restart Runtime') void vscode.commands.executeCommand('attentionInspector.restartRuntime');
+    });
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  await runtime?.stop();
+  runtime = undefined;
+}

@@ -1,0 +1,168 @@
+/**
+ * Owns the language client that talks to the runtime (dist/server.js over IPC): start, restart
+ * (stop with a timeout, dispose, start), and recovery from crashes with exponential backoff.
+ * The context key attentionInspector.runtimeReady follows it, so commands that need the
+ * runtime are disabled while it is down. Server notifications are re-emitted as events, so
+ * panels and commands survive a restart without re-registering.
+ */
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import { CaptureStartedNotification, LayerNotification, RuntimeStatusNotification, type ModelInfo } from '../protocol/runtime';
+import { CrashBackoff } from './backoff';
+import { log } from './log';
+import type { RuntimeStatusBar } from './statusBar';
+
+const READY_KEY = 'attentionInspector.runtimeReady';
+const STOP_TIMEOUT_MS = 2000;
+const MAX_CRASH_RESTARTS = 5;
+
+export interface OpenModelState {
+  path: string;
+  info: ModelInfo;
+}
+
+export class RuntimeContext implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private stopping = false;
+  private readonly backoff = new CrashBackoff(MAX_CRASH_RESTARTS);
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly layerEmitter = new vscode.EventEmitter<LayerNotification.Params>();
+  private readonly startedEmitter = new vscode.EventEmitter<CaptureStartedNotification.Params>();
+  private readonly readyEmitter = new vscode.EventEmitter<boolean>();
+  readonly onLayer = this.layerEmitter.event;
+  readonly onCaptureStarted = this.startedEmitter.event;
+  /** Fires true after each successful start and false when the runtime goes down. */
+  readonly onReady = this.readyEmitter.event;
+  /** The model the user opened last; its id is only valid in the runtime that opened it. */
+  model: OpenModelState | undefined;
+  /** Paths opened in this session, so a restarted runtime can reopen the current one. */
+  lastModelPath: string | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly statusBar: RuntimeStatusBar,
+  ) {}
+
+  get ready(): boolean {
+    return this.client?.isRunning() ?? false;
+  }
+
+  /** The running client, or a one-line error telling the user how to get one. */
+  get running(): LanguageClient {
+    if (!this.client || !this.client.isRunning()) throw new Error('the Attention runtime is not running; run "Attention: Restart Runtime"');
+    return this.client;
+  }
+
+  async start(): Promise<void> {
+    const serverModule = vscode.Uri.joinPath(this.extensionUri, 'dist', 'server.js').fsPath;
+    const serverOptions: ServerOptions = {
+      run: { module: serverModule, transport: TransportKind.ipc },
+      debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file', pattern: '**/config.json' }],
+      outputChannel: log(),
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => {
+          // A client we already replaced or are stopping is not a crash.
+          if (client === this.client) this.onUnexpectedExit();
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+    };
+    const client = new LanguageClient('attentionInspector', 'Attention Inspector Runtime', serverOptions, clientOptions);
+    this.client = client;
+    this.statusBar.set('starting');
+    client.onNotification(RuntimeStatusNotification.type, (p) => this.statusBar.set(p.state, p.message, p.executionProvider));
+    client.onNotification(LayerNotification.type, (p) => this.layerEmitter.fire(p));
+    client.onNotification(CaptureStartedNotification.type, (p) => this.startedEmitter.fire(p));
+    await client.start();
+    this.backoff.started(Date.now());
+    this.stopping = false;
+    this.model = undefined;
+    log().info(`runtime started (${serverModule})`);
+    this.statusBar.set('idle');
+    await this.setReady(true);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    const client = this.client;
+    this.client = undefined;
+    await this.setReady(false);
+    if (!client) return;
+    this.stopping = true;
+    try {
+      if (client.needsStop()) await client.stop(STOP_TIMEOUT_MS);
+    } catch (e) {
+      log().warn(`runtime did not stop cleanly: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      await client.dispose(STOP_TIMEOUT_MS).catch(() => undefined);
+      this.stopping = false;
+    }
+    this.statusBar.set('stopped');
+  }
+
+  async restart(): Promise<void> {
+    this.backoff.reset();
+    await this.stop();
+    await this.start();
+  }
+
+  private onUnexpectedExit(): void {
+    if (this.stopping) return;
+    void this.setReady(false);
+    this.model = undefined;
+    const delay = this.backoff.exited(Date.now());
+    if (delay === undefined) {
+      this.statusBar.set('stopped', 'the runtime keeps exiting');
+      log().error(`runtime exited ${MAX_CRASH_RESTARTS} times in a row; not restarting it again`);
+      void vscode.window
+        .showErrorMessage('The Attention runtime keeps exiting and was not restarted.', 'Restart Runtime', 'Show Logs')
+        .then((a) => {
+          if (a === 'Restart Runtime') void vscode.commands.executeCommand('attentionInspector.restartRuntime');
+          if (a === 'Show Logs') log().show(true);
+        });
+      return;
+    }
+    this.statusBar.set('stopped', `restarting in ${delay / 1000} s`);
+    log().warn(`runtime exited unexpectedly; restart ${this.backoff.attempts} of ${MAX_CRASH_RESTARTS} in ${delay} ms`);
+    void vscode.window.showWarningMessage(`The Attention runtime stopped unexpectedly; restarting it in ${delay / 1000} s.`, 'Show Logs').then((a) => {
+      if (a === 'Show Logs') log().show(true);
+    });
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      void (async () => {
+        const old = this.client;
+        this.client = undefined;
+        await old?.dispose(STOP_TIMEOUT_MS).catch(() => undefined);
+        // A start that fails by the process exiting comes back through closed() and the backoff.
+        await this.start().catch((e) => {
+          log().error(`runtime restart failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+          this.statusBar.set('error', 'the runtime did not restart; run "Attention: Restart Runtime"');
+        });
+      })();
+    }, delay);
+  }
+
+  private async setReady(ready: boolean): Promise<void> {
+    this.readyEmitter.fire(ready);
+    await vscode.commands.executeCommand('setContext', READY_KEY, ready);
+  }
+
+  dispose(): void {
+    clearTimeout(this.restartTimer);
+    void this.stop();
+    this.layerEmitter.dispose();
+    this.startedEmitter.dispose();
+    this.readyEmitter.dispose();
+  }
+}

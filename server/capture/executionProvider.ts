@@ -1,0 +1,112 @@
+/**
+ * Choosing the onnxruntime execution provider. `auto` tries the GPU providers that this
+ * platform's onnxruntime-node build ships, in order of preference, and falls back to CPU;
+ * every provider skipped gets a one-line note (shown in the log and the capture summary).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProviderSetting } from '../../protocol/runtime';
+import { UserError } from './types';
+
+export interface ProviderSession {
+  session: ort.InferenceSession;
+  provider: string;
+  notes: string[];
+}
+
+const GPU_PREFERENCE: Record<string, string[]> = {
+  linux: ['cuda', 'webgpu'],
+  win32: ['cuda', 'dml', 'webgpu'],
+  darwin: ['coreml', 'webgpu'],
+};
+
+function backends(): Map<string, boolean> {
+  const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] })
+    .listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }];
+  return new Map(list.map((b) => [b.name, b.bundled]));
+}
+
+/** Dawn needs the Vulkan loader on Linux; without it webgpu cannot start, so skip it cheaply. */
+function vulkanLoaderPresent(): boolean {
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d),
+    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu',
+  ];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
+}
+
+/**
+ * Unbundled providers (CUDA on Linux/Windows) are added to onnxruntime-node's binary folder by
+ * its installer (`--onnxruntime-node-install=cuda12`); listSupportedBackends() still reports
+ * them as not bundled, so look for the provider library itself.
+ */
+function providerLibraryInstalled(name: string): boolean {
+  try {
+    const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
+    const dir = join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    const file = process.platform === 'win32' ? `onnxruntime_providers_${name}.dll` : `libonnxruntime_providers_${name}.so`;
+    return existsSync(join(dir, file));
+  } catch {
+    return false;
+  }
+}
+
+/** Why a provider cannot be tried here, or undefined when it can. */
+function unavailable(name: string, have: Map<string, boolean>): string | undefined {
+  if (!have.has(name)) return `${name}: not available in onnxruntime-node for ${process.platform}-${process.arch}`;
+  if (have.get(name) === false && !providerLibraryInstalled(name)) {
+    return `${name}: not installed (onnxruntime-node ships it separately: npm install with --onnxruntime-node-install=cuda12)`;
+  }
+  if (name === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPresent()) {
+    return 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine';
+  }
+  return undefined;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const line = msg.split('\n').find((l) => l.trim().length > 0) ?? msg;
+  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
+}
+
+export async function createSession(
+  model: Uint8Array,
+  setting: ExecutionProviderSetting = 'auto',
+  base: ort.InferenceSession.SessionOptions = {},
+  log?: (line: string) => void,
+): Promise<ProviderSession> {
+  const have = backends();
+  const notes: string[] = [];
+  const note = (line: string): void => {
+    notes.push(line);
+    log?.(line);
+  };
+  const tryCreate = (name: string): Promise<ort.InferenceSession> =>
+    ort.InferenceSession.create(model, { ...base, executionProviders: [name] });
+
+  if (setting !== 'auto') {
+    const why = setting === 'cpu' ? undefined : unavailable(setting, have);
+    if (why) throw new UserError(`execution provider ${why}; use auto or cpu`);
+    try {
+      return { session: await tryCreate(setting), provider: setting, notes };
+    } catch (e) {
+      if (setting === 'cpu') throw e;
+      throw new UserError(`execution provider ${setting} failed to start: ${firstLine(e)}; use auto or cpu`);
+    }
+  }
+
+  for (const name of GPU_PREFERENCE[process.platform] ?? []) {
+    const why = unavailable(name, have);
+    if (why) {
+      note(why);
+      continue;
+    }
+    try {
+      return { session: await tryCreate(name), provider: name, notes };
+    } catch (e) {
+      note(`${name}: session creation failed: ${firstLine(e)}`);
+    }
+  }
+  return { session: await tryCreate('cpu'), provider: 'cpu', notes };
+}

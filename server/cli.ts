@@ -1,0 +1,72 @@
+/**
+ * The attention-inspector command line: a dispatch table of subcommands, each a module under
+ * server/cli/ exporting run(argv) -> exit code, imported statically (one bundle, no loader
+ * quirks). Errors end as ONE line on stderr (exit 1, or 2 for usage); the stack is printed
+ * only with ATTENTION_INSPECTOR_DEBUG=1, because a user needs the file and the fix, not our
+ * call chain.
+ */
+import { UsageError } from './cli/args';
+import * as capture from './cli/capture';
+import * as demo from './cli/demo';
+import * as estimate from './cli/estimate';
+import * as variantsCmd from './cli/variants';
+import * as compare from './cli/compare';
+import { UserError } from './capture/types';
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+// One import and one line per subcommand; add yours here.
+const COMMANDS: Record<string, Command> = {
+  capture: { summary: 'run a model on a text and write every attention map (.npy) and a summary', run: capture.run },
+  variants: { summary: 'list the attention variants compare can run, with their papers', run: variantsCmd.run },
+  compare: { summary: 'run attention variants on one layer\'s Q, K, V and score them against exact', run: compare.run },
+  demo: { summary: 'capture a text and write a self-contained HTML report', run: demo.run },
+  estimate: { summary: 'FLOPs, bytes, KV cache and roofline time of attention from a config.json, per variant', run: estimate.run },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return ['usage: attention-inspector <command> [options]', '', 'commands:', ...lines, '', 'Run attention-inspector <command> --help for its options.'].join('\n');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  return command.run(rest);
+}
+
+function report(e: unknown): number {
+  const debug = process.env.ATTENTION_INSPECTOR_DEBUG === '1';
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  if (e instanceof UsageError) {
+    process.stderr.write(`attention-inspector: ${oneLine(e.message)}\n`);
+    return 2;
+  }
+  if (e instanceof UserError) {
+    process.stderr.write(`attention-inspector: ${oneLine(e.message)}\n`);
+    return 1;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`attention-inspector: internal error: ${oneLine(msg)}${debug ? '' : ' (set ATTENTION_INSPECTOR_DEBUG=1 for the stack)'}\n`);
+  return 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => process.exit(report(e)),
+  );
+}

@@ -1,0 +1,35 @@
+/** `attention-inspector capture`: every attention map of one text, as .npy files. */
+import { parseFlags } from './args';
+import { EXECUTION_PROVIDERS, captureToFolder, requestFromFlags, summaryLine } from './captureRun';
+
+const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N] [--verbose]
+
+Runs the model once and writes to <dir>:
+  tokens.json         {"tokens": [...], "ids": [...]}
+  layer_<i>.npy       self-attention probabilities of layer i, float32 [heads, queries, keys]
+  cross_<i>.npy       cross-attention layers, if any
+  summary.json        model, layer and head counts, execution provider, timings, peak memory
+
+options:
+  --model       an ONNX export (folder with model.onnx + tokenizer.json, or a .onnx file) or a
+                Hugging Face folder (config.json + *.safetensors)
+  --ids         token ids, when the model has no tokenizer.json
+  --ep          ${EXECUTION_PROVIDERS.join(' | ')} (default auto: GPU providers of this build, else cpu)
+  --max-tokens  refuse longer inputs (default: no limit)
+  --verbose     print provider notes to stderr`;
+
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', verbose: 'boolean', help: 'boolean' } as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, SPEC, 'capture');
+  if (flags.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const req = requestFromFlags(flags, 'capture');
+  if (flags.verbose) req.log = (line) => process.stderr.write(`${line}\n`);
+  const outcome = await captureToFolder(req);
+  await outcome.model.dispose();
+  process.stdout.write(`${summaryLine(outcome)} -> ${req.out}\n`);
+  return 0;
+}

@@ -1,0 +1,117 @@
+/**
+ * One capture from the command line into a folder: tokens.json, layer_<i>.npy per
+ * self-attention layer (cross_<i>.npy per cross-attention layer), summary.json. Shared by the
+ * capture and demo commands.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutionProviderSetting } from '../../protocol/runtime';
+import { writeNpy } from '../capture/npy';
+import { openModel } from '../capture/openModel';
+import { UserError, type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
+import { UsageError, positiveInt, type Flags } from './args';
+
+export const EXECUTION_PROVIDERS: ExecutionProviderSetting[] = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
+
+export interface CaptureRequest {
+  model: string;
+  input: CaptureInput;
+  out: string;
+  executionProvider: ExecutionProviderSetting;
+  maxTokens?: number;
+  log?: (line: string) => void;
+  /** Called after each layer is written. */
+  onLayer?: (map: LayerMap) => void;
+}
+
+export interface CaptureOutcome {
+  model: OpenedModel;
+  result: CaptureResult;
+  files: string[];
+  summary: Record<string, unknown>;
+}
+
+/** Reads --text / --text-file / --ids (exactly one) into a capture input. */
+export function inputFromFlags(flags: Flags, command: string): CaptureInput {
+  const given = ['text', 'text-file', 'ids'].filter((f) => flags[f] !== undefined);
+  if (given.length !== 1) throw new UsageError(`${command}: give exactly one of --text, --text-file, --ids`);
+  if (typeof flags.text === 'string') return { text: flags.text };
+  if (typeof flags['text-file'] === 'string') {
+    const file = flags['text-file'];
+    if (!existsSync(file)) throw new UserError(`${file}: no such text file; check --text-file`);
+    const text = readFileSync(file, 'utf8');
+    if (text.trim().length === 0) throw new UserError(`${file}: the text file is empty; put the text to inspect in it`);
+    return { text };
+  }
+  const ids = String(flags.ids)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  if (ids.length === 0 || ids.some((id) => !Number.isInteger(id) || id < 0)) {
+    throw new UsageError(`${command}: --ids needs comma-separated non-negative integers, e.g. --ids 3,17,5`);
+  }
+  return { ids };
+}
+
+export function requestFromFlags(flags: Flags, command: string): CaptureRequest {
+  if (typeof flags.model !== 'string') throw new UsageError(`${command}: --model <folder|file.onnx> is required`);
+  if (typeof flags.out !== 'string') throw new UsageError(`${command}: --out <dir> is required`);
+  const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
+  if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`${command}: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  return {
+    model: flags.model,
+    input: inputFromFlags(flags, command),
+    out: flags.out,
+    executionProvider: ep,
+    maxTokens: positiveInt(flags['max-tokens'], 'max-tokens', command),
+  };
+}
+
+export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutcome> {
+  const model = await openModel(req.model, { executionProvider: req.executionProvider, log: req.log });
+  try {
+    mkdirSync(req.out, { recursive: true });
+    const files: string[] = [];
+    const shapes: { index: number; kind: string; heads: number; queries: number; keys: number; file: string }[] = [];
+    let self = 0;
+    let cross = 0;
+    const result = await model.capture(req.input, {
+      maxTokens: req.maxTokens,
+      log: req.log,
+      onLayer: (map) => {
+        const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
+        writeNpy(join(req.out, file), map.data, [map.heads, map.queries, map.keys]);
+        files.push(file);
+        shapes.push({ index: map.index, kind: map.kind, heads: map.heads, queries: map.queries, keys: map.keys, file });
+        req.onLayer?.(map);
+      },
+    });
+    writeFileSync(join(req.out, 'tokens.json'), `${JSON.stringify({ tokens: result.tokens, ids: result.ids }, null, 2)}\n`);
+    const summary = {
+      model: { path: model.path, name: model.info.name, format: model.info.format },
+      layers: result.layers.length,
+      selfAttentionLayers: self,
+      crossAttentionLayers: cross,
+      heads: Math.max(0, ...result.layers.map((l) => l.heads)),
+      tokens: result.ids.length,
+      layerFiles: shapes.map((s, i) => ({ ...s, source: result.layers[i]?.source })),
+      executionProvider: result.executionProvider,
+      providerNotes: result.providerNotes,
+      timings: result.timings,
+      peakRssBytes: result.peakRssBytes,
+      cancelled: result.cancelled,
+    };
+    writeFileSync(join(req.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    return { model, result, files, summary };
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
+}
+
+export function summaryLine(o: CaptureOutcome): string {
+  const r = o.result;
+  const heads = Math.max(0, ...r.layers.map((l) => l.heads));
+  return `${o.model.info.name}: ${r.layers.length} attention layers x ${heads} heads over ${r.ids.length} tokens on ${r.executionProvider} in ${r.timings.totalMs.toFixed(0)} ms (peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB)`;
+}

@@ -1,0 +1,70 @@
+/**
+ * Wires config.json intelligence to the runtime's connection: hovers, diagnostics on open and
+ * change (cleared on close), CodeLenses, and the attention/estimate and
+ * attention/hardwareProfiles requests. Other documents are ignored, so the runtime can share
+ * the connection with every other feature.
+ */
+import type { Connection, TextDocuments } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { basename, dirname } from 'node:path';
+import { EstimateRequest, EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest } from '../../protocol/efficiency';
+import { estimate } from '../efficiency/estimate';
+import { HARDWARE_PROFILES } from '../efficiency/hardware';
+import { localHardwareProfile, resolveHardware } from '../efficiency/localProbe';
+import { measureVsEstimate } from '../efficiency/measured';
+import { loadModelShape } from '../efficiency/modelShape';
+import { curvesFromSweep, sweep } from '../efficiency/sweep';
+import { configCodeLenses } from './codeLens';
+import { isConfigUri } from './configDocument';
+import { configDiagnostics } from './diagnostics';
+import { configHover } from './hover';
+import { guarded } from '../lsp/errors';
+import { onRequest } from '../lsp/typed';
+
+export function registerConfigIntelligence(connection: Connection, documents: TextDocuments<TextDocument>): void {
+  const publish = (doc: TextDocument) => {
+    if (!isConfigUri(doc.uri)) return;
+    void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: configDiagnostics(doc) });
+  };
+  // TextDocuments reports an open as a content change too, so one listener covers both.
+  documents.onDidChangeContent((e) => publish(e.document));
+  documents.onDidClose((e) => {
+    if (isConfigUri(e.document.uri)) void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
+
+  connection.onHover((params) => {
+    const doc = documents.get(params.textDocument.uri);
+    return doc ? configHover(doc, doc.offsetAt(params.position)) : null;
+  });
+  connection.onCodeLens((params) => {
+    const doc = documents.get(params.textDocument.uri);
+    return doc ? configCodeLenses(doc) : [];
+  });
+
+  onRequest(connection, EstimateRequest.type, guarded(connection, EstimateRequest.method, async (p: EstimateRequest.Params) => {
+    const shape = loadModelShape(p.configPath);
+    const hardware = await resolveHardware(p.hardware);
+    const result = estimate(shape, { seq: p.seq, batch: p.batch, dtype: p.dtype, hardware, decode: p.decode, variants: p.variants });
+    return result as unknown as EstimateRequest.Result;
+  }));
+  onRequest(connection, EstimateSweepRequest.type, guarded(connection, EstimateSweepRequest.method, async (p: EstimateSweepRequest.Params) => {
+    const shape = loadModelShape(p.configPath);
+    const hardware = await resolveHardware(p.hardware);
+    const tableSeq = p.tableSeq ?? shape.maxPositions ?? 2048;
+    const profiles = hardware.id === 'local' ? [hardware] : [];
+    const result = sweep(shape, { seqs: p.seqs, tableSeq, batch: p.batch, dtype: p.dtype, hardware, decode: p.decode, profiles });
+    const modelName = basename(p.configPath) === 'config.json' ? basename(dirname(p.configPath)) : basename(p.configPath);
+    return { modelName, maxPositions: shape.maxPositions, curves: curvesFromSweep(result) };
+  }));
+  onRequest(connection, MeasureEfficiencyRequest.type, guarded(connection, MeasureEfficiencyRequest.method, async (p: MeasureEfficiencyRequest.Params) => {
+    const shape = loadModelShape(p.configPath);
+    const local = await resolveHardware('local');
+    const points = await measureVsEstimate(shape, { seqs: p.seqs, variants: p.variants, hardware: local, maxHeads: p.maxHeads ?? 8 });
+    return { hardware: local.name, points };
+  }));
+  onRequest(connection, HardwareProfilesRequest.type, guarded(connection, HardwareProfilesRequest.method, async (p: HardwareProfilesRequest.Params) => {
+    const list: HardwareProfilesRequest.Profile[] = [...HARDWARE_PROFILES];
+    if (p?.includeLocal) list.push(await localHardwareProfile());
+    return list;
+  }));
+}

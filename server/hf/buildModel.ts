@@ -1,0 +1,94 @@
+/**
+ * Composes a family's pieces into ONNX models: the whole checkpoint as one graph with its
+ * weights as initializers, or one stage (embeddings, one layer, head) with its weights as
+ * graph inputs for layer-by-layer runs.
+ */
+import { GraphBuilder } from '../onnx/graphBuilder';
+import { InitializerBinder, InputBinder, makeCtx, type WeightBinder, type WeightNeed } from './binder';
+import type { WeightSource } from './checkpoint';
+import type { HfConfig } from './config';
+import type { FamilyGraph } from './family';
+import { bertGraph } from './buildBert';
+import { gpt2Graph } from './buildGpt2';
+import { llamaGraph } from './buildLlama';
+
+export function familyGraph(cfg: HfConfig, src: WeightSource, folder: string): FamilyGraph {
+  const has = (n: string) => src.has(n);
+  switch (cfg.family) {
+    case 'gpt2':
+      return gpt2Graph(cfg, has, folder);
+    case 'bert':
+      return bertGraph(cfg, has, folder);
+    case 'llama':
+      return llamaGraph(cfg, has, folder);
+  }
+}
+
+export type Stage = { kind: 'embed' } | { kind: 'layer'; index: number } | { kind: 'head' };
+
+export interface BuiltStage {
+  bytes: Uint8Array;
+  hostInputs: string[];
+  needs: WeightNeed[];
+}
+
+function compose(g: GraphBuilder, b: WeightBinder, cfg: HfConfig, fam: FamilyGraph): string[] {
+  const ctx = makeCtx(g, b, cfg.headDim);
+  let x = fam.embed(ctx);
+  for (let i = 0; i < cfg.layers; i++) {
+    const out = fam.layer(ctx, i, x);
+    g.node('Identity', [out.probs], { outputs: [`attn_${i}`] });
+    g.output(`attn_${i}`, 'float32', [1, cfg.heads, 'T', 'T']);
+    x = out.x;
+  }
+  g.node('Identity', [fam.head(ctx, x)], { outputs: ['logits'] });
+  g.output('logits');
+  return ctx.hostInputs;
+}
+
+/** The weights a full graph needs, found by building it once with weights as inputs. */
+export function fullModelNeeds(cfg: HfConfig, fam: FamilyGraph, src: WeightSource): string[] {
+  const probe = new InputBinder(new GraphBuilder('probe'), src);
+  compose(new GraphBuilder('probe'), probe, cfg, fam);
+  return [...new Set(probe.needs.map((n) => n.name))];
+}
+
+/** The whole model in one graph (outputs logits and attn_<i>); weights are read here. */
+export async function buildFullModel(
+  cfg: HfConfig,
+  fam: FamilyGraph,
+  src: WeightSource,
+): Promise<{ bytes: Uint8Array; hostInputs: string[] }> {
+  const data = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const name of fullModelNeeds(cfg, fam, src)) data.set(name, { shape: src.shape(name), values: await src.read(name) });
+  const g = new GraphBuilder(`hf_${cfg.modelType}`);
+  const hostInputs = compose(g, new InitializerBinder(g, data), cfg, fam);
+  return { bytes: g.toBytes(), hostInputs };
+}
+
+/**
+ * One stage with its weights as inputs. Stages take and give the hidden state as
+ * hidden_in/hidden [T, hidden]; a layer also gives attn [1, heads, T, T].
+ */
+export function buildStage(cfg: HfConfig, fam: FamilyGraph, src: WeightSource, stage: Stage): BuiltStage {
+  const g = new GraphBuilder(`hf_${cfg.modelType}_${stage.kind}`);
+  const b = new InputBinder(g, src);
+  const ctx = makeCtx(g, b, cfg.headDim);
+  if (stage.kind === 'embed') {
+    g.node('Identity', [fam.embed(ctx)], { outputs: ['hidden'] });
+    g.output('hidden');
+  } else {
+    const x = g.input('hidden_in', 'float32', ['T', cfg.hidden]);
+    if (stage.kind === 'layer') {
+      const out = fam.layer(ctx, stage.index, x);
+      g.node('Identity', [out.x], { outputs: ['hidden'] });
+      g.node('Identity', [out.probs], { outputs: ['attn'] });
+      g.output('hidden');
+      g.output('attn');
+    } else {
+      g.node('Identity', [fam.head(ctx, x)], { outputs: ['logits'] });
+      g.output('logits');
+    }
+  }
+  return { bytes: g.toBytes(), hostInputs: ctx.hostInputs, needs: b.needs };
+}

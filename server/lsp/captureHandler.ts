@@ -1,0 +1,115 @@
+/**
+ * attention/capture: runs one input through an opened model and streams its layers. Each
+ * layer goes out as an attention/layer notification the moment the engine hands it over, so
+ * the notifications all precede the response; the request's cancellation stops the run between
+ * layers and the response then says cancelled. Above the memory budget the grid gets pooled
+ * maps while the full ones stay here for attention/tile.
+ */
+import { randomBytes } from 'node:crypto';
+import type { CancellationToken, Connection } from 'vscode-languageserver/node';
+import { encodeFloat32 } from '../../protocol/encoding';
+import { CaptureRequest, CaptureStartedNotification, LayerNotification, type CaptureSummary } from '../../protocol/runtime';
+import { UserError, type LayerMap } from '../capture/types';
+import type { CaptureStore } from './captureStore';
+import { guarded } from './errors';
+import type { ModelRegistry } from './models';
+import { choosePool, poolMaps } from './pooling';
+import type { RuntimeStatus } from './status';
+import { validExecutionProvider } from './validate';
+import { notify, onRequest } from './typed';
+
+export interface CaptureContext {
+  models: ModelRegistry;
+  store: CaptureStore;
+  status: RuntimeStatus;
+  /** Pause after each layer (initializationOptions.layerPauseMs): slows streaming for demos
+   *  and lets tests cancel between layers of a tiny model deterministically. 0 in use. */
+  layerPauseMs: () => number;
+}
+
+let counter = 0;
+const CAPTURE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function checkParams(p: CaptureRequest.Params): void {
+  if (!p || typeof p !== 'object') throw new UserError('attention/capture: missing parameters');
+  if (p.text !== undefined && typeof p.text !== 'string') throw new UserError('attention/capture: text must be a string');
+  if (p.ids !== undefined && (!Array.isArray(p.ids) || p.ids.some((i) => !Number.isInteger(i) || i < 0))) {
+    throw new UserError('attention/capture: ids must be a list of non-negative integers');
+  }
+  if (p.maxTokens !== undefined && !(Number.isInteger(p.maxTokens) && p.maxTokens > 0)) {
+    throw new UserError(`attention/capture: maxTokens ${p.maxTokens} is not a positive integer; fix attentionInspector.maxTokens`);
+  }
+  if (p.memoryBudgetBytes !== undefined && !(typeof p.memoryBudgetBytes === 'number' && p.memoryBudgetBytes > 0)) {
+    throw new UserError(`attention/capture: memoryBudgetBytes ${p.memoryBudgetBytes} is not a positive number; fix attentionInspector.memoryBudgetMB`);
+  }
+  if (p.captureId !== undefined && (typeof p.captureId !== 'string' || !CAPTURE_ID.test(p.captureId))) {
+    throw new UserError('attention/capture: captureId must be 1 to 64 letters, digits, _ or -');
+  }
+  validExecutionProvider(p.executionProvider);
+}
+
+function layerParams(captureId: string, map: LayerMap, pool: number): LayerNotification.Params {
+  const base = { captureId, layer: map.index, kind: map.kind, heads: map.heads, queries: map.queries, keys: map.keys };
+  if (pool <= 1) return { ...base, pool: 1, data: encodeFloat32(map.data) };
+  const pooled = poolMaps(map.data, map.heads, map.queries, map.keys, pool);
+  return { ...base, pool, data: encodeFloat32(pooled.max), meanData: encodeFloat32(pooled.mean) };
+}
+
+/** Lets queued messages ($/cancelRequest above all) in before the next layer. */
+function yieldToMessages(ms: number): Promise<void> {
+  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
+}
+
+export function registerCapture(connection: Connection, ctx: CaptureContext): void {
+  const log = (line: string) => connection.console.info(line);
+  onRequest(
+    connection,
+    CaptureRequest.type,
+    guarded(connection, CaptureRequest.method, async (params: CaptureRequest.Params, token: CancellationToken): Promise<CaptureSummary> => {
+      checkParams(params);
+      const model = ctx.models.get(params.modelId);
+      const captureId = params.captureId ?? `c${++counter}-${randomBytes(4).toString('hex')}`;
+      const layerCount = Math.max(1, model.info.layers.length);
+      const share = params.memoryBudgetBytes !== undefined ? params.memoryBudgetBytes / layerCount : undefined;
+      const progress = connection.window.attachWorkDoneProgress(params.workDoneToken);
+      progress.begin(`Attention: ${model.info.name}`, 0, 'tokenizing…', true);
+      ctx.status.send('running', `capturing ${model.info.name}`);
+      ctx.store.begin(captureId, model.info.modelId);
+      let sent = 0;
+      try {
+        const result = await model.capture(
+          { text: params.text, ids: params.ids },
+          {
+            maxTokens: params.maxTokens,
+            executionProvider: params.executionProvider,
+            isCancelled: () => token.isCancellationRequested,
+            log,
+            onTokens: (tokens, ids) => {
+              void notify(connection, CaptureStartedNotification.type, {
+                captureId, modelId: model.info.modelId, tokens, ids, layers: model.info.layers,
+              });
+            },
+            onLayer: async (map) => {
+              ctx.store.add(captureId, map);
+              const pool = choosePool(map.heads, map.queries, map.keys, share);
+              await notify(connection, LayerNotification.type, layerParams(captureId, map, pool));
+              sent++;
+              progress.report(Math.round((100 * sent) / layerCount), `layer ${sent} of ${layerCount}`);
+              await yieldToMessages(ctx.layerPauseMs());
+            },
+          },
+        );
+        const cancelled = result.cancelled || token.isCancellationRequested;
+        ctx.status.send('idle', cancelled ? 'capture cancelled' : undefined, result.executionProvider);
+        log(`capture ${captureId}: ${result.layers.length} layers, ${result.tokens.length} tokens on ${result.executionProvider} in ${Math.round(result.timings.totalMs)} ms${cancelled ? ' (cancelled)' : ''}`);
+        return { captureId, modelId: model.info.modelId, ...result, cancelled };
+      } catch (e) {
+        ctx.store.drop(captureId);
+        ctx.status.send('error', e instanceof Error ? e.message.split('\n')[0] : String(e));
+        throw e;
+      } finally {
+        progress.done();
+      }
+    }),
+  );
+}

@@ -1,0 +1,20 @@
+/** The runtime's state for the status bar: one place that sends attention/status. */
+import type { Connection } from 'vscode-languageserver/node';
+import { RuntimeStatusNotification } from '../../protocol/runtime';
+import { notify } from './typed';
+
+export class RuntimeStatus {
+  /** Kept so idle after a capture still names the provider that ran. */
+  private executionProvider: string | undefined;
+
+  constructor(private readonly connection: Connection) {}
+
+  send(state: RuntimeStatusNotification.Params['state'], message?: string, executionProvider?: string): void {
+    if (executionProvider) this.executionProvider = executionProvider;
+    void notify(this.connection, RuntimeStatusNotification.type, {
+      state,
+      executionProvider: this.executionProvider,
+      message,
+    });
+  }
+}

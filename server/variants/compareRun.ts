@@ -1,0 +1,103 @@
+/**
+ * One comparison: every requested variant run on the same Q, K, V and scored against `exact`.
+ * Used by the CLI's compare command (and by the runtime when a panel asks for a comparison).
+ * Variants that fail are reported with their error instead of aborting the others.
+ */
+import type { ExecutionProviderSetting } from '../../protocol/runtime';
+import { UserError } from '../capture/types';
+import { compareToExact } from './metrics';
+import { getVariant } from './registry';
+import { gaussian, subSeed } from './rng';
+import { runVariant, type VariantRun } from './runVariant';
+import type { VariantInputs, VariantParams } from './types';
+
+export interface VariantResult {
+  id: string;
+  paper: string;
+  params: VariantParams;
+  relL2: number | null;
+  cosine: number | null;
+  js: number | null;
+  massKept: number | null;
+  latencyMs: number;
+  peakBytes: number;
+  flops: number;
+  bytes: number;
+  mapMeaning?: string;
+  notes: string[];
+  error?: string;
+}
+
+export interface CompareOptions {
+  executionProvider?: ExecutionProviderSetting;
+  /** Per-variant parameter overrides, by variant id. */
+  params?: Record<string, VariantParams>;
+  /** Keep maps (needed for js, massKept and .npy files). */
+  maps?: boolean;
+  repeats?: number;
+  onMap?: (id: string, map: Float32Array, dims: number[]) => void;
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
+}
+
+export async function compareVariants(ids: string[], x: VariantInputs, opts: CompareOptions = {}): Promise<{ reference: VariantRun; results: VariantResult[] }> {
+  const specs = ids.map(getVariant);
+  const mapParam: VariantParams = opts.maps === false ? { map: 0 } : {};
+  const run = (id: string) => {
+    const spec = getVariant(id);
+    return runVariant(spec, x, { ...mapParam, ...opts.params?.[id] }, { executionProvider: opts.executionProvider, repeats: opts.repeats });
+  };
+  const reference = await run('exact');
+  const dims = { n: x.n, m: x.m, d: x.d, heads: x.heads };
+  const results: VariantResult[] = [];
+  for (const spec of specs) {
+    const params = { ...spec.defaults, ...mapParam, ...opts.params?.[spec.id] };
+    const base = { id: spec.id, paper: spec.paper, params, flops: spec.flops(x.n, x.m, x.d, x.heads, params), bytes: spec.memoryBytes(x.n, x.m, x.d, x.heads, params) };
+    try {
+      const r = spec.id === 'exact' ? reference : await run(spec.id);
+      const comparable = r.output.length === reference.output.length;
+      const m = comparable ? compareToExact(spec, params, dims, r, reference) : undefined;
+      const mapShaped = !!r.map && r.map.length === x.heads * x.n * x.m;
+      if (r.map && opts.onMap) opts.onMap(spec.id, r.map, r.mapDims ?? [x.heads, x.n, x.m]);
+      results.push({
+        ...base,
+        relL2: m?.relL2 ?? null,
+        cosine: m?.cosine ?? null,
+        js: mapShaped ? (m?.js ?? null) : null,
+        massKept: mapShaped ? (m?.massKept ?? null) : null,
+        latencyMs: r.latencyMs,
+        peakBytes: r.peakBytes,
+        mapMeaning: r.mapMeaning,
+        notes: [...r.notes, ...(comparable ? [] : [`output [${r.outputDims}] is not per token: no relL2/cosine against exact`])],
+      });
+    } catch (e) {
+      if (e instanceof UserError && specs.length === 1) throw e;
+      results.push({ ...base, relL2: null, cosine: null, js: null, massKept: null, latencyMs: 0, peakBytes: 0, notes: [], error: firstLine(e) });
+    }
+  }
+  return { reference, results };
+}
+
+/** Q/K/V at another length from the text's rows: tiled (repeat) or seeded Gaussians of the same std (random). */
+export function extendInputs(x: VariantInputs, n: number, mode: 'repeat' | 'random'): VariantInputs {
+  const { heads, d } = x;
+  const grow = (t: Float32Array, rows: number, salt: number) => {
+    const out = new Float32Array(heads * n * d);
+    if (mode === 'random') {
+      let ss = 0;
+      for (const v of t) ss += v * v;
+      return gaussian(out.length, subSeed(x.seed, salt), Math.sqrt(ss / t.length));
+    }
+    for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) out.set(t.subarray((h * rows + (i % rows)) * d, (h * rows + (i % rows) + 1) * d), (h * n + i) * d);
+    return out;
+  };
+  return { ...x, n, m: n, q: grow(x.q, x.n, 71), k: grow(x.k, x.m, 72), v: grow(x.v, x.m, 73), hidden: undefined, dModel: undefined };
+}
+
+/** One head of [heads, rows, cols] data. */
+export function pickHead(t: Float32Array, heads: number, head: number): Float32Array {
+  const per = t.length / heads;
+  return t.slice(head * per, (head + 1) * per);
+}

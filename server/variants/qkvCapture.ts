@@ -1,0 +1,148 @@
+/**
+ * Q, K, V capture for ONNX graphs (exports, and Hugging Face checkpoints rebuilt as ONNX): from
+ * a layer's attention Softmax (attentionFinder) walk back to the MatMul(Q, Kᵀ) that made its
+ * scores and forward to the MatMul(P, V) that consumes it, expose those inputs as graph outputs
+ * and run the model once. Queries are rescaled so that softmax(q·k/√d) reproduces the model's
+ * own scores (the factor is measured from its probabilities and reported).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import type { ExecutionProviderSetting } from '../../protocol/runtime';
+import { resolveIds } from '../capture/captureInput';
+import { createSession } from '../capture/executionProvider';
+import { buildFeeds, planFeeds } from '../capture/onnxFeeds';
+import { UserError, type CaptureInput } from '../capture/types';
+import { buildFullModel, familyGraph } from '../hf/buildModel';
+import { openCheckpoint } from '../hf/checkpoint';
+import { readHfConfig } from '../hf/config';
+import { hostInput } from '../hf/hostInputs';
+import { findAttention } from '../onnx/attentionFinder';
+import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
+import { serializeModel, withExtraOutputs } from '../onnx/surgery';
+import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
+import { looksCausal, normaliseQkv, scoreScale } from './qkvShapes';
+import type { VariantInputs } from './types';
+
+export interface CapturedLayer {
+  inputs: Omit<VariantInputs, 'seed'>;
+  /** The model's own probabilities [heads, n, m]. */
+  probs: Float32Array;
+  /** Factor s of the model's scores s·q·k; queries were multiplied by s·√d. */
+  scale: number;
+  notes: string[];
+}
+
+export interface QkvSource {
+  layers: number;
+  resolve(input: CaptureInput, maxTokens?: number): { ids: number[]; tokens: string[] };
+  capture(ids: number[]): Promise<CapturedLayer>;
+  provider: string;
+  dispose(): Promise<void>;
+}
+
+const FORWARD = new Set(['Cast', 'Identity', 'Dropout', 'Where', 'Mul', 'Reshape', 'Squeeze', 'Unsqueeze']);
+
+/** Names of Q, Kᵀ, V and P for one attention site. */
+function locate(model: onnx.IModelProto, layer: number, file: string): { names: string[]; count: number } {
+  const sites = findAttention(model, file);
+  if (sites.length === 0) throw new UserError(`${file}: no attention Softmax found in the graph; export the model with eager attention`);
+  if (layer < 0 || layer >= sites.length) throw new UserError(`${file}: --layer ${layer} is out of range (the model has ${sites.length} attention layers, 0-${sites.length - 1})`);
+  const site = sites[layer];
+  const nodes = model.graph?.node ?? [];
+  const name = (n: onnx.INodeProto, i: number) => (n.name ? n.name : `${n.opType}_${i}`);
+  const scoresNode = nodes.find((n, i) => name(n, i) === site.scoresNode);
+  if (!scoresNode || scoresNode.opType !== 'MatMul') {
+    throw new UserError(`${file}: layer ${layer} computes its scores with ${scoresNode?.opType ?? 'an unknown op'}; Q/K capture needs MatMul(Q, Kᵀ)`);
+  }
+  let t = site.output;
+  for (let hop = 0; hop < 6; hop++) {
+    const users = nodes.filter((n) => (n.input ?? []).includes(t));
+    const pv = users.find((n) => n.opType === 'MatMul' && n.input?.[0] === t);
+    if (pv) return { names: [scoresNode.input![0], scoresNode.input![1], pv.input![1], site.output], count: sites.length };
+    const next = users.find((n) => FORWARD.has(n.opType ?? ''));
+    if (!next) break;
+    t = next.output![0];
+  }
+  throw new UserError(`${file}: layer ${layer}: no MatMul(P, V) after the Softmax; the export fuses or reorders the value product`);
+}
+
+function float32(t: ort.Tensor, what: string): { data: Float32Array; dims: number[] } {
+  if (t.type !== 'float32') throw new UserError(`${what} is ${t.type}; variants run on float32 models (export in float32)`);
+  return { data: t.data as Float32Array, dims: t.dims.map(Number) };
+}
+
+function onnxIn(dir: string): string | undefined {
+  for (const c of ['model.onnx', join('onnx', 'model.onnx')]) if (existsSync(join(dir, c))) return join(dir, c);
+  const files = readdirSync(dir).filter((e) => e.endsWith('.onnx'));
+  return files.length === 1 ? join(dir, files[0]) : undefined;
+}
+
+/** Opens a model for Q/K/V capture of one layer: an .onnx file/folder or a Hugging Face folder. */
+export async function openQkvSource(path: string, layer: number, ep: ExecutionProviderSetting = 'auto'): Promise<QkvSource> {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new UserError(`${path}: no such file or folder; check --model`);
+  const dir = statSync(abs).isDirectory() ? abs : resolve(abs, '..');
+  const file = statSync(abs).isDirectory() ? onnxIn(abs) : abs;
+  let model: onnx.IModelProto;
+  let feedsFor: (ids: number[]) => Record<string, ort.Tensor>;
+  let options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
+  if (file) {
+    const loaded = readOnnxModel(file);
+    model = loaded.model;
+    const plan = planFeeds(model, file);
+    feedsFor = (ids) => buildFeeds(plan, ids, file);
+    options = { ...options, ...externalDataSessionOptions(loaded) };
+  } else if (existsSync(join(abs, 'config.json'))) {
+    const cfg = readHfConfig(abs);
+    const src = await openCheckpoint(abs);
+    try {
+      const built = await buildFullModel(cfg, familyGraph(cfg, src, abs), src);
+      model = onnx.ModelProto.decode(built.bytes);
+      feedsFor = (ids) => Object.fromEntries(built.hostInputs.map((n) => {
+        const t = hostInput(cfg, ids, n, abs);
+        return [n, new ort.Tensor(t.type, t.data, t.dims)];
+      }));
+    } finally {
+      await src.close();
+    }
+  } else {
+    throw new UserError(`${path}: no .onnx model and no config.json; point --model at an ONNX export or a Hugging Face folder`);
+  }
+  const where = file ?? abs;
+  const { names, count } = locate(model, layer, where);
+  const ps = await createSession(serializeModel(withExtraOutputs(model, names)), ep, options);
+  const tokenizer: TextTokenizer | undefined = hasTokenizer(dir) ? loadTokenizer(dir) : undefined;
+  return {
+    layers: count,
+    provider: ps.provider,
+    resolve: (input, maxTokens) => resolveIds(input, tokenizer, where, maxTokens),
+    async capture(ids) {
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await ps.session.run(feedsFor(ids), names);
+      } catch (e) {
+        throw new UserError(`${where}: onnxruntime failed to run the model for Q/K/V capture: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
+      }
+      const [q, kt, v, p] = names.map((n, i) => float32(out[n] as ort.Tensor, `${['queries', 'keys', 'values', 'probabilities'][i]} of layer ${layer}`));
+      const x = normaliseQkv(q, kt, v, `${where} layer ${layer}`);
+      if (p.data.length !== x.heads * x.n * x.m) throw new UserError(`${where} layer ${layer}: map [${p.dims}] does not match ${x.heads} heads × ${x.n} × ${x.m}`);
+      const scale = scoreScale(x, p.data);
+      const factor = scale * Math.sqrt(x.d);
+      for (let i = 0; i < x.q.length; i++) x.q[i] *= factor;
+      const causal = looksCausal(p.data, x.heads, x.n, x.m);
+      return {
+        inputs: { ...x, causal },
+        probs: p.data,
+        scale,
+        notes: [
+          `Q/K/V taken from the inputs of ${names[0]}·${names[1]} and P·${names[2]}`,
+          `model score factor ${scale.toPrecision(5)} (1/√d = ${(1 / Math.sqrt(x.d)).toPrecision(5)}); queries multiplied by ${factor.toPrecision(5)}`,
+          causal ? 'causal (no mass above the diagonal)' : 'bidirectional',
+        ],
+      };
+    },
+    dispose: () => ps.session.release(),
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * Entry of the Attention panel. Two ways to run: inside a VS Code webview (talks to the host
+ * with acquireVsCodeApi, posts `ready` before anything else and waits for data), or as a
+ * standalone report (a JSON script element holds the host's messages, which are replayed; no
+ * host, no network).
+ */
+import './cspNonce';
+import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextArea, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
+import type { HostToWebview, PanelState, WebviewToHost } from '../protocol/webview';
+import { decodeFloat32 } from '../protocol/encoding';
+import { HeadHeatmap, Tile } from './headHeatmap';
+import { LayerMaps, decodeLayer, headView } from './layerMaps';
+import { ThumbnailGrid } from './thumbnailGrid';
+import { TokenStrip } from './tokenStrip';
+import './panel.css';
+
+interface VsCodeApi {
+  postMessage(msg: WebviewToHost): void;
+  getState(): PanelState | undefined;
+  setState(state: PanelState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextArea(), vsCodeProgressRing());
+
+const reportEl = document.getElementById('attention-report');
+const reportMode = reportEl !== null;
+
+/** In a report there is no host: state lives in memory and messages go nowhere. */
+function memoryApi(): VsCodeApi {
+  let state: PanelState | undefined;
+  return { postMessage: () => undefined, getState: () => state, setState: (s) => (state = s) };
+}
+
+const vscode: VsCodeApi = !reportMode && typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : memoryApi();
+// The host posts nothing before this, so it must be the first message.
+vscode.postMessage({ type: 'ready' });
+
+let state: PanelState = vscode.getState() ?? {};
+
+interface Capture {
+  id: string;
+  modelName: string;
+  tokens: string[];
+  heads: number[];
+  maps: Map<number, LayerMaps>;
+}
+let capture: Capture | undefined;
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, parent: HTMLElement, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  parent.appendChild(e);
+  return e;
+}
+
+const root = document.getElementById('app') ?? document.body;
+root.classList.add('attention-panel');
+const header = h('header', 'panel-header', root);
+const titleEl = h('h1', 'panel-title', header, 'Attention Inspector');
+const statusEl = h('span', 'panel-status', header);
+statusEl.setAttribute('role', 'status');
+const errorEl = h('div', 'panel-error', root);
+errorEl.hidden = true;
+errorEl.setAttribute('role', 'alert');
+
+const form = h('form', 'inspect-form', root);
+const textArea = document.createElement('vscode-text-area') as HTMLElement & { value: string };
+textArea.setAttribute('placeholder', 'Text to inspect');
+textArea.setAttribute('rows', '3');
+textArea.setAttribute('resize', 'vertical');
+textArea.className = 'inspect-text';
+form.appendChild(textArea);
+const button = document.createElement('vscode-button');
+button.textContent = 'Inspect';
+button.className = 'inspect-button';
+form.appendChild(button);
+form.hidden = reportMode;
+const submit = () => {
+  const text = textArea.value.trim();
+  if (!text) return;
+  setState({ text });
+  vscode.postMessage({ type: 'inspect', text });
+};
+button.addEventListener('click', submit);
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  submit();
+});
+if (state.text) textArea.value = state.text;
+
+const tokensSection = h('section', 'tokens-section', root);
+h('h2', 'section-title', tokensSection, 'Tokens');
+h('p', 'hint', tokensSection, 'Hover a token to see where the selected head looks from it.');
+const strip = new TokenStrip(h('div', '', tokensSection));
+
+const views = h('div', 'views', root);
+const gridSection = h('section', 'grid-section', views);
+h('h2', 'section-title', gridSection, 'All heads');
+const gridHint = h('p', 'hint', gridSection, 'Click a head (or use the arrow keys) to open it.');
+const gridHost = h('div', 'grid-host', gridSection);
+const legend = h('p', 'hint legend', gridSection);
+const heatSection = h('section', 'heatmap-section', views);
+const heatEl = h('div', 'head-heatmap', heatSection);
+
+let nextRequest = 1;
+const pendingTiles = new Map<number, { resolve: (t: Tile) => void; reject: (e: Error) => void }>();
+
+const heatmap = new HeadHeatmap(
+  heatEl,
+  (layer, head, q0, q1, k0, k1) => {
+    if (reportMode || !capture) return undefined;
+    const requestId = nextRequest++;
+    const captureId = capture.id;
+    return new Promise<Tile>((resolve, reject) => {
+      pendingTiles.set(requestId, { resolve, reject });
+      vscode.postMessage({ type: 'requestTile', requestId, captureId, layer, head, q0, q1, k0, k1 });
+    });
+  },
+  (query) => strip.highlight(query),
+);
+
+const grid = new ThumbnailGrid(gridHost, (layer, head) => selectHead(layer, head, true), (text) => {
+  gridHint.textContent = text || 'Click a head (or use the arrow keys) to open it.';
+});
+new ResizeObserver(() => requestAnimationFrame(() => capture && grid.layout())).observe(gridHost);
+// VS Code switches themes by changing the body's class and the --vscode-* values: canvas
+// labels and Plotly's fonts are painted colours, so paint them again.
+new MutationObserver(() => {
+  if (!capture) return;
+  grid.layout();
+  showSelected();
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+function setState(patch: Partial<PanelState>): void {
+  state = { ...state, ...patch };
+  vscode.setState(state);
+}
+
+function showError(message: string | undefined): void {
+  errorEl.hidden = !message;
+  errorEl.textContent = message ?? '';
+}
+
+function selectHead(layer: number, head: number, fromUser: boolean): void {
+  setState({ selected: { layer, head } });
+  grid.select(layer, head);
+  if (fromUser) vscode.postMessage({ type: 'selectHead', layer, head });
+  showSelected();
+}
+
+function showSelected(): void {
+  const sel = state.selected;
+  const m = sel && capture?.maps.get(sel.layer);
+  if (!capture || !sel || !m) {
+    strip.setSource(undefined);
+    return;
+  }
+  heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: capture.tokens });
+  const map = headView(m, sel.head);
+  const n = capture.tokens.length;
+  strip.setSource((q) => {
+    const r = Math.floor(q / m.pool);
+    if (r >= m.rows) return undefined;
+    const row = new Float32Array(n);
+    for (let k = 0; k < n && k < m.keys; k++) row[k] = map[r * m.cols + Math.floor(k / m.pool)];
+    return row;
+  });
+}
+
+function legendText(m: LayerMaps): string {
+  const base = 'Colour: attention weight (viridis on a square-root scale, as in the heatmap).';
+  const tokensPerPixel = grid.cellsPerPixel() * m.pool;
+  if (tokensPerPixel <= 1) return base;
+  return `${base} Each thumbnail pixel shows the largest weight of a ${tokensPerPixel.toFixed(1)} × ${tokensPerPixel.toFixed(1)} token block.`;
+}
+
+function setStatus(text: string, busy: boolean): void {
+  statusEl.textContent = text;
+  statusEl.classList.toggle('busy', busy);
+}
+
+function summary(c: Capture): string {
+  const heads = new Set(c.heads);
+  const headText = heads.size === 1 ? `${c.heads[0]} heads` : 'heads vary';
+  return `${c.tokens.length} tokens · ${c.heads.length} layers × ${headText}`;
+}
+
+function handle(msg: HostToWebview): void {
+  switch (msg.type) {
+    case 'init':
+      state = { ...state, ...msg.state };
+      vscode.setState(state);
+      document.body.dataset.theme = msg.theme;
+      if (state.text) textArea.value = state.text;
+      return;
+    case 'captureStarted': {
+      showError(undefined);
+      const heads: number[] = [];
+      for (const l of msg.layers) heads[l.index] = l.heads;
+      capture = { id: msg.captureId, modelName: msg.modelName, tokens: msg.tokens.map((t) => t.text), heads, maps: new Map() };
+      titleEl.textContent = msg.modelName;
+      const sel = state.selected;
+      const keep = sel && sel.layer < heads.length && sel.head < (heads[sel.layer] ?? 0);
+      setState({ captureId: msg.captureId, modelName: msg.modelName, selected: keep ? sel : { layer: 0, head: 0 } });
+      strip.setTokens(capture.tokens);
+      legend.textContent = '';
+      heatmap.clear();
+      grid.reset(heads, capture.tokens.length);
+      grid.select(state.selected!.layer, state.selected!.head);
+      setStatus(`${summary(capture)} · capturing…`, true);
+      return;
+    }
+    case 'layer': {
+      if (!capture || msg.captureId !== capture.id) return;
+      const m = decodeLayer(msg);
+      capture.maps.set(m.layer, m);
+      grid.addLayer(m);
+      legend.textContent = legendText(m);
+      setStatus(`${summary(capture)} · layer ${capture.maps.size} of ${capture.heads.length}`, true);
+      if (state.selected?.layer === m.layer) showSelected();
+      return;
+    }
+    case 'captureDone':
+      if (!capture || msg.captureId !== capture.id) return;
+      setStatus(
+        `${summary(capture)} · ${msg.executionProvider} · ${Math.round(msg.totalMs)} ms${msg.cancelled ? ' · cancelled' : ''}`,
+        false,
+      );
+      return;
+    case 'tile': {
+      const p = pendingTiles.get(msg.requestId);
+      pendingTiles.delete(msg.requestId);
+      p?.resolve({ rows: msg.rows, cols: msg.cols, data: decodeFloat32(msg.data) });
+      return;
+    }
+    case 'error': {
+      const p = msg.requestId !== undefined ? pendingTiles.get(msg.requestId) : undefined;
+      if (p) {
+        pendingTiles.delete(msg.requestId!);
+        p.reject(new Error(msg.message));
+      } else showError(msg.message);
+      return;
+    }
+  }
+}
+
+function safeHandle(msg: HostToWebview): void {
+  try {
+    handle(msg);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    showError(message);
+    vscode.postMessage({ type: 'log', level: 'error', message: `panel: ${message}` });
+  }
+}
+
+if (reportMode) {
+  const messages = JSON.parse(reportEl!.textContent || '[]') as HostToWebview[];
+  for (const m of messages) safeHandle(m);
+} else {
+  window.addEventListener('message', (e: MessageEvent<HostToWebview>) => safeHandle(e.data));
+  setStatus('Waiting for a capture…', false);
+}

@@ -1,0 +1,86 @@
+/**
+ * The tokens of the inspected text. Hovering (or focusing) a token makes it the query: every
+ * token's background then shows the weight the selected head gives it from that query, in the
+ * panel's colour scale, so what a head attends to reads directly on the text.
+ */
+import { colorScale, rgbCss } from './colorScale';
+
+/** What a tokenizer's markers mean on screen: BPE/SentencePiece spaces and newlines. */
+export function displayToken(t: string): string {
+  return t.replace(/^[Ġ▁]/, '\u00a0').replace(/Ċ|\n/g, '↵').replace(/ĉ|\t/g, '⇥');
+}
+
+export class TokenStrip {
+  private spans: HTMLSpanElement[] = [];
+  private weightsOf: ((query: number) => Float32Array | undefined) | undefined;
+  private query: number | undefined;
+
+  constructor(private readonly el: HTMLElement) {
+    el.classList.add('token-strip');
+    el.addEventListener('mouseover', (e) => this.onPoint(e.target));
+    el.addEventListener('focusin', (e) => this.onPoint(e.target));
+    el.addEventListener('mouseleave', () => this.highlight(undefined));
+    el.addEventListener('keydown', (e) => this.onKey(e));
+  }
+
+  setTokens(tokens: string[]): void {
+    this.el.replaceChildren();
+    this.spans = tokens.map((t, i) => {
+      const s = document.createElement('span');
+      s.className = 'token';
+      s.textContent = displayToken(t);
+      s.dataset.index = String(i);
+      s.tabIndex = -1;
+      s.title = `#${i} ${JSON.stringify(t)}`;
+      this.el.appendChild(s);
+      return s;
+    });
+    if (this.spans[0]) this.spans[0].tabIndex = 0;
+    this.query = undefined;
+  }
+
+  /** Sets where weights come from: a row of the selected head (length = token count). */
+  setSource(weightsOf: ((query: number) => Float32Array | undefined) | undefined): void {
+    this.weightsOf = weightsOf;
+    this.highlight(this.query);
+  }
+
+  /** Roving focus: one tab stop for the strip, arrow keys walk the tokens. */
+  private onKey(e: KeyboardEvent): void {
+    const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : e.key === 'Home' ? -Infinity : e.key === 'End' ? Infinity : 0;
+    if (!step || this.spans.length === 0) return;
+    e.preventDefault();
+    const from = this.query ?? 0;
+    const to = Math.min(this.spans.length - 1, Math.max(0, Number.isFinite(step) ? from + step : step < 0 ? 0 : this.spans.length - 1));
+    for (const s of this.spans) s.tabIndex = -1;
+    this.spans[to].tabIndex = 0;
+    this.spans[to].focus();
+  }
+
+  private onPoint(target: EventTarget | null): void {
+    const i = (target as HTMLElement | null)?.dataset?.index;
+    if (i !== undefined) this.highlight(Number(i));
+  }
+
+  /** Paints the weights from query `q` (or clears the strip). */
+  highlight(q: number | undefined): void {
+    this.query = q;
+    const row = q === undefined ? undefined : this.weightsOf?.(q);
+    this.spans.forEach((s, k) => {
+      s.classList.toggle('query', k === q);
+      if (!row) {
+        s.style.removeProperty('background-color');
+        s.style.removeProperty('color');
+        s.removeAttribute('data-weight');
+        return;
+      }
+      const w = row[k] ?? 0;
+      const rgb = colorScale(w);
+      s.style.backgroundColor = rgbCss(rgb);
+      // Dark text on the light (yellow/green) end of the scale, light text on the dark end.
+      const lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+      s.style.color = lum > 140 ? '#000' : '#fff';
+      s.dataset.weight = w.toFixed(4);
+    });
+  }
+}
