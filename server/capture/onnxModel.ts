@@ -114,6 +114,8 @@ class OnnxModel implements OpenedModel {
   async capture(input: CaptureInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const t0 = performance.now();
     const { ids, tokens } = resolveIds(input, this.tokenizer, this.path, options.maxTokens);
+    // Before the (possibly long) first run, so the client can draw the token strip and layer slots.
+    options.onTokens?.(tokens, ids);
     const t1 = performance.now();
     const current = await this.session(options.executionProvider ?? this.current.setting, options.log);
     const groups = planLayerGroups(this.info.layers.map((l) => l.heads), ids.length, this.mapBudgetBytes ?? defaultMapBudget(), this.path);

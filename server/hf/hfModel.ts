@@ -64,6 +64,7 @@ export class HfModel implements OpenedModel {
   async capture(input: CaptureInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const t0 = performance.now();
     const { ids, tokens } = resolveIds(input, this.tokenizer, this.path, options.maxTokens);
+    options.onTokens?.(tokens, ids);
     const t1 = performance.now();
     let loadMs = this.loadMs;
     const wanted = options.executionProvider ?? this.setting;
