@@ -87,6 +87,12 @@ export class AttentionPanel implements vscode.Disposable {
     this.panel.title = `Attention: ${modelName}`;
   }
 
+  /** Selects a head (side panel tree); remembered for the next capture if none is shown. */
+  selectHead(layer: number, head: number): void {
+    this.state = { ...this.state, selected: { layer, head } };
+    this.post({ type: 'selectHead', layer, head });
+  }
+
   finishCapture(summary: CaptureSummary): void {
     this.relay.finish(summary);
   }

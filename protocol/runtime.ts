@@ -151,3 +151,39 @@ export namespace RuntimeStatusNotification {
   }
   export const type = new NotificationType<Params>(method);
 }
+
+/** A model found on disk by attention/listModels; open it with attention/openModel { path }. */
+export interface DiscoveredModel {
+  /** Absolute path to pass to attention/openModel (a snapshot folder or an .onnx file). */
+  path: string;
+  /** "org/name" for the Hugging Face cache; the file or folder name for the workspace. */
+  name: string;
+  format: 'onnx' | 'huggingface';
+  source: 'hub-cache' | 'workspace';
+  /** Hub cache: the snapshot's commit hash (the one refs/main names, when it exists). */
+  revision?: string;
+  /** Bytes of the weight files (.safetensors, or the .onnx file and its external data). */
+  sizeBytes: number;
+  hasTokenizer: boolean;
+}
+
+/**
+ * client -> server: the models on this machine: the local Hugging Face cache (HF_HUB_CACHE,
+ * HF_HOME/hub, ~/.cache/huggingface/hub) and ONNX exports / checkpoint folders under the given
+ * workspace folders. Reads directory listings only; nothing is loaded.
+ */
+export namespace ListModelsRequest {
+  export const method = 'attention/listModels';
+  export interface Params {
+    /** Absolute paths of the workspace folders to search. */
+    workspaceFolders?: string[];
+    /** false skips the Hugging Face cache (default true). */
+    hubCache?: boolean;
+  }
+  export interface Result {
+    models: DiscoveredModel[];
+    /** The hub cache folder that was searched, when it exists. */
+    hubCacheDir?: string;
+  }
+  export const type = new RequestType<Params, Result, void>(method);
+}

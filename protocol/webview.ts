@@ -27,6 +27,11 @@ export type HostToWebview =
       modelName: string;
       tokens: TokenInfo[];
       layers: { index: number; kind: 'self' | 'cross'; heads: number }[];
+      /**
+       * Encoder-decoder models: the source (encoder) tokens, the keys of 'cross' layers, whose
+       * queries are `tokens` (the target). Absent for decoder-only and encoder-only models.
+       */
+      sourceTokens?: TokenInfo[];
     }
   | {
       type: 'layer';
@@ -47,7 +52,28 @@ export type HostToWebview =
       cancelled: boolean;
     }
   | { type: 'tile'; requestId: number; rows: number; cols: number; data: string }
-  | { type: 'error'; requestId?: number; message: string };
+  /** The side panel's "Open Head in Panel": select this head (kept if the capture has it). */
+  | { type: 'selectHead'; layer: number; head: number }
+  | { type: 'error'; requestId?: number; message: string }
+  /**
+   * Side by side: two captures already posted to this panel (two texts, or one text through
+   * two checkpoints of one architecture), shown as A, B and A − B for the selected head.
+   */
+  | { type: 'compare'; a: CompareSide; b: CompareSide };
+
+export interface CompareSide {
+  captureId: string;
+  /** What the side is: the text's start, or the checkpoint's name. */
+  label: string;
+}
+
+/**
+ * What an export carries, by format: 'png' a data:image/png;base64 URL, 'svg' the SVG text,
+ * 'csv' the CSV text, 'npy' base64 float32 LE values of `shape` (the host encodes the .npy),
+ * 'snippet' the inspected text (the host builds the CLI command with the model's path and
+ * copies it to the clipboard).
+ */
+export type ExportFormat = 'png' | 'svg' | 'csv' | 'npy' | 'snippet';
 
 /** webview -> host */
 export type WebviewToHost =
@@ -65,4 +91,6 @@ export type WebviewToHost =
       k1: number;
     }
   | { type: 'inspect'; text: string }
+  /** Save a plot or the current map: the host asks where (showSaveDialog) and writes it. */
+  | { type: 'export'; format: ExportFormat; name: string; data: string; shape?: number[] }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };

@@ -7,7 +7,9 @@ import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { registerConfigIntelligence } from './config/register';
 import { registerCapture } from './lsp/captureHandler';
+import { registerCompare } from './lsp/compareHandler';
 import { CaptureStore } from './lsp/captureStore';
+import { registerListModels } from './lsp/listModelsHandler';
 import { registerOpenModel, registerTile } from './lsp/modelHandlers';
 import { ModelRegistry } from './lsp/models';
 import { RuntimeStatus } from './lsp/status';
@@ -36,6 +38,8 @@ connection.onInitialized(() => status.send('idle'));
 registerOpenModel(connection, models, status);
 registerCapture(connection, { models, store, status, layerPauseMs: () => layerPauseMs });
 registerTile(connection, store);
+registerCompare(connection, { models, status, layerPauseMs: () => layerPauseMs });
+registerListModels(connection);
 
 // ---- config.json intelligence (engineer E): hovers, diagnostics, CodeLens ----
 registerConfigIntelligence(connection, documents);

@@ -229,6 +229,9 @@ function handle(msg: HostToWebview): void {
         false,
       );
       return;
+    case 'selectHead':
+      if (!capture || (msg.layer < capture.heads.length && msg.head < (capture.heads[msg.layer] ?? 0))) selectHead(msg.layer, msg.head, false);
+      return;
     case 'tile': {
       const p = pendingTiles.get(msg.requestId);
       pendingTiles.delete(msg.requestId);

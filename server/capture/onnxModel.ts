@@ -118,7 +118,8 @@ class OnnxModel implements OpenedModel {
     options.onTokens?.(tokens, ids);
     const t1 = performance.now();
     const current = await this.session(options.executionProvider ?? this.current.setting, options.log);
-    const groups = planLayerGroups(this.info.layers.map((l) => l.heads), ids.length, this.mapBudgetBytes ?? defaultMapBudget(), this.path);
+    const budget = options.memoryBudgetBytes ?? this.mapBudgetBytes ?? defaultMapBudget();
+    const groups = planLayerGroups(this.info.layers.map((l) => l.heads), ids.length, budget, this.path);
     if (groups.length > 1) options.log?.(`${ids.length} tokens: maps returned in ${groups.length} runs to stay within the memory budget`);
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
@@ -132,7 +133,7 @@ class OnnxModel implements OpenedModel {
         }
         const sites = group.map((i) => this.sites[i]);
         const started = performance.now();
-        const outputs = await this.run(current.session, ids, sites);
+        const outputs: Record<string, unknown> = { ...(await this.run(current.session, ids, sites)) };
         runMs += performance.now() - started;
         for (const site of sites) {
           if (options.isCancelled?.()) {
@@ -140,6 +141,8 @@ class OnnxModel implements OpenedModel {
             break;
           }
           const map = this.layerMap(site, outputs[site.output] as ort.Tensor, options.log);
+          // Handed over: the caller keeps (or spills) it; the next layer should not wait on GC for room.
+          delete outputs[site.output];
           layers.push({ index: site.index, kind: site.kind, heads: map.heads, source: site.nodeName });
           await options.onLayer?.(map);
           rss.sample();

@@ -23,6 +23,11 @@ export interface CaptureInput {
 export interface CaptureOptions {
   maxTokens?: number;
   executionProvider?: ExecutionProviderSetting;
+  /**
+   * Bound on the bytes of full maps the engine returns from one run (ONNX: long inputs run in
+   * groups of layers that fit it). Default: the model's own budget, else a quarter of free memory.
+   */
+  memoryBudgetBytes?: number;
   /** Checked between layers; when it returns true the run stops and resolves with cancelled. */
   isCancelled?: () => boolean;
   /** Called once per layer in graph order, as soon as that layer's map is available. */

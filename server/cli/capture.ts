@@ -2,7 +2,7 @@
 import { parseFlags } from './args';
 import { EXECUTION_PROVIDERS, captureToFolder, requestFromFlags, summaryLine } from './captureRun';
 
-const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N] [--verbose]
+const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N] [--memory-budget-mb M] [--verbose]
 
 Runs the model once and writes to <dir>:
   tokens.json         {"tokens": [...], "ids": [...]}
@@ -16,9 +16,13 @@ options:
   --ids         token ids, when the model has no tokenizer.json
   --ep          ${EXECUTION_PROVIDERS.join(' | ')} (default auto: GPU providers of this build, else cpu)
   --max-tokens  refuse longer inputs (default: no limit)
+  --memory-budget-mb
+                bound on the attention maps one run returns; long inputs run in groups of
+                layers that fit it (default: a quarter of free memory). Each layer file is
+                written as soon as its layer is done, so maps never pile up in memory.
   --verbose     print provider notes to stderr`;
 
-const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', verbose: 'boolean', help: 'boolean' } as const;
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', verbose: 'boolean', help: 'boolean' } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'capture');

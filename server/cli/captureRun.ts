@@ -19,6 +19,8 @@ export interface CaptureRequest {
   out: string;
   executionProvider: ExecutionProviderSetting;
   maxTokens?: number;
+  /** Bound on the maps one run returns (--memory-budget-mb); layers are written as they come. */
+  memoryBudgetBytes?: number;
   log?: (line: string) => void;
   /** Called after each layer is written. */
   onLayer?: (map: LayerMap) => void;
@@ -54,6 +56,8 @@ export function inputFromFlags(flags: Flags, command: string): CaptureInput {
   return { ids };
 }
 
+const mib = (n: number | undefined) => (n === undefined ? undefined : n * 2 ** 20);
+
 export function requestFromFlags(flags: Flags, command: string): CaptureRequest {
   if (typeof flags.model !== 'string') throw new UsageError(`${command}: --model <folder|file.onnx> is required`);
   if (typeof flags.out !== 'string') throw new UsageError(`${command}: --out <dir> is required`);
@@ -65,6 +69,7 @@ export function requestFromFlags(flags: Flags, command: string): CaptureRequest 
     out: flags.out,
     executionProvider: ep,
     maxTokens: positiveInt(flags['max-tokens'], 'max-tokens', command),
+    memoryBudgetBytes: mib(positiveInt(flags['memory-budget-mb'], 'memory-budget-mb', command)),
   };
 }
 
@@ -78,6 +83,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
     let cross = 0;
     const result = await model.capture(req.input, {
       maxTokens: req.maxTokens,
+      memoryBudgetBytes: req.memoryBudgetBytes,
       log: req.log,
       onLayer: (map) => {
         const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;

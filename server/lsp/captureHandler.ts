@@ -3,7 +3,7 @@
  * layer goes out as an attention/layer notification the moment the engine hands it over, so
  * the notifications all precede the response; the request's cancellation stops the run between
  * layers and the response then says cancelled. Above the memory budget the grid gets pooled
- * maps while the full ones stay here for attention/tile.
+ * maps while the full ones stay here for attention/tile (spilled to temp files past the budget).
  */
 import { randomBytes } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
@@ -74,7 +74,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
       const progress = connection.window.attachWorkDoneProgress(params.workDoneToken);
       progress.begin(`Attention: ${model.info.name}`, 0, 'tokenizing…', true);
       ctx.status.send('running', `capturing ${model.info.name}`);
-      ctx.store.begin(captureId, model.info.modelId);
+      ctx.store.begin(captureId, model.info.modelId, params.memoryBudgetBytes);
       let sent = 0;
       try {
         const result = await model.capture(
@@ -82,6 +82,8 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
           {
             maxTokens: params.maxTokens,
             executionProvider: params.executionProvider,
+            // Also bounds the engine: long inputs run in groups of layers whose maps fit it.
+            memoryBudgetBytes: params.memoryBudgetBytes,
             isCancelled: () => token.isCancellationRequested,
             log,
             onTokens: (tokens, ids) => {

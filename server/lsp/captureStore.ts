@@ -1,9 +1,12 @@
 /**
  * Full-resolution maps of the last few captures, kept in the runtime so the panel can ask for
  * tiles of one head after the grid received pooled maps. Bounded by count and by bytes: the
- * oldest captures go first, and the newest is always kept whole.
+ * oldest captures go first, and the newest is always kept whole. A capture given a memory
+ * budget holds layers in memory only while they fit it; the rest are spilled to temp files
+ * (server/lsp/mapSpill.ts) that tiles read by offset, so a 4096-token capture holds no full map.
  */
 import { UserError, type LayerMap } from '../capture/types';
+import { SpilledMap } from './mapSpill';
 import { isIndex } from './validate';
 
 /** A tile is one screenful of cells; larger asks are a client bug or a hostile webview. */
@@ -12,8 +15,13 @@ export const MAX_TILE_CELLS = 4096 * 4096;
 export interface StoredCapture {
   captureId: string;
   modelId: string;
-  layers: Map<number, LayerMap>;
+  layers: Map<number, LayerMap | SpilledMap>;
+  /** Bytes held in memory. */
   bytes: number;
+  /** Bytes spilled to temp files. */
+  diskBytes: number;
+  /** Bound on this capture's in-memory bytes; undefined: the store's own bound only. */
+  budgetBytes?: number;
 }
 
 export interface Tile {
@@ -28,10 +36,11 @@ export class CaptureStore {
   constructor(
     private readonly maxCaptures = 3,
     private readonly maxBytes = 2 * 1024 ** 3,
+    private readonly maxDiskBytes = 32 * 1024 ** 3,
   ) {}
 
-  begin(captureId: string, modelId: string): StoredCapture {
-    const c: StoredCapture = { captureId, modelId, layers: new Map(), bytes: 0 };
+  begin(captureId: string, modelId: string, budgetBytes?: number): StoredCapture {
+    const c: StoredCapture = { captureId, modelId, layers: new Map(), bytes: 0, diskBytes: 0, budgetBytes };
     this.captures.set(captureId, c);
     this.evict(captureId);
     return c;
@@ -40,12 +49,27 @@ export class CaptureStore {
   add(captureId: string, map: LayerMap): void {
     const c = this.captures.get(captureId);
     if (!c) return;
-    c.layers.set(map.index, map);
-    c.bytes += map.data.byteLength;
+    release(c.layers.get(map.index));
+    const size = map.data.byteLength;
+    const bound = Math.min(c.budgetBytes ?? Infinity, this.maxBytes);
+    if (c.bytes + size > bound) {
+      c.layers.set(map.index, new SpilledMap(map.data, map.heads, map.queries, map.keys));
+      c.diskBytes += size;
+    } else {
+      c.layers.set(map.index, map);
+      c.bytes += size;
+    }
     this.evict(captureId);
   }
 
+  /** Whether layer `index` of a capture lives in a temp file. */
+  isSpilled(captureId: string, index: number): boolean {
+    return this.captures.get(captureId)?.layers.get(index) instanceof SpilledMap;
+  }
+
   drop(captureId: string): void {
+    const c = this.captures.get(captureId);
+    if (c) forget(c);
     this.captures.delete(captureId);
   }
 
@@ -58,18 +82,28 @@ export class CaptureStore {
   }
 
   dropModel(modelId: string): void {
-    for (const [id, c] of this.captures) if (c.modelId === modelId) this.captures.delete(id);
+    for (const [id, c] of this.captures) if (c.modelId === modelId) this.drop(id);
+  }
+
+  /** Deletes every spill file (runtime shutdown). */
+  dispose(): void {
+    for (const id of [...this.captures.keys()]) this.drop(id);
   }
 
   private evict(keep: string): void {
     let total = 0;
-    for (const c of this.captures.values()) total += c.bytes;
+    let disk = 0;
+    for (const c of this.captures.values()) {
+      total += c.bytes;
+      disk += c.diskBytes;
+    }
     // Map iteration is insertion order, so the first entries are the oldest captures.
     for (const [id, c] of this.captures) {
-      if (this.captures.size <= this.maxCaptures && total <= this.maxBytes) break;
+      if (this.captures.size <= this.maxCaptures && total <= this.maxBytes && disk <= this.maxDiskBytes) break;
       if (id === keep) continue;
-      this.captures.delete(id);
+      this.drop(id);
       total -= c.bytes;
+      disk -= c.diskBytes;
     }
   }
 
@@ -78,23 +112,33 @@ export class CaptureStore {
     if (!c) throw new UserError(`capture ${captureId} is no longer held by the runtime (only the last ${this.maxCaptures} are kept); run the inspection again`);
     const map = c.layers.get(layer);
     if (!map) throw new UserError(`capture ${captureId} has no layer ${layer}`);
-    return sliceTile(map, head, q0, q1, k0, k1);
+    return sliceTile(map, head, q0, q1, k0, k1, layer);
   }
 }
 
+function release(m: LayerMap | SpilledMap | undefined): void {
+  if (m instanceof SpilledMap) m.release();
+}
 
-/** Rows q0..q1-1 and columns k0..k1-1 of one head, C order. */
-export function sliceTile(map: LayerMap, head: number, q0: number, q1: number, k0: number, k1: number): Tile {
-  if (!isIndex(head, 0, map.heads - 1)) throw new UserError(`head ${head} is outside layer ${map.index} (${map.heads} heads)`);
+function forget(c: StoredCapture): void {
+  for (const m of c.layers.values()) release(m);
+  c.layers.clear();
+}
+
+
+/** Rows q0..q1-1 and columns k0..k1-1 of one head, C order (read by offset when spilled). */
+export function sliceTile(map: LayerMap | SpilledMap, head: number, q0: number, q1: number, k0: number, k1: number, index = (map as LayerMap).index): Tile {
+  if (!isIndex(head, 0, map.heads - 1)) throw new UserError(`head ${head} is outside layer ${index} (${map.heads} heads)`);
   if (!isIndex(q0, 0, map.queries) || !isIndex(q1, q0 + 1, map.queries)) {
-    throw new UserError(`query range ${q0}..${q1} is outside 0..${map.queries} of layer ${map.index}`);
+    throw new UserError(`query range ${q0}..${q1} is outside 0..${map.queries} of layer ${index}`);
   }
   if (!isIndex(k0, 0, map.keys) || !isIndex(k1, k0 + 1, map.keys)) {
-    throw new UserError(`key range ${k0}..${k1} is outside 0..${map.keys} of layer ${map.index}`);
+    throw new UserError(`key range ${k0}..${k1} is outside 0..${map.keys} of layer ${index}`);
   }
   const rows = q1 - q0;
   const cols = k1 - k0;
   if (rows * cols > MAX_TILE_CELLS) throw new UserError(`tile of ${rows} x ${cols} cells is larger than ${MAX_TILE_CELLS}; ask for a smaller rectangle`);
+  if (map instanceof SpilledMap) return { rows, cols, data: map.read(head, q0, rows, k0, cols) };
   const data = new Float32Array(rows * cols);
   const base = head * map.queries * map.keys;
   for (let r = 0; r < rows; r++) {

@@ -36,13 +36,17 @@ export interface CompareOptions {
   maps?: boolean;
   repeats?: number;
   onMap?: (id: string, map: Float32Array, dims: number[]) => void;
+  /** Checked before each variant: true stops the comparison there (the runtime's cancellation). */
+  isCancelled?: () => boolean;
+  /** Called after each variant's result (progress; a place to let cancellation messages in). */
+  onResult?: (result: VariantResult, index: number, total: number) => void | Promise<void>;
 }
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 }
 
-export async function compareVariants(ids: string[], x: VariantInputs, opts: CompareOptions = {}): Promise<{ reference: VariantRun; results: VariantResult[] }> {
+export async function compareVariants(ids: string[], x: VariantInputs, opts: CompareOptions = {}): Promise<{ reference: VariantRun; results: VariantResult[]; cancelled?: boolean }> {
   const specs = ids.map(getVariant);
   const mapParam: VariantParams = opts.maps === false ? { map: 0 } : {};
   const run = (id: string) => {
@@ -53,6 +57,7 @@ export async function compareVariants(ids: string[], x: VariantInputs, opts: Com
   const dims = { n: x.n, m: x.m, d: x.d, heads: x.heads };
   const results: VariantResult[] = [];
   for (const spec of specs) {
+    if (opts.isCancelled?.()) return { reference, results, cancelled: true };
     const params = { ...spec.defaults, ...mapParam, ...opts.params?.[spec.id] };
     const base = { id: spec.id, paper: spec.paper, params, flops: spec.flops(x.n, x.m, x.d, x.heads, params), bytes: spec.memoryBytes(x.n, x.m, x.d, x.heads, params) };
     try {
@@ -76,6 +81,7 @@ export async function compareVariants(ids: string[], x: VariantInputs, opts: Com
       if (e instanceof UserError && specs.length === 1) throw e;
       results.push({ ...base, relL2: null, cosine: null, js: null, massKept: null, latencyMs: 0, peakBytes: 0, notes: [], error: firstLine(e) });
     }
+    await opts.onResult?.(results[results.length - 1], results.length - 1, specs.length);
   }
   return { reference, results };
 }

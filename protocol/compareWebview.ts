@@ -1,0 +1,15 @@
+/**
+ * The Compare panel channel: messages between the Compare webview (browser code) and its host
+ * in the extension. Discriminated unions on `type`. The host posts nothing before `ready`; the
+ * webview never sees file paths, only the runtime's figures and maps.
+ */
+import type { CompareVariantsRequest } from './compare';
+
+/** host -> webview */
+export type HostToCompare =
+  | { type: 'busy'; title: string; message: string }
+  | { type: 'result'; title: string; result: CompareVariantsRequest.Result }
+  | { type: 'error'; message: string };
+
+/** webview -> host */
+export type CompareToHost = { type: 'ready' };

@@ -1,0 +1,141 @@
+/**
+ * Driving the VS Code workbench (code-server in headless Chromium) the way a user does: the
+ * command palette, quick picks, input boxes, notifications, hovers; reading what webviews draw
+ * (a webview is an iframe inside an iframe, reached through page.frames()); and looking at the
+ * extension from outside: its log file and its runtime process.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+
+/** Polls `probe` until it returns something other than undefined/false, or throws with `what`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The labels the command palette lists for `query` (without running anything). */
+export async function paletteLabels(page: Page, query: string): Promise<string[]> {
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+  await page.keyboard.type(query);
+  await page.waitForTimeout(500);
+  const labels = await page.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
+  await page.keyboard.press('Escape');
+  return labels;
+}
+
+/** Runs a palette command by its full title ("Attention: Show Logs"). */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+  await page.keyboard.type(title);
+  await pickRow(page, title);
+}
+
+/** Clicks the first quick-pick row whose label contains `text` (waiting for it to appear). */
+export async function pickRow(page: Page, text: string): Promise<void> {
+  const row = page.locator(`.quick-input-list .monaco-list-row[aria-label*="${text.replace(/"/g, '\\"')}"]`).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.click();
+}
+
+/** Types into the quick input box (an input box a command opened) and submits it. */
+export async function answerInputBox(page: Page, text: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  await page.keyboard.insertText(text);
+  await page.keyboard.press('Enter');
+}
+
+/** Opens a workspace file with Quick Open (Ctrl+P). */
+export async function openFile(page: Page, relPath: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+  await page.keyboard.type(relPath);
+  await page.waitForSelector('.quick-input-list .monaco-list-row', { state: 'visible' });
+  await page.keyboard.press('Enter');
+}
+
+export async function notificationTexts(page: Page): Promise<string[]> {
+  return page.$$eval('.notification-toast, .notifications-center .notification-list-item', (els) => els.map((e) => e.textContent ?? ''));
+}
+
+export async function dismissNotifications(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    for (const b of document.querySelectorAll<HTMLElement>('.notification-toast .codicon-notifications-clear, .notification-toast .codicon-close')) b.click();
+  });
+}
+
+/** The webview frame whose document has `selector` (the panel's own iframe, not its host). */
+export async function webviewFrame(page: Page, selector: string, timeoutMs = 60_000): Promise<Frame> {
+  return until(`a webview with ${selector}`, async () => {
+    for (const f of page.frames()) {
+      if (f === page.mainFrame()) continue;
+      if (await f.$(selector).catch(() => null)) return f;
+    }
+    return undefined;
+  }, timeoutMs);
+}
+
+/**
+ * Pixels of the thumbnail grid canvas that differ from its top-left pixel (the background):
+ * a grid with no maps drawn has none apart from its labels' few.
+ */
+export async function paintedPixels(frame: Frame): Promise<{ total: number; painted: number; colours: number }> {
+  return frame.evaluate(() => {
+    const c = document.querySelector('canvas.thumbnail-grid') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const bg = [d[0], d[1], d[2]];
+    let painted = 0;
+    const colours = new Set<number>();
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] !== bg[0] || d[i + 1] !== bg[1] || d[i + 2] !== bg[2]) painted++;
+      colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    }
+    return { total: d.length / 4, painted, colours: colours.size };
+  });
+}
+
+/** The extension's LogOutputChannel file under the code-server user-data folder. */
+export function extensionLog(userData: string): string {
+  const logs = join(userData, 'logs');
+  if (!existsSync(logs)) return '';
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'Attention Inspector.log') found.push(p);
+    }
+  };
+  walk(logs);
+  return found.map((f) => readFileSync(f, 'utf8')).join('\n');
+}
+
+/** Process ids of the runtime (dist/server.js of the extension installed under `extensionsDir`). */
+export function runtimePids(extensionsDir: string): number[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps
+    .split('\n')
+    .filter((l) => l.includes(extensionsDir) && l.includes('dist/server.js'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((p) => Number.isInteger(p) && p > 0);
+}
+
+/** The status bar item of the extension (its text, e.g. "Attention · cpu"). */
+export async function statusBarText(page: Page): Promise<string> {
+  const texts = await page.$$eval('.statusbar-item', (els) => els.map((e) => (e.textContent ?? '').trim()));
+  return texts.find((t) => t.startsWith('Attention')) ?? '';
+}
