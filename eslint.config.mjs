@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.e2e-cache/**', 'samples/**/*.onnx'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.e2e-cache/**', '.devcarry/**', '.gl/**', 'samples/**/*.onnx'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

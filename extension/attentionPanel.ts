@@ -10,6 +10,7 @@ import { TileRequest, type CaptureSummary } from '../protocol/runtime';
 import type { HostToWebview, PanelState } from '../protocol/webview';
 import { makeNonce } from '../webview/csp';
 import { CaptureRelay } from './captureRelay';
+import { saveExport } from './exportWriter';
 import { firstLine, log } from './log';
 import { panelHtml } from './panelHtml';
 import { parseWebviewMessage } from './panelMessages';
@@ -30,6 +31,8 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly queue: HostToWebview[] = [];
   private readonly relay = new CaptureRelay((m) => this.post(m));
   private readonly disposables: vscode.Disposable[] = [];
+  /** A comparison (extension/compareCommands.ts): capture A's messages and the compare message. */
+  private comparison: { before: HostToWebview[]; compare: HostToWebview } | undefined;
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
@@ -83,6 +86,7 @@ export class AttentionPanel implements vscode.Disposable {
   /** A new capture takes over the panel; its notifications are relayed from now on. */
   beginCapture(captureId: string, modelName: string, text?: string): void {
     this.relay.begin(captureId, modelName);
+    this.comparison = undefined;
     if (text !== undefined) this.state = { ...this.state, text };
     this.panel.title = `Attention: ${modelName}`;
   }
@@ -91,6 +95,17 @@ export class AttentionPanel implements vscode.Disposable {
   selectHead(layer: number, head: number): void {
     this.state = { ...this.state, selected: { layer, head } };
     this.post({ type: 'selectHead', layer, head });
+  }
+
+  /** The messages of the capture shown last (a comparison keeps those of its side A). */
+  get lastCapture(): readonly HostToWebview[] {
+    return this.relay.replay;
+  }
+
+  /** Shows A, B and A − B; `before` is capture A's messages, B is the capture shown last. */
+  showComparison(before: readonly HostToWebview[], compare: Extract<HostToWebview, { type: 'compare' }>): void {
+    this.comparison = { before: [...before], compare };
+    this.post(compare);
   }
 
   finishCapture(summary: CaptureSummary): void {
@@ -121,7 +136,8 @@ export class AttentionPanel implements vscode.Disposable {
         this.ready = true;
         void this.panel.webview.postMessage({ type: 'init', state: this.state, theme: theme() } satisfies HostToWebview);
         // A webview that reloaded lost everything; one that just came up has it all queued.
-        const backlog = reload ? [...this.relay.replay] : this.queue.splice(0);
+        const c = this.comparison;
+        const backlog = reload ? (c ? [...c.before, ...this.relay.replay, c.compare] : [...this.relay.replay]) : this.queue.splice(0);
         this.queue.length = 0;
         for (const m of backlog) void this.panel.webview.postMessage(m);
         return;
@@ -134,6 +150,9 @@ export class AttentionPanel implements vscode.Disposable {
         return;
       case 'inspect':
         this.onInspect(msg.text);
+        return;
+      case 'export':
+        void saveExport(msg, this.runtime.model?.path ?? this.runtime.lastModelPath ?? 'MODEL');
         return;
       case 'log':
         log()[msg.level](`panel: ${msg.message}`);

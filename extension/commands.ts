@@ -9,6 +9,7 @@ import { CaptureRequest, OpenModelRequest, type ExecutionProviderSetting, type M
 import { AttentionPanel } from './attentionPanel';
 import { firstLine, log, showError } from './log';
 import { pickModel } from './modelPicker';
+import { listModels } from './modelTree';
 import type { RuntimeContext } from './runtimeContext';
 
 interface Settings {
@@ -51,7 +52,7 @@ export class Commands {
 
   async openModel(path?: string): Promise<ModelInfo | undefined> {
     if (!(await requireTrust())) return undefined;
-    const chosen = path ?? (await pickModel());
+    const chosen = path ?? (await pickModel(() => listModels(this.runtime)));
     if (!chosen) return undefined;
     return this.load(chosen);
   }
@@ -87,6 +88,7 @@ export class Commands {
     const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : undefined;
     const text = given ?? (await vscode.window.showInputBox({ title: `Attention: inspect a text with ${model.name}`, prompt: 'Text to run through the model', value: selection ?? '', ignoreFocusOut: true }));
     if (!text || !text.trim()) return;
+    this.runtime.lastText = text;
     const panel = AttentionPanel.show(this.extensionUri, this.runtime, (t) => void this.inspectText(t));
     const captureId = `x${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     panel.beginCapture(captureId, model.name, text);

@@ -5,8 +5,11 @@
 import * as vscode from 'vscode';
 import { registerPanelSerializer } from './attentionPanel';
 import { Commands } from './commands';
+import { CompareCommands } from './compareCommands';
+import { registerCompareCommand } from './comparePanel';
 import { registerEfficiencyCommands } from './efficiencyCommands';
 import { log, showError } from './log';
+import { registerModelTree } from './modelTree';
 import { RuntimeContext } from './runtimeContext';
 import { RuntimeStatusBar } from './statusBar';
 
@@ -22,10 +25,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     runtime,
     ...commands.register(),
     registerPanelSerializer(context.extensionUri, runtime, (text) => void commands.inspectText(text)),
+    registerCompareCommand(context.extensionUri, runtime),
   );
+  context.subscriptions.push(...new CompareCommands(context.extensionUri, runtime).register());
   // Efficiency panel and the config.json CodeLens commands (engineer E's extension/efficiency*.ts).
   const rt = runtime;
   registerEfficiencyCommands(context, { sendRequest: (method, params) => rt.running.sendRequest(method, params) });
+  // Side panel: models (hub cache + workspace) -> layers -> heads (extension/modelTree.ts).
+  context.subscriptions.push(...registerModelTree(runtime, context.extensionUri));
   try {
     await runtime.start();
   } catch (e) {

@@ -1,9 +1,12 @@
 /**
- * "Open Model…": the models the workspace holds (ONNX files, and folders with config.json and
- * *.safetensors), plus Browse… for anything else. Only reads file names; nothing is loaded.
+ * "Open Model…": the models the runtime finds (attention/listModels: the local Hugging Face
+ * cache and the workspace), else the workspace's own ONNX files and checkpoint folders, plus
+ * Browse… for anything else. Only reads file names; nothing is loaded.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { DiscoveredModel } from '../protocol/runtime';
+import { formatBytes } from './modelTreeModel';
 
 const EXCLUDE = '**/{node_modules,.git,.venv,venv,__pycache__}/**';
 const LIMIT = 500;
@@ -30,9 +33,31 @@ async function workspaceModels(): Promise<ModelPick[]> {
   return [...onnx.map((u) => item(u, 'onnx')), ...hfFolders.map((u) => item(u, 'hf'))].sort((a, b) => (a.description ?? '').localeCompare(b.description ?? ''));
 }
 
+function discoveredPick(m: DiscoveredModel): ModelPick {
+  const hub = m.source === 'hub-cache';
+  return {
+    label: `${hub ? '$(cloud-download)' : m.format === 'onnx' ? '$(file-binary)' : '$(folder)'} ${m.name}`,
+    description: hub ? `Hugging Face cache${m.revision ? ` @ ${m.revision.slice(0, 7)}` : ''}` : vscode.workspace.asRelativePath(m.path, true),
+    detail: `${m.format === 'onnx' ? 'ONNX model' : 'Hugging Face checkpoint'} · ${formatBytes(m.sizeBytes)}${m.hasTokenizer ? '' : ' · no tokenizer.json'}`,
+    uri: vscode.Uri.file(m.path),
+  };
+}
+
+/** The runtime's listing when it answers; the workspace search when it does not. */
+async function candidates(list?: () => Promise<DiscoveredModel[]>): Promise<ModelPick[]> {
+  if (list) {
+    try {
+      return (await list()).map(discoveredPick);
+    } catch {
+      // runtime down or too old: the workspace still has its files
+    }
+  }
+  return workspaceModels();
+}
+
 /** The picked model's path, or undefined when the user backed out. */
-export async function pickModel(): Promise<string | undefined> {
-  const picks = workspaceModels().then((models) => [
+export async function pickModel(list?: () => Promise<DiscoveredModel[]>): Promise<string | undefined> {
+  const picks = candidates(list).then((models) => [
     ...models,
     { label: '', kind: vscode.QuickPickItemKind.Separator } as ModelPick,
     { label: '$(folder-opened) Browse…', detail: 'An .onnx file or a checkpoint folder anywhere on disk', browse: true } as ModelPick,

@@ -4,6 +4,7 @@
  * numbers in range, and never anything that names a file.
  */
 import type { WebviewToHost } from '../protocol/webview';
+import { parseExport } from './exportMessage';
 
 export const CAPTURE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Larger than any sequence a capture accepts; keeps numbers finite and small. */
@@ -36,6 +37,8 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     case 'inspect':
       if (typeof m.text !== 'string' || m.text.trim() === '' || m.text.length > MAX_TEXT) return undefined;
       return { type: 'inspect', text: m.text };
+    case 'export':
+      return parseExport(m);
     case 'log':
       if (m.level !== 'info' && m.level !== 'warn' && m.level !== 'error') return undefined;
       if (typeof m.message !== 'string') return undefined;

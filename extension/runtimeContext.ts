@@ -44,6 +44,8 @@ export class RuntimeContext implements vscode.Disposable {
   model: OpenModelState | undefined;
   /** Paths opened in this session, so a restarted runtime can reopen the current one. */
   lastModelPath: string | undefined;
+  /** The text of the last inspection, offered again by the Compare command. */
+  lastText: string | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,

@@ -49,6 +49,13 @@ export interface CaptureSummary {
   cancelled: boolean;
   /** Peak resident memory of the runtime during the run, bytes. */
   peakRssBytes: number;
+  /**
+   * Encoder-decoder models: the decoder's (target) tokens. `tokens` are then the source:
+   * encoder layers are source x source, decoder self layers target x target, and 'cross'
+   * layers have target queries over source keys ([heads, target, source]).
+   */
+  targetTokens?: string[];
+  targetIds?: number[];
 }
 
 /** client -> server: load (or reuse) a model from a local path and describe it. */
@@ -73,6 +80,9 @@ export namespace CaptureRequest {
     modelId: string;
     text?: string;
     ids?: number[];
+    /** Encoder-decoder models: the decoder's input; default the source ids. */
+    targetText?: string;
+    targetIds?: number[];
     maxTokens?: number;
     executionProvider?: ExecutionProviderSetting;
     /** Bound on the bytes of maps sent for this capture; above it the server pools the grid. */
@@ -97,6 +107,9 @@ export namespace CaptureStartedNotification {
     tokens: string[];
     ids: number[];
     layers: LayerInfo[];
+    /** Encoder-decoder models: the decoder's tokens (see CaptureSummary.targetTokens). */
+    targetTokens?: string[];
+    targetIds?: number[];
   }
   export const type = new NotificationType<Params>(method);
 }

@@ -8,6 +8,7 @@
 import { UsageError } from './cli/args';
 import * as capture from './cli/capture';
 import * as demo from './cli/demo';
+import * as diff from './cli/diff';
 import * as estimate from './cli/estimate';
 import * as variantsCmd from './cli/variants';
 import * as compare from './cli/compare';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   capture: { summary: 'run a model on a text and write every attention map (.npy) and a summary', run: capture.run },
   variants: { summary: 'list the attention variants compare can run, with their papers', run: variantsCmd.run },
   compare: { summary: 'run attention variants on one layer\'s Q, K, V and score them against exact', run: compare.run },
+  diff: { summary: 'A − B of two capture folders, per layer (diff_<i>.npy), over the common prefix', run: diff.run },
   demo: { summary: 'capture a text and write a self-contained HTML report', run: demo.run },
   estimate: { summary: 'FLOPs, bytes, KV cache and roofline time of attention from a config.json, per variant', run: estimate.run },
 };

@@ -55,14 +55,26 @@ export function loadTokenizer(folder: string): TextTokenizer {
   } catch (e) {
     throw new UserError(`${file}: unsupported tokenizer (${(e as Error).message.split('\n')[0]}); pass --ids instead`);
   }
+  // A tokenizer.json the library accepts can still fail on first use (a malformed section is
+  // only read when encoding): that is a broken file, reported as such, not a runtime fault.
+  const broken = (e: unknown): UserError =>
+    new UserError(`${file}: the tokenizer fails on this text (${String((e as Error)?.message ?? e).split('\n')[0]}); re-save it with tokenizer.save_pretrained or pass --ids instead`);
   return {
     file,
     encode(text: string): Encoded {
-      const enc = tok.encode(text);
-      return { ids: enc.ids.map(Number), tokens: enc.tokens };
+      try {
+        const enc = tok.encode(text);
+        return { ids: enc.ids.map(Number), tokens: enc.tokens };
+      } catch (e) {
+        throw broken(e);
+      }
     },
     tokensFor(ids: number[]): string[] {
-      return ids.map((id) => tok.id_to_token(id) ?? String(id));
+      try {
+        return ids.map((id) => tok.id_to_token(id) ?? String(id));
+      } catch (e) {
+        throw broken(e);
+      }
     },
   };
 }

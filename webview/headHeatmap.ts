@@ -7,12 +7,15 @@
 import Plotly from 'plotly.js-strict-dist-min';
 import { plotlyColorscale } from './colorScale';
 import { LayerMaps, MAX_CELLS, blockMax, headView } from './layerMaps';
+import { rowRanks } from './views/rank';
 
 export interface HeatmapSource {
   layer: number;
   head: number;
   maps: LayerMaps;
   tokens: string[];
+  /** Cross-attention: the source tokens on the key axis (queries are `tokens`, the target). */
+  keyTokens?: string[];
 }
 
 export interface Tile {
@@ -138,16 +141,21 @@ export class HeadHeatmap {
     const ke = blockEdges(c0, c1, outC).map((e) => tokEdge(kBase, e, src.maps.keys));
     const exact = unit === 1 && outR === r1 - r0 && outC === c1 - c0;
     this.singleTokens = exact;
+    const keyTokens = src.keyTokens ?? src.tokens;
     const z: number[][] = [];
     const text: string[][] = [];
+    // Rank among the row's keys: the whole row, or the keys in view when drawn from a tile.
+    const rankNote = cols === src.maps.keys ? '' : ' in view';
     for (let i = 0; i < outR; i++) {
       const zr: number[] = [];
       const tr: string[] = [];
       const qs = tokenRange(src.tokens, qe[i], qe[i + 1]);
+      const ranks = exact ? rowRanks(map, (r0 + i) * cols, (r0 + i + 1) * cols) : undefined;
       for (let j = 0; j < outC; j++) {
         const w = values[i * outC + j];
         zr.push(w);
-        tr.push(`query: ${qs}<br>key: ${tokenRange(src.tokens, ke[j], ke[j + 1])}<br>${exact ? 'weight' : 'max weight'}: ${w.toFixed(4)}`);
+        const rank = ranks ? `<br>rank${rankNote}: ${ranks[c0 + j]} of ${cols}` : '';
+        tr.push(`query: ${qs}<br>key: ${tokenRange(keyTokens, ke[j], ke[j + 1])}<br>${exact ? 'weight' : 'max weight'}: ${w.toFixed(4)}${rank}`);
       }
       z.push(zr);
       text.push(tr);
@@ -155,18 +163,19 @@ export class HeadHeatmap {
     const style = getComputedStyle(document.body);
     const fg = style.getPropertyValue('--vscode-foreground').trim() || style.color || '#ccc';
     const font = style.getPropertyValue('--vscode-font-family').trim() || 'sans-serif';
-    const axis = (a: number, b: number) => {
+    const axis = (a: number, b: number, names = src.tokens) => {
       const ticks = b - a <= 48 ? Array.from({ length: b - a }, (_, i) => a + i) : undefined;
       return {
         tickvals: ticks,
-        ticktext: ticks?.map((t) => short(src.tokens[t] ?? '', 10)),
+        // Plotly reads tick text as pseudo-HTML: a token like </s> would vanish unescaped.
+        ticktext: ticks?.map((t) => escapeHtml(short(names[t] ?? '', 10))),
         tickfont: { size: 10 },
         showgrid: false,
         zeroline: false,
         automargin: true,
       };
     };
-    const x = { ...axis(view.k0, view.k1), autorange: !this.zoomed, range: this.zoomed ? [view.k0 - 0.5, view.k1 - 0.5] : undefined };
+    const x = { ...axis(view.k0, view.k1, keyTokens), autorange: !this.zoomed, range: this.zoomed ? [view.k0 - 0.5, view.k1 - 0.5] : undefined };
     const y = {
       ...axis(view.q0, view.q1),
       autorange: this.zoomed ? false : ('reversed' as const),
@@ -185,13 +194,13 @@ export class HeadHeatmap {
       colorbar: { title: { text: 'weight', side: 'right' }, thickness: 12, outlinewidth: 0 },
     };
     const layout = {
-      title: { text: `Layer ${src.layer} · head ${src.head}`, font: { size: 13 }, x: 0.02, xanchor: 'left' },
+      title: { text: `Layer ${src.layer} · head ${src.head}${src.keyTokens ? ' · cross-attention' : ''}`, font: { size: 13 }, x: 0.02, xanchor: 'left' },
       margin: { l: 60, r: 20, t: 36, b: 60 },
       paper_bgcolor: 'rgba(0,0,0,0)',
       plot_bgcolor: 'rgba(0,0,0,0)',
       font: { color: fg, family: font },
-      xaxis: { ...x, title: { text: 'key', standoff: 4 }, side: 'bottom' },
-      yaxis: { ...y, title: { text: 'query', standoff: 4 } },
+      xaxis: { ...x, title: { text: src.keyTokens ? 'source (key)' : 'key', standoff: 4 }, side: 'bottom' },
+      yaxis: { ...y, title: { text: src.keyTokens ? 'target (query)' : 'query', standoff: 4 } },
     };
     this.drawing = true;
     try {
@@ -202,7 +211,8 @@ export class HeadHeatmap {
         showSendToCloud: false,
         showEditInChartStudio: false,
         showTips: false,
-        modeBarButtonsToRemove: ['select2d', 'lasso2d', 'sendChartToCloud'],
+        // Plotly's camera button downloads, which a webview cannot: the export bar (webview/export) saves through the host.
+        modeBarButtonsToRemove: ['select2d', 'lasso2d', 'sendChartToCloud', 'toImage'],
         toImageButtonOptions: { format: 'svg', filename: `attention-L${src.layer}-H${src.head}` },
       });
       if (!this.listening) {

@@ -12,6 +12,8 @@ import { HeadHeatmap, Tile } from './headHeatmap';
 import { LayerMaps, decodeLayer, headView } from './layerMaps';
 import { ThumbnailGrid } from './thumbnailGrid';
 import { TokenStrip } from './tokenStrip';
+import { AnalysisSection } from './views/analysisSection';
+import { PanelViews2 } from './views/panelViews2';
 import './panel.css';
 
 interface VsCodeApi {
@@ -44,6 +46,9 @@ interface Capture {
   tokens: string[];
   heads: number[];
   maps: Map<number, LayerMaps>;
+  /** Encoder-decoder models: the keys of 'cross' layers (views/captureHistory.ts). */
+  sourceTokens?: string[];
+  kinds?: ('self' | 'cross')[];
 }
 let capture: Capture | undefined;
 
@@ -103,6 +108,19 @@ const gridHost = h('div', 'grid-host', gridSection);
 const legend = h('p', 'hint legend', gridSection);
 const heatSection = h('section', 'heatmap-section', views);
 const heatEl = h('div', 'head-heatmap', heatSection);
+// Statistics, rollout, flow, similarity: webview/views (their own modules).
+const analysis = new AnalysisSection(h('section', '', root), (layer, head) => selectHead(layer, head, true));
+// Export buttons, line view and comparison mode (webview/views/panelViews2.ts).
+const views2 = new PanelViews2({
+  root,
+  heatSection,
+  heatEl,
+  reportMode,
+  post: (m) => vscode.postMessage(m),
+  showError: (m) => showError(m),
+  text: () => state.text,
+  onCompareClosed: () => showSelected(),
+});
 
 let nextRequest = 1;
 const pendingTiles = new Map<number, { resolve: (t: Tile) => void; reject: (e: Error) => void }>();
@@ -157,7 +175,11 @@ function showSelected(): void {
     strip.setSource(undefined);
     return;
   }
-  heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: capture.tokens });
+  const cross = capture.kinds?.[sel.layer] === 'cross' && capture.sourceTokens !== undefined;
+  heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: capture.tokens, keyTokens: cross ? capture.sourceTokens : undefined });
+  views2.select(capture, sel.layer, sel.head, m);
+  // The strip shows the query's own text; a cross layer's weights are over the source.
+  if (cross) return strip.setSource(undefined);
   const map = headView(m, sel.head);
   const n = capture.tokens.length;
   strip.setSource((q) => {
@@ -200,6 +222,10 @@ function handle(msg: HostToWebview): void {
       const heads: number[] = [];
       for (const l of msg.layers) heads[l.index] = l.heads;
       capture = { id: msg.captureId, modelName: msg.modelName, tokens: msg.tokens.map((t) => t.text), heads, maps: new Map() };
+      capture.sourceTokens = msg.sourceTokens?.map((t) => t.text);
+      capture.kinds = [];
+      for (const l of msg.layers) capture.kinds[l.index] = l.kind;
+      views2.captureStarted(capture);
       titleEl.textContent = msg.modelName;
       const sel = state.selected;
       const keep = sel && sel.layer < heads.length && sel.head < (heads[sel.layer] ?? 0);
@@ -208,6 +234,7 @@ function handle(msg: HostToWebview): void {
       legend.textContent = '';
       heatmap.clear();
       grid.reset(heads, capture.tokens.length);
+      analysis.reset(capture.tokens, heads);
       grid.select(state.selected!.layer, state.selected!.head);
       setStatus(`${summary(capture)} · capturing…`, true);
       return;
@@ -217,6 +244,7 @@ function handle(msg: HostToWebview): void {
       const m = decodeLayer(msg);
       capture.maps.set(m.layer, m);
       grid.addLayer(m);
+      analysis.addLayer(m);
       legend.textContent = legendText(m);
       setStatus(`${summary(capture)} · layer ${capture.maps.size} of ${capture.heads.length}`, true);
       if (state.selected?.layer === m.layer) showSelected();
@@ -231,6 +259,10 @@ function handle(msg: HostToWebview): void {
       return;
     case 'selectHead':
       if (!capture || (msg.layer < capture.heads.length && msg.head < (capture.heads[msg.layer] ?? 0))) selectHead(msg.layer, msg.head, false);
+      return;
+    case 'compare':
+      views2.openCompare(msg);
+      showSelected();
       return;
     case 'tile': {
       const p = pendingTiles.get(msg.requestId);

@@ -35,3 +35,25 @@ export function resolveIds(
   }
   return { ids, tokens };
 }
+
+/**
+ * The decoder's input of an encoder-decoder model: the target text or ids when given, else the
+ * source ids again (teacher forcing on the input itself, which shows alignment without a
+ * translation at hand). Refused for models without a decoder input.
+ */
+export function resolveTarget(
+  input: CaptureInput,
+  source: { ids: number[]; tokens: string[] },
+  tokenizer: TextTokenizer | undefined,
+  modelPath: string,
+  hasDecoder: boolean,
+  maxTokens?: number,
+): { ids: number[]; tokens: string[] } | undefined {
+  const given = input.targetIds !== undefined || input.targetText !== undefined;
+  if (!hasDecoder) {
+    if (given) throw new UserError(`${modelPath}: has no decoder_input_ids input; a target text or ids applies to encoder-decoder models only`);
+    return undefined;
+  }
+  if (!given) return source;
+  return resolveIds({ ids: input.targetIds, text: input.targetIds === undefined ? input.targetText : undefined }, tokenizer, modelPath, maxTokens);
+}

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { UserError } from './types';
 
-type Fill = 'ids' | 'ones' | 'zeros' | 'positions' | 'emptyPast' | 'false';
+type Fill = 'ids' | 'ones' | 'zeros' | 'positions' | 'emptyPast' | 'false' | 'targetIds' | 'targetOnes' | 'targetPositions' | 'lastIndex' | 'length';
 
 interface InputPlan {
   name: string;
@@ -20,6 +20,8 @@ interface InputPlan {
 export interface FeedPlan {
   inputs: InputPlan[];
   idsInput: string;
+  /** Encoder-decoder exports: the decoder's ids input (decoder_input_ids), fed the target ids. */
+  decoderInput?: string;
   /** Rows of the embedding the ids index, when the graph shows it (to refuse bad ids early). */
   vocabSize?: number;
 }
@@ -37,6 +39,7 @@ export function planFeeds(model: onnx.IModelProto, file: string): FeedPlan {
   const weights = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const declared = (graph.input ?? []).filter((v) => !weights.has(v.name ?? ''));
   const intTypes = new Set([T.INT64, T.INT32]);
+  const floatTypes = new Set([T.FLOAT, T.FLOAT16]);
   const ints = declared.filter((v) => intTypes.has(v.type?.tensorType?.elemType ?? -1));
   // An export with a single integer input under another name (torch.onnx.export's "input.1"):
   // that input is the ids.
@@ -52,10 +55,19 @@ export function planFeeds(model: onnx.IModelProto, file: string): FeedPlan {
       : name === 'token_type_ids' ? 'zeros'
       : name === 'position_ids' ? 'positions'
       : /^past_key_values\.|^past_key_|^past\./.test(name) ? 'emptyPast'
+      // GroupQueryAttention exports (onnxruntime-genai): any float cache input, its seqlens_k
+      // (total length - 1) and total_sequence_length.
+      : /past/.test(name) && floatTypes.has(v.type?.tensorType?.elemType ?? -1) ? 'emptyPast'
+      : name === 'seqlens_k' ? 'lastIndex'
+      : name === 'total_sequence_length' ? 'length'
       : name === 'use_cache_branch' ? 'false'
+      : name === 'decoder_input_ids' ? 'targetIds'
+      : name === 'decoder_attention_mask' ? 'targetOnes'
+      : name === 'decoder_position_ids' ? 'targetPositions'
+      : name === 'encoder_attention_mask' ? 'ones'
       : undefined;
     if (!fill) {
-      throw new UserError(`${file}: the model needs input "${name}", which cannot be filled from text (supported: input_ids, attention_mask, token_type_ids, position_ids, past_key_values.*)`);
+      throw new UserError(`${file}: the model needs input "${name}", which cannot be filled from text (supported: input_ids, attention_mask, token_type_ids, position_ids, past_key_values.*, decoder_input_ids, decoder_attention_mask)`);
     }
     return { name, elemType: v.type?.tensorType?.elemType ?? T.INT64, dims: dimsOf(v), fill };
   });
@@ -66,7 +78,8 @@ export function planFeeds(model: onnx.IModelProto, file: string): FeedPlan {
       if (table?.dims && table.dims.length > 0) vocabSize = Number(table.dims[0]);
     }
   }
-  return { inputs, idsInput: idsName, vocabSize };
+  const decoderInput = inputs.find((p) => p.fill === 'targetIds')?.name;
+  return { inputs, idsInput: idsName, decoderInput, vocabSize };
 }
 
 function intTensor(elemType: number, values: number[], dims: number[]): ort.Tensor {
@@ -88,11 +101,14 @@ function emptyPast(p: InputPlan, file: string): ort.Tensor {
   return new ort.Tensor('float32', new Float32Array(0), shape);
 }
 
-export function buildFeeds(plan: FeedPlan, ids: number[], file: string): Record<string, ort.Tensor> {
+/** targetIds: the decoder's ids (encoder-decoder models); the source ids when not given. */
+export function buildFeeds(plan: FeedPlan, ids: number[], file: string, targetIds: number[] = ids): Record<string, ort.Tensor> {
   const n = ids.length;
+  const m = targetIds.length;
   const feeds: Record<string, ort.Tensor> = {};
   for (const p of plan.inputs) {
     const dims = p.dims?.length === 1 ? [n] : [1, n];
+    const tdims = p.dims?.length === 1 ? [m] : [1, m];
     switch (p.fill) {
       case 'ids': feeds[p.name] = intTensor(p.elemType, ids, dims); break;
       case 'ones': feeds[p.name] = intTensor(p.elemType, ids.map(() => 1), dims); break;
@@ -100,6 +116,11 @@ export function buildFeeds(plan: FeedPlan, ids: number[], file: string): Record<
       case 'positions': feeds[p.name] = intTensor(p.elemType, ids.map((_, i) => i), dims); break;
       case 'emptyPast': feeds[p.name] = emptyPast(p, file); break;
       case 'false': feeds[p.name] = new ort.Tensor('bool', Uint8Array.of(0), [1]); break;
+      case 'lastIndex': feeds[p.name] = intTensor(p.elemType, [n - 1], [1]); break;
+      case 'length': feeds[p.name] = intTensor(p.elemType, [n], []); break;
+      case 'targetIds': feeds[p.name] = intTensor(p.elemType, targetIds, tdims); break;
+      case 'targetOnes': feeds[p.name] = intTensor(p.elemType, targetIds.map(() => 1), tdims); break;
+      case 'targetPositions': feeds[p.name] = intTensor(p.elemType, targetIds.map((_, i) => i), tdims); break;
     }
   }
   return feeds;

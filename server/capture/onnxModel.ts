@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { onnx } from 'onnx-proto';
 import type { ExecutionProviderSetting, LayerInfo, ModelInfo } from '../../protocol/runtime';
 import { findAttention, type AttentionSite } from '../onnx/attentionFinder';
 import { attentionShape } from '../onnx/attentionShape';
@@ -15,7 +16,8 @@ import { exposeAttention, serializeModel } from '../onnx/surgery';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { createSession, type ProviderSession } from './executionProvider';
 import { buildFeeds, planFeeds, type FeedPlan } from './onnxFeeds';
-import { resolveIds } from './captureInput';
+import { resolveIds, resolveTarget } from './captureInput';
+import { groupModel } from './groupModel';
 import { defaultMapBudget, planLayerGroups } from './layerGroups';
 import { sampleRss } from './rssSampler';
 import { UserError, type CaptureInput, type CaptureOptions, type CaptureResult, type LayerMap, type OpenedModel } from './types';
@@ -64,8 +66,8 @@ class OnnxModel implements OpenedModel {
 
   constructor(
     readonly path: string,
-    /** Rebuilds the modified model's bytes (kept out of memory between sessions: weights can be GBs). */
-    private readonly modelBytes: () => Uint8Array,
+    /** Re-reads the model (kept out of memory between sessions: weights can be GBs). */
+    private readonly source: () => onnx.IModelProto,
     private readonly sessionOptions: ort.InferenceSession.SessionOptions,
     private readonly sites: AttentionSite[],
     private readonly plan: FeedPlan,
@@ -88,7 +90,7 @@ class OnnxModel implements OpenedModel {
   async session(setting: ExecutionProviderSetting, log?: (line: string) => void): Promise<OnnxModel['current']> {
     if (setting !== this.current.setting) {
       const started = performance.now();
-      const next = await openSession(this.path, this.modelBytes(), setting, this.sessionOptions, log);
+      const next = await openSession(this.path, serializeModel(exposeAttention(this.source(), this.sites)), setting, this.sessionOptions, log);
       await this.current.session.release();
       this.current = { ...next, setting, loadMs: performance.now() - started };
     }
@@ -96,15 +98,15 @@ class OnnxModel implements OpenedModel {
   }
 
   /** Runs ids through the graph; returns the probability tensors of the given sites. */
-  async run(session: ort.InferenceSession, ids: number[], sites: AttentionSite[] = this.sites): Promise<ort.InferenceSession.OnnxValueMapType> {
+  async run(session: ort.InferenceSession, ids: number[], sites: AttentionSite[] = this.sites, targetIds?: number[]): Promise<ort.InferenceSession.OnnxValueMapType> {
     if (this.plan.vocabSize !== undefined) {
-      const bad = ids.find((id) => id >= this.plan.vocabSize!);
+      const bad = [...ids, ...(targetIds ?? [])].find((id) => id >= this.plan.vocabSize!);
       if (bad !== undefined) {
         throw new UserError(`token id ${bad} is outside the vocabulary (${this.plan.vocabSize} ids) of ${this.path}`);
       }
     }
     try {
-      return await session.run(buildFeeds(this.plan, ids, this.path), sites.map((s) => s.output));
+      return await session.run(buildFeeds(this.plan, ids, this.path, targetIds), sites.map((s) => s.output));
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError(`${this.path}: onnxruntime failed to run the model: ${firstLine(e)}`);
@@ -114,13 +116,18 @@ class OnnxModel implements OpenedModel {
   async capture(input: CaptureInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const t0 = performance.now();
     const { ids, tokens } = resolveIds(input, this.tokenizer, this.path, options.maxTokens);
+    const target = resolveTarget(input, { ids, tokens }, this.tokenizer, this.path, this.plan.decoderInput !== undefined, options.maxTokens);
     // Before the (possibly long) first run, so the client can draw the token strip and layer slots.
-    options.onTokens?.(tokens, ids);
+    options.onTokens?.(tokens, ids, target);
     const t1 = performance.now();
     const current = await this.session(options.executionProvider ?? this.current.setting, options.log);
     const budget = options.memoryBudgetBytes ?? this.mapBudgetBytes ?? defaultMapBudget();
-    const groups = planLayerGroups(this.info.layers.map((l) => l.heads), ids.length, budget, this.path);
+    // Encoder-decoder maps are n x n, m x m and m x n: the longer side bounds them all.
+    const longest = Math.max(ids.length, target?.ids.length ?? 0);
+    const groups = planLayerGroups(this.info.layers.map((l) => l.heads), longest, budget, this.path);
     if (groups.length > 1) options.log?.(`${ids.length} tokens: maps returned in ${groups.length} runs to stay within the memory budget`);
+    // Several groups: each runs a model cut down to its layers (server/capture/groupModel.ts).
+    const graph = groups.length > 1 ? this.source() : undefined;
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
     let cancelled = false;
@@ -133,7 +140,7 @@ class OnnxModel implements OpenedModel {
         }
         const sites = group.map((i) => this.sites[i]);
         const started = performance.now();
-        const outputs: Record<string, unknown> = { ...(await this.run(current.session, ids, sites)) };
+        const outputs: Record<string, unknown> = { ...(await this.runGroup(graph, current, sites, ids, target?.ids, options.log)) };
         runMs += performance.now() - started;
         for (const site of sites) {
           if (options.isCancelled?.()) {
@@ -158,6 +165,7 @@ class OnnxModel implements OpenedModel {
     return {
       tokens,
       ids,
+      ...(target ? { targetTokens: target.tokens, targetIds: target.ids } : {}),
       layers,
       executionProvider: current.provider,
       providerNotes: [...current.notes],
@@ -165,6 +173,24 @@ class OnnxModel implements OpenedModel {
       cancelled,
       peakRssBytes: rss.peak(),
     };
+  }
+
+  /** One group's maps: the whole-model session, or a session of the group's own model. */
+  private async runGroup(
+    graph: onnx.IModelProto | undefined,
+    current: OnnxModel['current'],
+    sites: AttentionSite[],
+    ids: number[],
+    targetIds: number[] | undefined,
+    log?: (line: string) => void,
+  ): Promise<ort.InferenceSession.OnnxValueMapType> {
+    if (!graph) return this.run(current.session, ids, sites, targetIds);
+    const own = await openSession(this.path, serializeModel(groupModel(graph, sites)), current.setting, this.sessionOptions, log);
+    try {
+      return await this.run(own.session, ids, sites, targetIds);
+    } finally {
+      await own.session.release();
+    }
   }
 
   private layerMap(site: AttentionSite, tensor: ort.Tensor, log?: (line: string) => void): LayerMap {
@@ -205,13 +231,15 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   const tokenizer = options.tokenizerDir ? loadTokenizer(options.tokenizerDir) : undefined;
   const path = loaded.path;
   // Only path and sites are captured: the decoded model is not kept alive by this closure.
-  const build = (): Uint8Array => serializeModel(exposeAttention(expandFusedAttention(readOnnxModel(path).model, file), sites));
+  const source = (): onnx.IModelProto => expandFusedAttention(readOnnxModel(path).model, file);
   const bytes = serializeModel(exposeAttention(graph, sites));
-  const sessionOptions = { ...externalDataSessionOptions(loaded), logSeverityLevel: 3 as const };
+  // No CPU arena: it grows by powers of two and never gives memory back, so the 805 MB maps of
+  // a 4096-token layer left a 16 GB process behind (measured: 4.4 GB -> 1.7 GB peak at 2048).
+  const sessionOptions = { ...externalDataSessionOptions(loaded), logSeverityLevel: 3 as const, enableCpuMemArena: false };
   const setting = options.executionProvider ?? 'auto';
   const first = await openSession(loaded.path, bytes, setting, sessionOptions, options.log);
   const model = new OnnxModel(
-    loaded.path, build, sessionOptions, sites, plan, tokenizer,
+    loaded.path, source, sessionOptions, sites, plan, tokenizer,
     { ...first, setting, loadMs: performance.now() - started },
     options.name ?? basename(loaded.path),
     options.mapBudgetBytes,

@@ -18,6 +18,9 @@ export interface LayerMap {
 export interface CaptureInput {
   text?: string;
   ids?: number[];
+  /** Encoder-decoder models: the decoder's input (target) as text or ids; default the source ids. */
+  targetText?: string;
+  targetIds?: number[];
 }
 
 export interface CaptureOptions {
@@ -33,7 +36,7 @@ export interface CaptureOptions {
   /** Called once per layer in graph order, as soon as that layer's map is available. */
   onLayer?: (map: LayerMap) => void | Promise<void>;
   /** Called once, after tokenization and before the first onLayer, with the input's tokens. */
-  onTokens?: (tokens: string[], ids: number[]) => void;
+  onTokens?: (tokens: string[], ids: number[], target?: { tokens: string[]; ids: number[] }) => void;
   /** Called with a fraction in [0, 1] and a short message. */
   onProgress?: (fraction: number, message: string) => void;
   /** Log sink for one-line notes (provider fallbacks, timings). */
@@ -43,6 +46,9 @@ export interface CaptureOptions {
 export interface CaptureResult {
   tokens: string[];
   ids: number[];
+  /** Encoder-decoder models: the decoder's tokens (queries of cross layers; keys are `tokens`). */
+  targetTokens?: string[];
+  targetIds?: number[];
   layers: LayerInfo[];
   executionProvider: string;
   providerNotes: string[];

@@ -2,18 +2,21 @@
 import { parseFlags } from './args';
 import { EXECUTION_PROVIDERS, captureToFolder, requestFromFlags, summaryLine } from './captureRun';
 
-const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N] [--memory-budget-mb M] [--verbose]
+const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--target-text "<text>" | --target-ids 3,17] [--max-tokens N] [--memory-budget-mb M] [--verbose]
 
 Runs the model once and writes to <dir>:
-  tokens.json         {"tokens": [...], "ids": [...]}
+  tokens.json         {"tokens": [...], "ids": [...]} (plus targetTokens/targetIds for encoder-decoder models)
   layer_<i>.npy       self-attention probabilities of layer i, float32 [heads, queries, keys]
-  cross_<i>.npy       cross-attention layers, if any
+  cross_<i>.npy       cross-attention layers, if any: [heads, target, source] float32
   summary.json        model, layer and head counts, execution provider, timings, peak memory
 
 options:
   --model       an ONNX export (folder with model.onnx + tokenizer.json, or a .onnx file) or a
                 Hugging Face folder (config.json + *.safetensors)
   --ids         token ids, when the model has no tokenizer.json
+  --target-text, --target-ids
+                encoder-decoder models (decoder_input_ids): the decoder's input, whose tokens
+                are the queries of cross-attention (default: the source ids again)
   --ep          ${EXECUTION_PROVIDERS.join(' | ')} (default auto: GPU providers of this build, else cpu)
   --max-tokens  refuse longer inputs (default: no limit)
   --memory-budget-mb
@@ -22,7 +25,7 @@ options:
                 written as soon as its layer is done, so maps never pile up in memory.
   --verbose     print provider notes to stderr`;
 
-const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', verbose: 'boolean', help: 'boolean' } as const;
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', 'target-text': 'string', 'target-ids': 'string', verbose: 'boolean', help: 'boolean' } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'capture');

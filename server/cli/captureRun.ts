@@ -45,15 +45,29 @@ export function inputFromFlags(flags: Flags, command: string): CaptureInput {
     if (text.trim().length === 0) throw new UserError(`${file}: the text file is empty; put the text to inspect in it`);
     return { text };
   }
-  const ids = String(flags.ids)
+  return { ids: parseIds(flags.ids, 'ids', command) };
+}
+
+function parseIds(value: string | boolean | undefined, flag: string, command: string): number[] {
+  const ids = String(value)
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
   if (ids.length === 0 || ids.some((id) => !Number.isInteger(id) || id < 0)) {
-    throw new UsageError(`${command}: --ids needs comma-separated non-negative integers, e.g. --ids 3,17,5`);
+    throw new UsageError(`${command}: --${flag} needs comma-separated non-negative integers, e.g. --${flag} 3,17,5`);
   }
-  return { ids };
+  return ids;
+}
+
+/** --target-text / --target-ids (at most one): the decoder's input of an encoder-decoder model. */
+export function targetFromFlags(flags: Flags, command: string): Pick<CaptureInput, 'targetText' | 'targetIds'> {
+  if (flags['target-text'] !== undefined && flags['target-ids'] !== undefined) {
+    throw new UsageError(`${command}: give at most one of --target-text, --target-ids`);
+  }
+  if (typeof flags['target-text'] === 'string') return { targetText: flags['target-text'] };
+  if (flags['target-ids'] !== undefined) return { targetIds: parseIds(flags['target-ids'], 'target-ids', command) };
+  return {};
 }
 
 const mib = (n: number | undefined) => (n === undefined ? undefined : n * 2 ** 20);
@@ -65,7 +79,7 @@ export function requestFromFlags(flags: Flags, command: string): CaptureRequest 
   if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`${command}: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
   return {
     model: flags.model,
-    input: inputFromFlags(flags, command),
+    input: { ...inputFromFlags(flags, command), ...targetFromFlags(flags, command) },
     out: flags.out,
     executionProvider: ep,
     maxTokens: positiveInt(flags['max-tokens'], 'max-tokens', command),
@@ -93,7 +107,8 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
         req.onLayer?.(map);
       },
     });
-    writeFileSync(join(req.out, 'tokens.json'), `${JSON.stringify({ tokens: result.tokens, ids: result.ids }, null, 2)}\n`);
+    const target = result.targetIds ? { targetTokens: result.targetTokens, targetIds: result.targetIds } : {};
+    writeFileSync(join(req.out, 'tokens.json'), `${JSON.stringify({ tokens: result.tokens, ids: result.ids, ...target }, null, 2)}\n`);
     const summary = {
       model: { path: model.path, name: model.info.name, format: model.info.format },
       layers: result.layers.length,
@@ -101,6 +116,8 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       crossAttentionLayers: cross,
       heads: Math.max(0, ...result.layers.map((l) => l.heads)),
       tokens: result.ids.length,
+      // Encoder-decoder: cross_<i>.npy is [heads, targetTokens, tokens] (target queries over source keys).
+      ...(result.targetIds ? { targetTokens: result.targetIds.length } : {}),
       layerFiles: shapes.map((s, i) => ({ ...s, source: result.layers[i]?.source })),
       executionProvider: result.executionProvider,
       providerNotes: result.providerNotes,

@@ -61,6 +61,9 @@ export function looksLikeTransformerConfig(obj: unknown): obj is Json {
   return KEY_ALIASES.heads.some((k) => k in o) && (KEY_ALIASES.hiddenSize.some((k) => k in o) || 'head_dim' in o);
 }
 
+/** Far above any real model (the deepest are a few hundred layers). */
+const MAX_LAYERS = 10_000;
+
 function pick(cfg: Json, field: ShapeField): { key: string; value: unknown } | undefined {
   for (const key of KEY_ALIASES[field]) {
     if (cfg[key] !== undefined && cfg[key] !== null) return { key, value: cfg[key] };
@@ -109,8 +112,10 @@ function windowsPerLayer(cfg: Json, layers: number, windowValue: number | null, 
   if (Array.isArray(cfg.attention_types)) {
     // GPT-Neo: [[["global", "local"], 12]] expands to alternating global/local layers.
     const kinds: string[] = [];
-    for (const entry of cfg.attention_types as [string[], number][]) {
-      for (let r = 0; r < entry[1]; r++) kinds.push(...entry[0]);
+    for (const entry of cfg.attention_types as unknown[]) {
+      // Malformed entries are skipped, and the expansion stops past the layer count (it is then ignored).
+      if (!Array.isArray(entry) || !Array.isArray(entry[0]) || typeof entry[1] !== 'number') continue;
+      for (let r = 0; r < entry[1] && kinds.length <= layers; r++) kinds.push(...(entry[0] as unknown[]).map(String));
     }
     if (kinds.length === layers) return kinds.map((k) => (k === 'local' ? windowValue : null));
   }
@@ -142,10 +147,12 @@ export function readModelShape(raw: Json, source = 'config.json'): ModelShape {
   } else {
     layers = need('layers', 'layer count');
     if (typeof cfg.num_decoder_layers === 'number' && cfg.num_decoder_layers > 0) {
-      layers += cfg.num_decoder_layers;
+      layers += positiveInt(cfg.num_decoder_layers, 'num_decoder_layers', source);
       notes.push('Encoder and decoder self-attention layers are counted; cross-attention is not.');
     }
   }
+  // Per-layer tables follow; an absurd count must be a message, not a RangeError or a huge array.
+  if (layers > MAX_LAYERS) throw new UserError(`${source}: ${layers} layers is beyond any real model (at most ${MAX_LAYERS}); fix the layer count.`);
   const heads = need('heads', 'attention-head count');
   const hiddenHit = pick(cfg, 'hiddenSize');
   const headDimHit = pick(cfg, 'headDim');
@@ -242,7 +249,8 @@ export function loadModelShape(path: string): ModelShape {
   try {
     obj = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${file}: not valid JSON (${(e as Error).message}); fix the file.`);
+    // V8 quotes the offending text, which may hold newlines: the message must stay one line.
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message.replace(/\s+/g, ' ')}); fix the file.`);
   }
   if (!looksLikeTransformerConfig(obj)) {
     throw new UserError(`${file}: not a transformer config (no heads/hidden-size keys); pass the model's config.json.`);

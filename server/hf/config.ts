@@ -81,6 +81,9 @@ export function readHfConfig(folder: string): HfConfig {
   return normaliseConfig(file, c);
 }
 
+/** Far above any real model (the deepest are a few hundred layers). */
+const MAX_LAYERS = 10_000;
+
 export function normaliseConfig(file: string, c: Record<string, unknown>): HfConfig {
   const modelType = String(c.model_type ?? '');
   const family = SUPPORTED_MODEL_TYPES[modelType];
@@ -162,6 +165,10 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
     const hidden = num('hidden_size', 4096);
     const heads = num('num_attention_heads', 32);
     const layers = num('num_hidden_layers', 32);
+    // A per-layer table is built below; an absurd count must be a message, not a RangeError or a huge array.
+    if (!Number.isInteger(layers) || layers > MAX_LAYERS) {
+      throw new UserError(`${file}: "num_hidden_layers" must be a whole number up to ${MAX_LAYERS} (found ${layers}).`);
+    }
     const kvHeads = num('num_key_value_heads', heads);
     if (heads % kvHeads !== 0) throw new UserError(`${file}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}.`);
     let window = 0;

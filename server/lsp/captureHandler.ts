@@ -36,6 +36,10 @@ function checkParams(p: CaptureRequest.Params): void {
   if (p.ids !== undefined && (!Array.isArray(p.ids) || p.ids.some((i) => !Number.isInteger(i) || i < 0))) {
     throw new UserError('attention/capture: ids must be a list of non-negative integers');
   }
+  if (p.targetText !== undefined && typeof p.targetText !== 'string') throw new UserError('attention/capture: targetText must be a string');
+  if (p.targetIds !== undefined && (!Array.isArray(p.targetIds) || p.targetIds.some((i) => !Number.isInteger(i) || i < 0))) {
+    throw new UserError('attention/capture: targetIds must be a list of non-negative integers');
+  }
   if (p.maxTokens !== undefined && !(Number.isInteger(p.maxTokens) && p.maxTokens > 0)) {
     throw new UserError(`attention/capture: maxTokens ${p.maxTokens} is not a positive integer; fix attentionInspector.maxTokens`);
   }
@@ -78,7 +82,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
       let sent = 0;
       try {
         const result = await model.capture(
-          { text: params.text, ids: params.ids },
+          { text: params.text, ids: params.ids, targetText: params.targetText, targetIds: params.targetIds },
           {
             maxTokens: params.maxTokens,
             executionProvider: params.executionProvider,
@@ -86,9 +90,10 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
             memoryBudgetBytes: params.memoryBudgetBytes,
             isCancelled: () => token.isCancellationRequested,
             log,
-            onTokens: (tokens, ids) => {
+            onTokens: (tokens, ids, target) => {
               void notify(connection, CaptureStartedNotification.type, {
                 captureId, modelId: model.info.modelId, tokens, ids, layers: model.info.layers,
+                ...(target ? { targetTokens: target.tokens, targetIds: target.ids } : {}),
               });
             },
             onLayer: async (map) => {

@@ -51,8 +51,7 @@ export class CaptureStore {
     if (!c) return;
     release(c.layers.get(map.index));
     const size = map.data.byteLength;
-    const bound = Math.min(c.budgetBytes ?? Infinity, this.maxBytes);
-    if (c.bytes + size > bound) {
+    if (c.budgetBytes !== undefined && c.bytes + size > c.budgetBytes) {
       c.layers.set(map.index, new SpilledMap(map.data, map.heads, map.queries, map.keys));
       c.diskBytes += size;
     } else {

@@ -35,7 +35,6 @@ const SEED = 1234;
 function checkParams(p: CompareVariantsRequest.Params): void {
   const m = CompareVariantsRequest.method;
   if (!p || typeof p !== 'object') throw new UserError(`${m}: missing parameters`);
-  if (typeof p.modelId !== 'string' && typeof p.path !== 'string') throw new UserError(`${m}: give modelId (open the model first) or path`);
   if (!isIndex(p.layer, 0, 1e6)) throw new UserError(`${m}: layer must be a non-negative integer (attention layers count from 0)`);
   if (p.head !== undefined && !isIndex(p.head, 0, 1e6)) throw new UserError(`${m}: head must be a non-negative integer`);
   if (!Array.isArray(p.variants) || p.variants.length === 0 || p.variants.some((v) => typeof v !== 'string')) {
@@ -85,6 +84,56 @@ async function inputsAt(source: QkvSource, ids: number[], x: VariantInputs, n: n
   }
 }
 
+export interface CompareHooks {
+  isCancelled?: () => boolean;
+  /** After each variant run; n is set for the scaling runs. */
+  onResult?: (r: VariantResult, n?: number) => Promise<void> | void;
+}
+
+/** The request's work on a model at `path`, without the LSP around it (the panel tests call it in process). */
+export async function runComparison(path: string, modelName: string, params: CompareVariantsRequest.Params, hooks: CompareHooks = {}): Promise<CompareVariantsRequest.Result> {
+  checkParams(params);
+  const ep = validExecutionProvider(params.executionProvider) ?? 'auto';
+  const ids = params.variants.includes('exact') ? [...params.variants] : ['exact', ...params.variants];
+  const repeats = params.repeats ?? 3;
+  const isCancelled = () => hooks.isCancelled?.() ?? false;
+  const source = await openQkvSource(path, params.layer, ep);
+  try {
+    const { ids: tokenIds, tokens } = source.resolve({ text: params.text, ids: params.ids }, params.maxTokens);
+    const captured = await source.capture(tokenIds);
+    const x: VariantInputs = { ...captured.inputs, seed: SEED };
+    const head = params.head ?? 0;
+    if (head >= x.heads) throw new UserError(`${CompareVariantsRequest.method}: head ${head} is out of range (layer ${params.layer} has ${x.heads} heads)`);
+    const maps: CompareMap[] = [];
+    const main = await compareVariants(ids, x, {
+      executionProvider: ep, repeats, isCancelled, onResult: (r) => hooks.onResult?.(r),
+      onMap: (id, map, dims) => {
+        const m = headMap(id, map, dims, head);
+        if (m) maps.push(m);
+      },
+    });
+    let cancelled = !!main.cancelled;
+    const notes = [...captured.notes];
+    const scaling: CompareScalingPoint[] = [];
+    for (const n of params.seqLengths ?? []) {
+      if (cancelled || isCancelled()) break;
+      const at = await inputsAt(source, tokenIds, x, n);
+      notes.push(at.how);
+      const r = await compareVariants(ids, at.x, { executionProvider: ep, repeats, maps: false, isCancelled, onResult: (res) => hooks.onResult?.(res, n) });
+      for (const p of r.results) {
+        scaling.push({ id: p.id, n, latencyMs: p.latencyMs, peakBytes: p.peakBytes, estFlops: p.flops, estBytes: p.bytes, ...(p.error ? { error: p.error } : {}) });
+      }
+      cancelled ||= !!r.cancelled;
+    }
+    return {
+      modelName, layer: params.layer, head, heads: x.heads, n: x.n, m: x.m, d: x.d, tokens, causal: x.causal,
+      executionProvider: source.provider, variants: main.results.map(row), maps, scaling, notes, cancelled: cancelled || isCancelled(),
+    };
+  } finally {
+    await source.dispose();
+  }
+}
+
 export function registerCompare(connection: Connection, ctx: CompareContext): void {
   const method = CompareVariantsRequest.method;
   onRequest(
@@ -92,68 +141,32 @@ export function registerCompare(connection: Connection, ctx: CompareContext): vo
     CompareVariantsRequest.type,
     guarded(connection, method, async (params: CompareVariantsRequest.Params, token: CancellationToken): Promise<CompareVariantsRequest.Result> => {
       checkParams(params);
+      if (typeof params.modelId !== 'string' && typeof params.path !== 'string') throw new UserError(`${method}: give modelId (open the model first) or path`);
       const opened = typeof params.modelId === 'string' ? ctx.models.get(params.modelId) : undefined;
       const path = opened?.path ?? (params.path as string);
       const modelName = opened?.info.name ?? basename(path);
-      const ep = validExecutionProvider(params.executionProvider) ?? 'auto';
-      const ids = params.variants.includes('exact') ? [...params.variants] : ['exact', ...params.variants];
-      const lengths = params.seqLengths ?? [];
-      const repeats = params.repeats ?? 3;
-      const total = ids.length * (1 + lengths.length);
+      const variants = params.variants.includes('exact') ? params.variants.length : params.variants.length + 1;
+      const total = variants * (1 + (params.seqLengths?.length ?? 0));
       let done = 0;
       const progress = connection.window.attachWorkDoneProgress(params.workDoneToken);
       progress.begin(`Attention: comparing variants on ${modelName}`, 0, 'capturing Q, K, V…', true);
       ctx.status.send('running', `comparing attention variants on ${modelName}`);
-      const isCancelled = () => token.isCancellationRequested;
-      const onResult = async (r: VariantResult, _i: number, _t: number, n?: number) => {
-        done++;
-        progress.report(Math.round((100 * done) / total), `${r.id}${n ? ` at n = ${n}` : ''} (${done} of ${total})`);
-        await pause(ctx.layerPauseMs());
-      };
-      const source = await openQkvSource(path, params.layer, ep).catch((e: unknown) => {
-        progress.done();
-        ctx.status.send('error', e instanceof Error ? e.message.split('\n')[0] : String(e));
-        throw e;
-      });
       try {
-        const { ids: tokenIds, tokens } = source.resolve({ text: params.text, ids: params.ids }, params.maxTokens);
-        const captured = await source.capture(tokenIds);
-        const x: VariantInputs = { ...captured.inputs, seed: SEED };
-        const head = params.head ?? 0;
-        if (head >= x.heads) throw new UserError(`${method}: head ${head} is out of range (layer ${params.layer} has ${x.heads} heads)`);
-        const maps: CompareMap[] = [];
-        const main = await compareVariants(ids, x, {
-          executionProvider: ep, repeats, isCancelled, onResult,
-          onMap: (id, map, dims) => {
-            const m = headMap(id, map, dims, head);
-            if (m) maps.push(m);
+        const result = await runComparison(path, modelName, params, {
+          isCancelled: () => token.isCancellationRequested,
+          onResult: async (r, n) => {
+            done++;
+            progress.report(Math.round((100 * done) / total), `${r.id}${n ? ` at n = ${n}` : ''} (${done} of ${total})`);
+            await pause(ctx.layerPauseMs());
           },
         });
-        let cancelled = !!main.cancelled;
-        const notes = [...captured.notes];
-        const scaling: CompareScalingPoint[] = [];
-        for (const n of lengths) {
-          if (cancelled || token.isCancellationRequested) break;
-          const at = await inputsAt(source, tokenIds, x, n);
-          notes.push(at.how);
-          const r = await compareVariants(ids, at.x, { executionProvider: ep, repeats, maps: false, isCancelled, onResult: (res, i, t) => onResult(res, i, t, n) });
-          for (const p of r.results) {
-            scaling.push({ id: p.id, n, latencyMs: p.latencyMs, peakBytes: p.peakBytes, estFlops: p.flops, estBytes: p.bytes, ...(p.error ? { error: p.error } : {}) });
-          }
-          cancelled ||= !!r.cancelled;
-        }
-        cancelled ||= token.isCancellationRequested;
-        ctx.status.send('idle', cancelled ? 'comparison cancelled' : undefined, source.provider);
-        return {
-          modelName, layer: params.layer, head, heads: x.heads, n: x.n, m: x.m, d: x.d, tokens, causal: x.causal,
-          executionProvider: source.provider, variants: main.results.map(row), maps, scaling, notes, cancelled,
-        };
+        ctx.status.send('idle', result.cancelled ? 'comparison cancelled' : undefined, result.executionProvider);
+        return result;
       } catch (e) {
         ctx.status.send('error', e instanceof Error ? e.message.split('\n')[0] : String(e));
         throw e;
       } finally {
         progress.done();
-        await source.dispose();
       }
     }),
   );

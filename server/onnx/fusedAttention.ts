@@ -3,20 +3,22 @@
  * writes for BERT/GPT-2 style models) compute their probabilities inside one kernel. To show
  * them, each such node is rewritten as the standard ops it stands for (projections, scaled
  * MatMul, masks, Softmax, MatMul with values), which the structural finder then sees like any
- * exported attention. Supported: no KV cache, no rotary, heads given by num_heads. The key
+ * exported attention. Supported: no KV cache, no rotary, heads given by num_heads.
+ * GroupQueryAttention (grouped KV heads, rotary, local window) is expanded in fusedGqa.ts. The key
  * padding mask input is dropped: captures run one unpadded sequence (attention_mask all ones),
  * for which that mask keeps every key.
  */
 import { onnx } from 'onnx-proto';
 import { UserError } from '../capture/types';
+import { rewriteGqa } from './fusedGqa';
 
 const T = onnx.AttributeProto.AttributeType;
 
-function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
+export function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
   return (n.attribute ?? []).find((a) => a.name === name);
 }
 
-class Rewriter {
+export class Rewriter {
   readonly nodes: onnx.INodeProto[] = [];
   readonly initializers: onnx.ITensorProto[] = [];
   private counter = 0;
@@ -112,7 +114,7 @@ function emit(r: Rewriter, n: onnx.INodeProto, p: Parts, numHeads: number, biasI
   }
 }
 
-function refuse(file: string, n: onnx.INodeProto, why: string): never {
+export function refuse(file: string, n: onnx.INodeProto, why: string): never {
   throw new UserError(`${file}: fused attention op ${n.domain}.${n.opType} (node ${n.name}) ${why}: not supported yet; re-export with eager attention`);
 }
 
@@ -157,7 +159,8 @@ function rewriteMha(n: onnx.INodeProto, r: Rewriter, file: string, dataType: num
 export function expandFusedAttention(model: onnx.IModelProto, file: string): onnx.IModelProto {
   const graph = model.graph ?? {};
   const nodes = graph.node ?? [];
-  if (!nodes.some((n) => n.domain === 'com.microsoft' && (n.opType === 'Attention' || n.opType === 'MultiHeadAttention'))) return model;
+  const expandable = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention']);
+  if (!nodes.some((n) => n.domain === 'com.microsoft' && expandable.has(n.opType ?? ''))) return model;
   const opset = Number((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   const weights = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const widthOf = (name: string): number | undefined => {
@@ -170,14 +173,16 @@ export function expandFusedAttention(model: onnx.IModelProto, file: string): onn
   nodes.forEach((n, i) => {
     const isAttention = n.domain === 'com.microsoft' && n.opType === 'Attention';
     const isMha = n.domain === 'com.microsoft' && n.opType === 'MultiHeadAttention';
-    if (!isAttention && !isMha) {
+    const isGqa = n.domain === 'com.microsoft' && n.opType === 'GroupQueryAttention';
+    if (!isAttention && !isMha && !isGqa) {
       outNodes.push(n);
       return;
     }
     if (opset < 13) refuse(file, n, `in an opset ${opset} model (13 or newer needed)`);
     const r = new Rewriter(`${n.name || `${n.opType}_${i}`}/expanded`);
     if (isAttention) rewriteAttention(n, r, file, widthOf, floatType(n.input?.[1] ?? ''));
-    else rewriteMha(n, r, file, onnx.TensorProto.DataType.FLOAT);
+    else if (isMha) rewriteMha(n, r, file, onnx.TensorProto.DataType.FLOAT);
+    else rewriteGqa(n, r, file, floatType(n.input?.[7] ?? ''));
     outNodes.push(...r.nodes);
     added.push(...r.initializers);
   });

@@ -25,8 +25,17 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
   }
 }
 
+/**
+ * Gives the keyboard back to the workbench: while a webview has focus, key presses go to its
+ * iframe and the workbench's shortcuts (F1, Ctrl+P) never fire. The Explorer's title is inert.
+ */
+export async function focusWorkbench(page: Page): Promise<void> {
+  await page.locator('.part.sidebar .composite.title').first().click();
+}
+
 /** The labels the command palette lists for `query` (without running anything). */
 export async function paletteLabels(page: Page, query: string): Promise<string[]> {
+  await focusWorkbench(page);
   await page.keyboard.press('F1');
   await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
   await page.keyboard.type(query);
@@ -38,6 +47,7 @@ export async function paletteLabels(page: Page, query: string): Promise<string[]
 
 /** Runs a palette command by its full title ("Attention: Show Logs"). */
 export async function runCommand(page: Page, title: string): Promise<void> {
+  await focusWorkbench(page);
   await page.keyboard.press('F1');
   await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
   await page.keyboard.type(title);
@@ -55,21 +65,28 @@ export async function pickRow(page: Page, text: string): Promise<void> {
 export async function answerInputBox(page: Page, text: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 30_000 });
+  // The box may be prefilled (Inspect Text offers the editor's selection): replace it.
+  await page.keyboard.press('Control+A');
   await page.keyboard.insertText(text);
   await page.keyboard.press('Enter');
 }
 
-/** Opens a workspace file with Quick Open (Ctrl+P). */
+/**
+ * Opens a workspace file by clicking through the Explorer tree, as a user would (Quick Open's
+ * results depend on the file search having indexed the folder yet).
+ */
 export async function openFile(page: Page, relPath: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
-  await page.keyboard.type(relPath);
-  await page.waitForSelector('.quick-input-list .monaco-list-row', { state: 'visible' });
-  await page.keyboard.press('Enter');
+  const parts = relPath.split('/');
+  for (const [i, name] of parts.entries()) {
+    const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`).first();
+    await row.waitFor({ state: 'visible', timeout: 30_000 });
+    const expanded = await row.getAttribute('aria-expanded');
+    if (i === parts.length - 1 || expanded !== 'true') await row.click();
+  }
 }
 
 export async function notificationTexts(page: Page): Promise<string[]> {
-  return page.$$eval('.notification-toast, .notifications-center .notification-list-item', (els) => els.map((e) => e.textContent ?? ''));
+  return page.$$eval('.notification-toast, .notifications-center .notification-list-item', (els) => els.map((e) => (e.textContent ?? '').replace(/\u00a0/g, ' ')));
 }
 
 export async function dismissNotifications(page: Page): Promise<void> {

@@ -32,8 +32,11 @@ export async function ensureWebviewBundle(): Promise<{ js: string; css: string }
 
 function newestSource(): number {
   let newest = 0;
+  // Recursive: the panel's modules live in subfolders too (webview/views, webview/analysis).
   for (const dir of ['webview', 'protocol']) {
-    for (const f of readdirSync(join(repoRoot, dir))) newest = Math.max(newest, statSync(join(repoRoot, dir, f)).mtimeMs);
+    for (const f of readdirSync(join(repoRoot, dir), { recursive: true })) {
+      newest = Math.max(newest, statSync(join(repoRoot, dir, String(f))).mtimeMs);
+    }
   }
   return newest;
 }

@@ -20,10 +20,12 @@ import {
   type WorkDoneProgressEnd,
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
-import { CompareVariantsRequest } from '../../protocol/compare';
+import { COMPARE_VARIANT_CHOICES, CompareVariantsRequest, DEFAULT_COMPARE_VARIANTS } from '../../protocol/compare';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { OpenModelRequest } from '../../protocol/runtime';
+import { headMap } from '../../server/lsp/compareHandler';
 import { openQkvSource } from '../../server/variants/qkvCapture';
+import { VARIANTS } from '../../server/variants/registry';
 import { ensureServerBundle, repoRoot } from '../helpers/serverBundle';
 
 type ProgressParams = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
@@ -127,7 +129,9 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
   it('scores exact, flash and linear on layer 1 as an independent computation does', async () => {
     const token = 'compare-1';
     const progress: ProgressParams[] = [];
-    const sub = conn.onProgress(WorkDoneProgress.type, token, (p) => progress.push(p));
+    const sub = conn.onProgress(WorkDoneProgress.type, token, (p) => {
+      progress.push(p);
+    });
     const r = await conn.sendRequest(CompareVariantsRequest.type, {
       modelId, text: TEXT, layer: 1, head: 1, variants: ['exact', 'flash', 'linear'], seqLengths: [16, 40], repeats: 1, executionProvider: 'cpu', workDoneToken: token,
     });
@@ -205,6 +209,27 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
     assert.ok(r.variants.length >= 1 && r.variants.length < 5, `${r.variants.length} variants ran`);
     assert.deepEqual(r.scaling, []);
     assert.equal(r.maps.length, r.variants.length);
+  });
+
+  it("offers the registry's variants in the Compare command's pick list", () => {
+    assert.deepEqual(COMPARE_VARIANT_CHOICES.map(([id, who]) => [id, who]), VARIANTS.map((v) => [v.id, v.paper.split(',')[0]]));
+    for (const id of DEFAULT_COMPARE_VARIANTS) assert.ok(VARIANTS.some((v) => v.id === id), id);
+  });
+
+  it('pools a long map of the selected head to block maxima', () => {
+    const heads = 2;
+    const n = 600;
+    const data = new Float32Array(heads * n * n).map((_, i) => ((i * 2654435761) % 1000) / 1000);
+    const m = headMap('exact', data, [heads, n, n], 1)!;
+    // 600 / 256 rounds up to blocks of 3: 200 x 200 cells.
+    assert.deepEqual([m.rows, m.cols, m.pool], [200, 200, 3]);
+    const got = decodeFloat32(m.data);
+    for (const [r, c] of [[0, 0], [17, 123], [199, 199]]) {
+      let want = -Infinity;
+      for (let i = 3 * r; i < 3 * r + 3; i++) for (let j = 3 * c; j < 3 * c + 3; j++) want = Math.max(want, data[(n + i) * n + j]);
+      assert.equal(got[r * 200 + c], want, `cell ${r}, ${c}`);
+    }
+    assert.equal(headMap('moa', data, [1, 2, heads * n * n / 2], 1), undefined, 'a map with fewer heads than the selected one is left out');
   });
 
   it('answers bad input with one line', async () => {

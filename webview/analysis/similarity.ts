@@ -95,3 +95,23 @@ export function clusterBySimilarity(sim: Float64Array, n: number, opts: { groups
   }
   return clusters.sort((a, b) => b.length - a.length || a[0] - b[0]);
 }
+
+/** Work (pair x cell visits) the similarity view allows before it compares fewer query rows. */
+export const SIMILARITY_BUDGET = 4e7;
+
+/**
+ * Query rows to compare on: all of them when heads^2 / 2 pairs x rows x cols fits the budget,
+ * otherwise evenly spaced rows (so many heads on a long text still answer in about a second).
+ */
+export function comparedRows(rows: number, cols: number, heads: number, budget = SIMILARITY_BUDGET): number[] {
+  const pairs = Math.max(1, (heads * (heads - 1)) / 2);
+  const keep = Math.max(1, Math.min(rows, Math.floor(budget / (pairs * Math.max(1, cols)))));
+  return Array.from({ length: keep }, (_, i) => Math.floor((i * rows) / keep));
+}
+
+/** The given rows of a map (a view for the similarity of long maps). */
+export function pickRows(m: Mat, rows: number[]): Mat {
+  const data = new Float64Array(rows.length * m.cols);
+  rows.forEach((r, i) => data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  return { rows: rows.length, cols: m.cols, data };
+}

@@ -43,6 +43,7 @@ export function headStats(m: Mat, topK: number): HeadStats {
   let selfRows = 0;
   const k = Math.max(1, Math.floor(topK));
   const row = new Float64Array(m.cols);
+  const top = new Float64Array(k);
   for (let q = 0; q < m.rows; q++) {
     let mass = 0;
     for (let c = 0; c < m.cols; c++) mass += m.data[q * m.cols + c];
@@ -67,11 +68,7 @@ export function headStats(m: Mat, topK: number): HeadStats {
       sums.self += row[q];
       selfRows++;
     }
-    // Top-k by a partial selection would be faster; rows are short enough for a sort.
-    const sorted = Array.from(row).sort((a, b) => b - a);
-    let top = 0;
-    for (let i = 0; i < k && i < sorted.length; i++) top += sorted[i];
-    sums.sparsity += top / mass;
+    sums.sparsity += topSum(row, k, top) / mass;
   }
   const mean = (s: number, n: number) => (n > 0 ? s / n : NaN);
   return {
@@ -82,4 +79,21 @@ export function headStats(m: Mat, topK: number): HeadStats {
     self: mean(sums.self, selfRows),
     sparsity: mean(sums.sparsity, rows),
   };
+}
+
+/** Sum of the k largest values, by insertion into a k-slot list (O(n k), no sort of the row). */
+function topSum(row: Float64Array, k: number, top: Float64Array): number {
+  top.fill(-Infinity);
+  for (const a of row) {
+    if (a <= top[k - 1]) continue;
+    let i = k - 1;
+    while (i > 0 && top[i - 1] < a) {
+      top[i] = top[i - 1];
+      i--;
+    }
+    top[i] = a;
+  }
+  let s = 0;
+  for (const v of top) if (v > -Infinity) s += v;
+  return s;
 }

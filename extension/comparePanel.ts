@@ -1,0 +1,147 @@
+/**
+ * "Attention: Compare Attention Mechanisms…": picks a layer, a head and variants of the open
+ * model, takes the text of the last inspection (editable), asks the runtime for
+ * attention/compareVariants with cancellable progress, and shows the result in the Compare
+ * panel (dist/webview/compare.js). The panel gets figures and maps only, never paths, and
+ * nothing before its `ready`.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { WorkDoneProgress } from 'vscode-languageclient/node';
+import { COMPARE_VARIANT_CHOICES, CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
+import type { CompareToHost, HostToCompare } from '../protocol/compareWebview';
+import type { ExecutionProviderSetting, ModelInfo } from '../protocol/runtime';
+import { makeNonce } from '../webview/csp';
+import { panelHtml } from '../webview/panelHtml';
+import { firstLine, showError } from './log';
+import type { RuntimeContext } from './runtimeContext';
+
+export const COMPARE_COMMAND = 'attentionInspector.compareMechanisms';
+export const COMPARE_VIEW_TYPE = 'attentionInspector.compare';
+
+class ComparePanel {
+  private static current: ComparePanel | undefined;
+  private ready = false;
+  /** The latest message, posted on `ready` when it came before. */
+  private pending: HostToCompare | undefined;
+
+  static show(extensionUri: vscode.Uri): ComparePanel {
+    if (ComparePanel.current) {
+      ComparePanel.current.panel.reveal(undefined, true);
+      return ComparePanel.current;
+    }
+    const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Compare Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [root],
+    });
+    ComparePanel.current = new ComparePanel(panel, root);
+    return ComparePanel.current;
+  }
+
+  private constructor(private readonly panel: vscode.WebviewPanel, root: vscode.Uri) {
+    const webview = panel.webview;
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'compare.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'compare.css'));
+    // The same document and policy as the Attention panel (webview/panelHtml.ts, webview/csp.ts).
+    webview.html = panelHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: String(script), styleUri: String(style), title: 'Compare attention' });
+    webview.onDidReceiveMessage((m: CompareToHost) => {
+      if (m?.type !== 'ready') return;
+      this.ready = true;
+      if (this.pending) void webview.postMessage(this.pending);
+      this.pending = undefined;
+    });
+    panel.onDidDispose(() => {
+      if (ComparePanel.current === this) ComparePanel.current = undefined;
+    });
+  }
+
+  post(msg: HostToCompare): void {
+    if (this.ready) void this.panel.webview.postMessage(msg);
+    else this.pending = msg;
+  }
+}
+
+async function pickModel(runtime: RuntimeContext): Promise<{ path: string; info: ModelInfo } | undefined> {
+  if (!runtime.model) await vscode.commands.executeCommand('attentionInspector.openModel', runtime.lastModelPath);
+  return runtime.model;
+}
+
+async function pickLayerAndHead(info: ModelInfo): Promise<{ layer: number; head: number } | undefined> {
+  const layers = info.layers.filter((l) => l.kind === 'self');
+  const layerItem = layers.length === 1
+    ? { layer: layers[0] }
+    : await vscode.window.showQuickPick(layers.map((l) => ({ label: `Layer ${l.index}`, description: `${l.heads} heads`, detail: l.source, layer: l })), {
+      title: `Compare attention mechanisms on ${info.name}: layer`, placeHolder: 'Attention layer whose Q, K, V the variants run on',
+    });
+  if (!layerItem) return undefined;
+  const { layer } = layerItem;
+  const headItem = layer.heads === 1
+    ? { head: 0 }
+    : await vscode.window.showQuickPick(Array.from({ length: layer.heads }, (_, h) => ({ label: `Head ${h}`, head: h })), {
+      title: `Layer ${layer.index}: head whose maps are shown side by side (metrics cover every head)`,
+    });
+  return headItem ? { layer: layer.index, head: headItem.head } : undefined;
+}
+
+async function pickVariants(): Promise<string[] | undefined> {
+  const items = COMPARE_VARIANT_CHOICES.map(([id, who]) => ({ label: id, description: who, picked: DEFAULT_COMPARE_VARIANTS.includes(id) }));
+  const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'Attention variants to compare with exact attention' });
+  return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
+}
+
+async function run(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
+  const model = await pickModel(runtime);
+  if (!model) return;
+  const where = await pickLayerAndHead(model.info);
+  if (!where) return;
+  const variants = await pickVariants();
+  if (!variants) return;
+  const editor = vscode.window.activeTextEditor;
+  const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : undefined;
+  const text = await vscode.window.showInputBox({
+    title: `Compare attention mechanisms on ${model.info.name}`, prompt: 'Text whose layer Q, K, V the variants run on',
+    value: runtime.lastText ?? selection ?? '', ignoreFocusOut: true,
+  });
+  if (!text || !text.trim()) return;
+  const c = vscode.workspace.getConfiguration('attentionInspector');
+  const title = `${model.info.name}, layer ${where.layer}, head ${where.head}`;
+  const panel = ComparePanel.show(extensionUri);
+  panel.post({ type: 'busy', title, message: `running ${variants.length} variants…` });
+  const workDoneToken = `compare-${randomBytes(6).toString('hex')}`;
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Attention: comparing mechanisms on ${model.info.name}`, cancellable: true },
+      async (progress, token) => {
+        const client = runtime.running;
+        let last = 0;
+        const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
+          if (p.kind === 'end') return;
+          const pct = p.percentage ?? last;
+          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
+          last = pct;
+        });
+        try {
+          // By path: a model id dies with the runtime, the path survives a restart.
+          return await client.sendRequest(CompareVariantsRequest.type, {
+            path: model.path, text, layer: where.layer, head: where.head, variants, seqLengths: DEFAULT_COMPARE_LENGTHS,
+            maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 4096))),
+            executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'), workDoneToken,
+          }, token);
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
+    panel.post({ type: 'result', title: result.cancelled ? `${title} (cancelled)` : title, result });
+  } catch (e) {
+    panel.post({ type: 'error', message: firstLine(e) });
+    if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) return;
+    await showError('Compare Attention Mechanisms failed', e);
+  }
+}
+
+export function registerCompareCommand(extensionUri: vscode.Uri, runtime: RuntimeContext): vscode.Disposable {
+  return vscode.commands.registerCommand(COMPARE_COMMAND, () => run(extensionUri, runtime));
+}

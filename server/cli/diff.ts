@@ -1,0 +1,65 @@
+/**
+ * `attention-inspector diff`: A − B of two capture folders (written by `capture`), per layer
+ * and head, as diff_<i>.npy. Two texts of different lengths are compared over their common
+ * prefix, which the output says; the per-head difference is the panel's (webview/views/diffMaps).
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readNpy, writeNpy } from '../capture/npy';
+import { UserError } from '../capture/types';
+import { diffOverCommonPrefix } from '../../webview/views/diffMaps';
+import { parseFlags, UsageError } from './args';
+
+const HELP = `usage: attention-inspector diff --a <capture dir> --b <capture dir> --out <dir>
+
+Reads layer_<i>.npy (and cross_<i>.npy) [heads, queries, keys] from two folders written by
+\`attention-inspector capture\` (two texts, or two checkpoints of one architecture) and writes
+diff_<i>.npy (cross_diff_<i>.npy) = A − B to <dir>. Maps of different sizes are compared over
+the common prefix: the first min(queries) queries and min(keys) keys.`;
+
+const SPEC = { a: 'string', b: 'string', out: 'string', help: 'boolean' } as const;
+
+function mapFiles(dir: string): string[] {
+  if (!existsSync(dir)) throw new UserError(`${dir}: no such folder; give a folder written by attention-inspector capture`);
+  return readdirSync(dir)
+    .filter((f) => /^(layer|cross)_\d+\.npy$/.test(f))
+    .sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, SPEC, 'diff');
+  if (flags.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const [a, b, out] = [flags.a, flags.b, flags.out];
+  if (typeof a !== 'string' || typeof b !== 'string' || typeof out !== 'string') throw new UsageError('diff: --a, --b and --out are required (see diff --help)');
+  const files = mapFiles(a);
+  if (files.length === 0) throw new UserError(`${a}: no layer_<i>.npy files; run attention-inspector capture --out ${a} first`);
+  mkdirSync(out, { recursive: true });
+  for (const f of files) {
+    const fileB = join(b, f);
+    if (!existsSync(fileB)) throw new UserError(`${fileB}: missing; both captures must come from models with the same layers`);
+    const A = readNpy(join(a, f));
+    const B = readNpy(fileB);
+    if (A.shape.length !== 3 || B.shape.length !== 3 || A.shape[0] !== B.shape[0]) {
+      throw new UserError(`${f}: shapes [${A.shape}] and [${B.shape}] differ in heads; compare checkpoints of one architecture`);
+    }
+    const [heads, qa, ka] = A.shape;
+    const [, qb, kb] = B.shape;
+    const rows = Math.min(qa, qb);
+    const cols = Math.min(ka, kb);
+    const data = new Float32Array(heads * rows * cols);
+    let maxAbs = 0;
+    for (let h = 0; h < heads; h++) {
+      const d = diffOverCommonPrefix({ rows: qa, cols: ka, data: A.data.subarray(h * qa * ka, (h + 1) * qa * ka) }, { rows: qb, cols: kb, data: B.data.subarray(h * qb * kb, (h + 1) * qb * kb) });
+      data.set(d.diff.data, h * rows * cols);
+      maxAbs = Math.max(maxAbs, d.maxAbs);
+    }
+    const name = f.replace(/^layer_/, 'diff_').replace(/^cross_/, 'cross_diff_');
+    writeNpy(join(out, name), data, [heads, rows, cols]);
+    const prefix = rows !== qa || rows !== qb || cols !== ka || cols !== kb ? ` (common prefix: ${rows} x ${cols} of ${qa} x ${ka} and ${qb} x ${kb})` : '';
+    process.stdout.write(`${name}: [${heads}, ${rows}, ${cols}], max |A − B| ${maxAbs.toFixed(4)}${prefix}\n`);
+  }
+  return 0;
+}

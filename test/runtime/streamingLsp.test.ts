@@ -1,0 +1,163 @@
+/**
+ * The runtime's streaming and discovery over LSP (dist/server.js, --node-ipc): a capture's
+ * captureStarted (tokens, layers) arrives before its first layer for ONNX and Hugging Face
+ * models; attention/listModels finds the fake Hugging Face cache named by HF_HUB_CACHE; a capture
+ * past its memory budget spills its full maps to temp files that tiles are read from and that
+ * go away with the capture and the process.
+ */
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createProtocolConnection,
+  ExitNotification,
+  InitializeRequest,
+  IPCMessageReader,
+  IPCMessageWriter,
+  ShutdownRequest,
+  type ProtocolConnection,
+} from 'vscode-languageserver-protocol/node';
+import { decodeFloat32 } from '../../protocol/encoding';
+import {
+  CaptureRequest,
+  CaptureStartedNotification,
+  LayerNotification,
+  ListModelsRequest,
+  OpenModelRequest,
+  TileRequest,
+} from '../../protocol/runtime';
+import { referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
+import { gpt2Fixture } from '../helpers/hfFixtures';
+import { writeHfFolder } from '../helpers/writeCheckpoint';
+import { ensureServerBundle } from '../helpers/serverBundle';
+
+const LAYERS = 4;
+const HEADS = 2;
+const IDS = [3, 1, 4, 1, 5, 9, 2, 6, 5];
+
+/** Spill files of one runtime process (mapSpill.ts names them map-<pid>-<n>.f32). */
+function spillFiles(pid: number): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync(tmpdir())) {
+    if (!d.startsWith('attention-inspector-maps-')) continue;
+    try {
+      for (const f of readdirSync(join(tmpdir(), d))) if (f.startsWith(`map-${pid}-`)) out.push(join(tmpdir(), d, f));
+    } catch {
+      // another process's folder went away meanwhile
+    }
+  }
+  return out;
+}
+
+describe('runtime streaming, model listing and spilled maps over LSP', function () {
+  this.timeout(60000);
+  const dir = mkdtempSync(join(tmpdir(), 'attn-stream-'));
+  const model = torchStyleGraph({ layers: LAYERS, heads: HEADS, headDim: 4, seed: 11 });
+  const reference = referenceProbabilities(model, IDS);
+  const modelPath = join(dir, 'four-layers.onnx');
+  const cache = join(dir, 'hub');
+  let child: ChildProcess;
+  let conn: ProtocolConnection;
+  let modelId: string;
+  const events: { kind: 'started' | 'layer'; captureId: string; p: unknown }[] = [];
+
+  before(async () => {
+    writeFileSync(modelPath, model.bytes);
+    const snap = join(cache, 'models--acme--tiny', 'snapshots', '0123abcd');
+    mkdirSync(snap, { recursive: true });
+    writeFileSync(join(snap, 'config.json'), '{}');
+    writeFileSync(join(snap, 'model.safetensors'), Buffer.alloc(128));
+    mkdirSync(join(cache, 'models--acme--tiny', 'refs'));
+    writeFileSync(join(cache, 'models--acme--tiny', 'refs', 'main'), '0123abcd');
+    const server = await ensureServerBundle();
+    child = fork(server, ['--node-ipc'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [],
+      env: { ...process.env, HF_HUB_CACHE: cache },
+    });
+    conn = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+    conn.onNotification(CaptureStartedNotification.type, (p) => {
+      events.push({ kind: 'started', captureId: p.captureId, p });
+    });
+    conn.onNotification(LayerNotification.type, (p) => {
+      events.push({ kind: 'layer', captureId: p.captureId, p });
+    });
+    conn.listen();
+    await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
+    conn.sendNotification('initialized', {});
+    modelId = (await conn.sendRequest(OpenModelRequest.type, { path: modelPath, executionProvider: 'cpu' })).modelId;
+  });
+
+  after(() => {
+    if (child && child.exitCode === null) child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends captureStarted with tokens and layers before the first layer (ONNX)', async () => {
+    const r = await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'onnx-1' });
+    const mine = events.filter((e) => e.captureId === 'onnx-1');
+    assert.deepEqual(mine.map((e) => e.kind), ['started', 'layer', 'layer', 'layer', 'layer']);
+    const started = mine[0].p as CaptureStartedNotification.Params;
+    assert.deepEqual(started.ids, IDS);
+    assert.deepEqual(started.tokens, IDS.map(String), 'no tokenizer: ids stand in for tokens');
+    assert.equal(started.modelId, modelId);
+    assert.deepEqual(started.layers.map((l) => [l.index, l.kind, l.heads]), [0, 1, 2, 3].map((i) => [i, 'self', HEADS]));
+    assert.equal(r.layers.length, LAYERS);
+  });
+
+  it('sends captureStarted before the first layer for a Hugging Face checkpoint too', async () => {
+    const ckpt = join(dir, 'gpt2-ckpt');
+    const { config, tensors } = gpt2Fixture();
+    writeHfFolder(ckpt, config, tensors);
+    const info = await conn.sendRequest(OpenModelRequest.type, { path: ckpt, executionProvider: 'cpu' });
+    await conn.sendRequest(CaptureRequest.type, { modelId: info.modelId, ids: [1, 2, 3], captureId: 'hf-1' });
+    const mine = events.filter((e) => e.captureId === 'hf-1');
+    assert.equal(mine[0].kind, 'started');
+    assert.equal(mine.length, 1 + info.layers.length);
+    assert.deepEqual((mine[0].p as CaptureStartedNotification.Params).ids, [1, 2, 3]);
+  });
+
+  it('lists the Hugging Face cache named by HF_HUB_CACHE and the workspace folders given', async () => {
+    const r = await conn.sendRequest(ListModelsRequest.type, { workspaceFolders: [dir] });
+    assert.equal(r.hubCacheDir, cache);
+    const hub = r.models.filter((m) => m.source === 'hub-cache');
+    assert.deepEqual(hub.map((m) => [m.name, m.revision, m.format, m.sizeBytes]), [['acme/tiny', '0123abcd', 'huggingface', 128]]);
+    const ws = r.models.filter((m) => m.source === 'workspace').map((m) => m.name);
+    assert.ok(ws.includes('four-layers.onnx') && ws.includes('gpt2-ckpt'), ws.join(', '));
+    await assert.rejects(conn.sendRequest(ListModelsRequest.type, { workspaceFolders: [3 as unknown as string] }), /workspaceFolders must be a list/);
+  });
+
+  it('spills maps past the memory budget to temp files, serves tiles from them, deletes them with the capture', async () => {
+    const n = IDS.length;
+    const layerBytes = HEADS * n * n * 4;
+    // Room for one layer in memory: layers 1..3 go to disk.
+    const before = spillFiles(child.pid!).length;
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-1', memoryBudgetBytes: layerBytes * 1.5 });
+    const files = spillFiles(child.pid!);
+    assert.equal(files.length - before, LAYERS - 1);
+    const tile = await conn.sendRequest(TileRequest.type, { captureId: 'spill-1', layer: 3, head: 1, q0: 2, q1: 8, k0: 1, k1: 7 });
+    const expected: number[] = [];
+    for (let q = 2; q < 8; q++) for (let k = 1; k < 7; k++) expected.push(reference[3][(1 * n + q) * n + k]);
+    const got = decodeFloat32(tile.data);
+    assert.deepEqual([tile.rows, tile.cols], [6, 6]);
+    for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(got[i] - expected[i]) < 1e-5, `cell ${i}: ${got[i]} vs ${expected[i]}`);
+    // The store keeps 3 captures: three more push spill-1 out, and its files with it.
+    for (const id of ['e1', 'e2', 'e3']) await conn.sendRequest(CaptureRequest.type, { modelId, ids: [1, 2], captureId: id });
+    assert.ok(files.every((f) => !existsSync(f)), 'evicted capture left spill files');
+    await assert.rejects(conn.sendRequest(TileRequest.type, { captureId: 'spill-1', layer: 3, head: 0, q0: 0, q1: 1, k0: 0, k1: 1 }), /no longer held/);
+  });
+
+  it('leaves no spill files behind when the process exits', async () => {
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-2', memoryBudgetBytes: 1 });
+    const pid = child.pid!;
+    assert.equal(spillFiles(pid).length, LAYERS);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await conn.sendRequest(ShutdownRequest.type);
+    await conn.sendNotification(ExitNotification.type);
+    assert.equal(await exited, 0);
+    assert.deepEqual(spillFiles(pid), []);
+    conn.dispose();
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Entry of the Compare panel: the selected head's map of every variant side by side, the
+ * metrics table against exact attention, and scaling plots of latency and memory against n.
+ * Posts `ready` first; every figure comes from the runtime through the host (protocol/
+ * compareWebview.ts), none is computed here except the time estimate's scale (scaling.ts).
+ */
+import '../cspNonce';
+import type { CompareVariantsRequest } from '../../protocol/compare';
+import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
+import { drawMaps } from './maps';
+import { drawScaling } from './scaling';
+import { drawTable } from './table';
+import './compare.css';
+
+interface VsCodeApi {
+  postMessage(msg: CompareToHost): void;
+  getState(): { title: string; result: CompareVariantsRequest.Result } | undefined;
+  setState(state: { title: string; result: CompareVariantsRequest.Result }): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  parent.appendChild(e);
+  return e;
+}
+
+const root = document.getElementById('app') ?? document.body;
+const title = el('h1', root, '', 'Compare attention mechanisms');
+const status = el('div', root, 'cmp-status', 'Waiting for a comparison…');
+const mapsTitle = el('h2', root, '', 'Maps');
+const mapsEl = el('div', root, 'cmp-maps');
+el('h2', root, '', 'Metrics against exact attention');
+const tableEl = el('div', root);
+el('h2', root, '', 'Scaling with sequence length');
+const charts = el('div', root, 'cmp-charts');
+const timeEl = el('div', charts, 'cmp-chart-time');
+const memoryEl = el('div', charts, 'cmp-chart-memory');
+const notesEl = el('details', root, 'cmp-notes');
+
+function show(t: string, r: CompareVariantsRequest.Result): void {
+  title.textContent = `Compare attention mechanisms: ${t}`;
+  status.className = 'cmp-status';
+  status.textContent = `${r.tokens.length} tokens, ${r.heads} heads x d ${r.d}, ${r.causal ? 'causal' : 'bidirectional'}, on ${r.executionProvider}${r.cancelled ? '; cancelled: what ran is shown' : ''}`;
+  const pool = r.maps.find((m) => m.pool > 1)?.pool;
+  mapsTitle.textContent = `Maps of head ${r.head} (queries down, keys across${pool ? `; block maxima of ${pool} x ${pool}` : ''})`;
+  drawMaps(mapsEl, r.maps, r.variants, r.tokens);
+  drawTable(tableEl, r.variants);
+  drawScaling({ time: timeEl, memory: memoryEl }, r.scaling, r.variants.map((v) => v.id));
+  notesEl.replaceChildren();
+  el('summary', notesEl, '', 'How Q, K, V were obtained');
+  const list = el('ul', notesEl);
+  for (const n of r.notes) el('li', list, '', n);
+}
+
+window.addEventListener('message', (e: MessageEvent<HostToCompare>) => {
+  const m = e.data;
+  if (!m || typeof m !== 'object') return;
+  if (m.type === 'busy') {
+    title.textContent = `Compare attention mechanisms: ${m.title}`;
+    status.className = 'cmp-status busy';
+    status.textContent = m.message;
+  } else if (m.type === 'error') {
+    status.className = 'cmp-status error';
+    status.textContent = m.message;
+  } else if (m.type === 'result') {
+    vscode.setState({ title: m.title, result: m.result });
+    show(m.title, m.result);
+  }
+});
+
+const saved = vscode.getState();
+if (saved) show(saved.title, saved.result);
+vscode.postMessage({ type: 'ready' });
