@@ -6,13 +6,26 @@
  * are kept for a webview that reloads. No vscode import, so it is unit-tested.
  */
 import type { CaptureStartedNotification, CaptureSummary, LayerNotification } from '../protocol/runtime';
-import type { HostToWebview } from '../protocol/webview';
+import type { HostToWebview, TokenInfo } from '../protocol/webview';
 
 interface Active {
   captureId: string;
   modelName: string;
   started: boolean;
   pending: LayerNotification.Params[];
+}
+
+type RuntimeTokens = Pick<CaptureStartedNotification.Params, 'tokens' | 'ids' | 'targetTokens' | 'targetIds'>;
+
+/**
+ * The runtime names an encoder-decoder's source `tokens` and its decoder's `targetTokens`; the
+ * panel's `tokens` are the queries of every decoder layer (the target) and `sourceTokens` the
+ * keys of its cross layers. Decoder-only and encoder-only captures have no target.
+ */
+export function panelTokens(p: RuntimeTokens): { tokens: TokenInfo[]; sourceTokens?: TokenInfo[] } {
+  const info = (texts: string[], ids: number[] | undefined) => texts.map((text, i) => ({ text, id: ids?.[i] ?? -1 }));
+  if (!p.targetTokens) return { tokens: info(p.tokens, p.ids) };
+  return { tokens: info(p.targetTokens, p.targetIds), sourceTokens: info(p.tokens, p.ids) };
 }
 
 export class CaptureRelay {
@@ -42,13 +55,7 @@ export class CaptureRelay {
     const a = this.active;
     if (!a || a.captureId !== p.captureId || a.started) return;
     a.started = true;
-    this.send({
-      type: 'captureStarted',
-      captureId: p.captureId,
-      modelName: a.modelName,
-      tokens: p.tokens.map((text, i) => ({ text, id: p.ids[i] ?? -1 })),
-      layers: p.layers.map((l) => ({ index: l.index, kind: l.kind, heads: l.heads })),
-    });
+    this.send({ type: 'captureStarted', captureId: p.captureId, modelName: a.modelName, ...panelTokens(p), layers: p.layers.map((l) => ({ index: l.index, kind: l.kind, heads: l.heads })) });
     for (const l of a.pending.splice(0)) this.layer(l);
   }
 
@@ -65,7 +72,10 @@ export class CaptureRelay {
   finish(s: CaptureSummary): void {
     const a = this.active;
     if (!a || a.captureId !== s.captureId) return;
-    if (!a.started) this.started({ captureId: s.captureId, modelId: s.modelId, tokens: s.tokens, ids: s.ids, layers: s.layers });
+    if (!a.started) {
+      const target = s.targetTokens ? { targetTokens: s.targetTokens, targetIds: s.targetIds } : {};
+      this.started({ captureId: s.captureId, modelId: s.modelId, tokens: s.tokens, ids: s.ids, layers: s.layers, ...target });
+    }
     this.send({ type: 'captureDone', captureId: s.captureId, executionProvider: s.executionProvider, totalMs: s.timings.totalMs, cancelled: s.cancelled });
     this.active = undefined;
   }

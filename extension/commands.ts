@@ -16,6 +16,7 @@ interface Settings {
   executionProvider: ExecutionProviderSetting;
   maxTokens: number;
   memoryBudgetBytes: number;
+  sendBudgetBytes: number;
 }
 
 function settings(): Settings {
@@ -24,6 +25,7 @@ function settings(): Settings {
     executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'),
     maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 4096))),
     memoryBudgetBytes: Math.max(16, c.get<number>('memoryBudgetMB', 512)) * 1024 * 1024,
+    sendBudgetBytes: Math.max(1, c.get<number>('sendBudgetMB', 32)) * 1024 * 1024,
   };
 }
 
@@ -109,7 +111,7 @@ export class Commands {
           try {
             return await client.sendRequest(
               CaptureRequest.type,
-              { modelId: model.modelId, text, maxTokens: s.maxTokens, executionProvider: s.executionProvider, memoryBudgetBytes: s.memoryBudgetBytes, workDoneToken, captureId },
+              { modelId: model.modelId, text, maxTokens: s.maxTokens, executionProvider: s.executionProvider, memoryBudgetBytes: s.memoryBudgetBytes, sendBudgetBytes: s.sendBudgetBytes, workDoneToken, captureId },
               token,
             );
           } finally {

@@ -15,12 +15,13 @@ import { firstLine, showError } from './log';
 import { pickModel } from './modelPicker';
 import type { RuntimeContext } from './runtimeContext';
 
-function settings(): { executionProvider: ExecutionProviderSetting; maxTokens: number; memoryBudgetBytes: number } {
+function settings(): { executionProvider: ExecutionProviderSetting; maxTokens: number; memoryBudgetBytes: number; sendBudgetBytes: number } {
   const c = vscode.workspace.getConfiguration('attentionInspector');
   return {
     executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'),
     maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 4096))),
     memoryBudgetBytes: Math.max(16, c.get<number>('memoryBudgetMB', 512)) * 1024 * 1024,
+    sendBudgetBytes: Math.max(1, c.get<number>('sendBudgetMB', 32)) * 1024 * 1024,
   };
 }
 
@@ -117,7 +118,7 @@ export class CompareCommands {
       (_progress, token) =>
         this.runtime.running.sendRequest(
           CaptureRequest.type,
-          { modelId: side.model.modelId, text: side.text, maxTokens: s.maxTokens, executionProvider: s.executionProvider, memoryBudgetBytes: s.memoryBudgetBytes, captureId },
+          { modelId: side.model.modelId, text: side.text, maxTokens: s.maxTokens, executionProvider: s.executionProvider, memoryBudgetBytes: s.memoryBudgetBytes, sendBudgetBytes: s.sendBudgetBytes, captureId },
           token,
         ),
     );

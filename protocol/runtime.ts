@@ -85,8 +85,19 @@ export namespace CaptureRequest {
     targetIds?: number[];
     maxTokens?: number;
     executionProvider?: ExecutionProviderSetting;
-    /** Bound on the bytes of maps sent for this capture; above it the server pools the grid. */
+    /**
+     * Bound on the bytes of full maps the runtime holds for this capture (above it they spill to
+     * temp files, read back for tiles); also bounds what is sent when sendBudgetBytes is absent.
+     */
     memoryBudgetBytes?: number;
+    /**
+     * Bound on the bytes of maps sent in this capture's attention/layer notifications (the grid
+     * needs thumbnails; single heads come as tiles): above it the server pools. Default
+     * memoryBudgetBytes.
+     */
+    sendBudgetBytes?: number;
+    /** Also send block means (LayerNotification.meanData) of pooled layers; default false. */
+    means?: boolean;
     workDoneToken?: string | number;
     /** Optional id chosen by the client ([A-Za-z0-9_-], at most 64) so it can route the
      *  capture's notifications before the response arrives; the server makes one otherwise. */
@@ -128,7 +139,7 @@ export namespace LayerNotification {
     pool: number;
     /** base64 float32 LE, C order [heads, queries/pool, keys/pool]. */
     data: string;
-    /** With pool > 1: block means (data holds block maxima). */
+    /** With pool > 1 and CaptureRequest means: block means (data holds block maxima). */
     meanData?: string;
   }
   export const type = new NotificationType<Params>(method);

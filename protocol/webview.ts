@@ -16,6 +16,9 @@ export interface PanelState {
   modelName?: string;
   selected?: { layer: number; head: number };
   text?: string;
+  /** Colour scale of every view, and whether thumbnails share one scale or each head has its own. */
+  scale?: 'viridis' | 'cividis' | 'greys';
+  colorMode?: 'shared' | 'perHead';
 }
 
 /** host -> webview */

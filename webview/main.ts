@@ -11,6 +11,8 @@ import { decodeFloat32 } from '../protocol/encoding';
 import { HeadHeatmap, Tile } from './headHeatmap';
 import { LayerMaps, decodeLayer, headView } from './layerMaps';
 import { ThumbnailGrid } from './thumbnailGrid';
+import { setActiveScale } from './colorScale';
+import { ScaleControls, legendText, normaliseChoice, type ScaleChoice } from './scaleControls';
 import { TokenStrip } from './tokenStrip';
 import { AnalysisSection } from './views/analysisSection';
 import { PanelViews2 } from './views/panelViews2';
@@ -142,6 +144,21 @@ const heatmap = new HeadHeatmap(
 const grid = new ThumbnailGrid(gridHost, (layer, head) => selectHead(layer, head, true), (text) => {
   gridHint.textContent = text || 'Click a head (or use the arrow keys) to open it.';
 });
+// Colour scale and thumbnail scaling (webview/scaleControls.ts), kept in PanelState.
+const scaleControls = new ScaleControls(gridSection, gridHost, normaliseChoice(state), (c) => applyChoice(c, true));
+function applyChoice(c: ScaleChoice, fromUser: boolean): void {
+  if (fromUser) setState(c);
+  scaleControls.set(c);
+  setActiveScale(c.scale);
+  grid.setColorMode(c.colorMode);
+  const last = capture && [...capture.maps.values()].at(-1);
+  if (last) legend.textContent = legendText(c, grid.sharedMax(), grid.cellsPerPixel() * last.pool);
+  if (capture) {
+    showSelected();
+    analysis.refresh();
+  }
+}
+applyChoice(normaliseChoice(state), false);
 new ResizeObserver(() => requestAnimationFrame(() => capture && grid.layout())).observe(gridHost);
 // VS Code switches themes by changing the body's class and the --vscode-* values: canvas
 // labels and Plotly's fonts are painted colours, so paint them again.
@@ -149,6 +166,7 @@ new MutationObserver(() => {
   if (!capture) return;
   grid.layout();
   showSelected();
+  analysis.refresh();
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 function setState(patch: Partial<PanelState>): void {
@@ -175,11 +193,14 @@ function showSelected(): void {
     strip.setSource(undefined);
     return;
   }
-  const cross = capture.kinds?.[sel.layer] === 'cross' && capture.sourceTokens !== undefined;
-  heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: capture.tokens, keyTokens: cross ? capture.sourceTokens : undefined });
+  const src = capture.sourceTokens;
+  const cross = capture.kinds?.[sel.layer] === 'cross' && src !== undefined;
+  // Encoder-decoder: an encoder self layer is source x source (the panel's tokens are the target).
+  const encoder = !cross && src !== undefined && m.queries === src.length && m.queries !== capture.tokens.length;
+  heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: encoder ? src : capture.tokens, keyTokens: cross ? src : undefined });
   views2.select(capture, sel.layer, sel.head, m);
   // The strip shows the query's own text; a cross layer's weights are over the source.
-  if (cross) return strip.setSource(undefined);
+  if (cross || encoder) return strip.setSource(undefined);
   const map = headView(m, sel.head);
   const n = capture.tokens.length;
   strip.setSource((q) => {
@@ -191,12 +212,6 @@ function showSelected(): void {
   });
 }
 
-function legendText(m: LayerMaps): string {
-  const base = 'Colour: attention weight (viridis on a square-root scale, as in the heatmap).';
-  const tokensPerPixel = grid.cellsPerPixel() * m.pool;
-  if (tokensPerPixel <= 1) return base;
-  return `${base} Each thumbnail pixel shows the largest weight of a ${tokensPerPixel.toFixed(1)} × ${tokensPerPixel.toFixed(1)} token block.`;
-}
 
 function setStatus(text: string, busy: boolean): void {
   statusEl.textContent = text;
@@ -216,6 +231,7 @@ function handle(msg: HostToWebview): void {
       vscode.setState(state);
       document.body.dataset.theme = msg.theme;
       if (state.text) textArea.value = state.text;
+      applyChoice(normaliseChoice(state), false);
       return;
     case 'captureStarted': {
       showError(undefined);
@@ -245,7 +261,7 @@ function handle(msg: HostToWebview): void {
       capture.maps.set(m.layer, m);
       grid.addLayer(m);
       analysis.addLayer(m);
-      legend.textContent = legendText(m);
+      legend.textContent = legendText(scaleControls.value(), grid.sharedMax(), grid.cellsPerPixel() * m.pool);
       setStatus(`${summary(capture)} · layer ${capture.maps.size} of ${capture.heads.length}`, true);
       if (state.selected?.layer === m.layer) showSelected();
       return;

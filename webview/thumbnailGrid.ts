@@ -3,7 +3,9 @@
  * not stay responsive for 32 x 32 heads). Rows are layers, columns heads; layers fill in as they
  * stream. Cells are written with putImageData so each pixel is exactly colorScale(weight): no
  * smoothing, which the headless tests rely on. Maps longer than the thumbnail are reduced by
- * block max.
+ * block max. Colour mode 'shared' puts every head on [0, largest weight of the capture], so heads
+ * compare; 'perHead' divides each head by its own largest weight, so the pattern of a diffuse
+ * head (all weights small) still shows.
  */
 import { colorScale } from './colorScale';
 import { LayerMaps, blockMax, headView } from './layerMaps';
@@ -27,6 +29,15 @@ export function thumbLayout(rows: number, cols: number, cell: number): { pxPerCe
   return { pxPerCell: cell / n, outRows: Math.max(1, Math.round((rows * cell) / n)), outCols: Math.max(1, Math.round((cols * cell) / n)) };
 }
 
+export type ColorMode = 'shared' | 'perHead';
+
+/** Largest value of a map (0 for an empty or all-NaN one). */
+function mapMax(a: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
+  return m;
+}
+
 export class ThumbnailGrid {
   readonly canvas: HTMLCanvasElement;
   private readonly ctx: CanvasRenderingContext2D;
@@ -36,6 +47,9 @@ export class ThumbnailGrid {
   private maps = new Map<number, LayerMaps>();
   private selected: { layer: number; head: number } | undefined;
   private geom: GridGeometry = { left: 0, top: 0, cell: 48, gap: 6, dpr: 1 };
+  private mode: ColorMode = 'shared';
+  /** Largest weight of the layers received so far ('shared' scales to it). */
+  private globalMax = 0;
 
   constructor(
     private readonly host: HTMLElement,
@@ -65,11 +79,34 @@ export class ThumbnailGrid {
     this.layerHeads = layerHeads;
     this.side = Math.max(1, side);
     this.maps.clear();
+    this.globalMax = 0;
     this.layout();
+  }
+
+  setColorMode(mode: ColorMode): void {
+    this.mode = mode;
+    this.layout();
+  }
+
+  colorMode(): ColorMode {
+    return this.mode;
+  }
+
+  /** The top of the shared scale: the capture's largest weight so far (1 before any layer). */
+  sharedMax(): number {
+    return this.globalMax > 0 ? this.globalMax : 1;
   }
 
   addLayer(m: LayerMaps): void {
     this.maps.set(m.layer, m);
+    const max = mapMax(m.data);
+    if (max > this.globalMax && this.mode === 'shared' && this.maps.size > 1) {
+      // Earlier thumbnails were scaled to a smaller maximum: paint them again.
+      this.globalMax = max;
+      this.layout();
+      return;
+    }
+    this.globalMax = Math.max(this.globalMax, max);
     const side = Math.max(m.rows, m.cols);
     if (side !== this.side) {
       // Pooled maps have fewer cells than tokens: fit the thumbnails to them.
@@ -117,7 +154,24 @@ export class ThumbnailGrid {
     this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this.drawLabels(maxHeads);
     for (let l = 0; l < this.layerHeads.length; l++) this.drawLayer(l);
+    this.drawBorders();
     this.drawSelection();
+  }
+
+  /** High-contrast themes outline every thumbnail with --vscode-contrastBorder, in the gap. */
+  private drawBorders(): void {
+    const cls = document.body.classList;
+    if (!cls.contains('vscode-high-contrast') && !cls.contains('vscode-high-contrast-light')) return;
+    const color = getComputedStyle(document.body).getPropertyValue('--vscode-contrastBorder').trim() || '#6fc3df';
+    const g = this.geom;
+    this.ctx.strokeStyle = color;
+    this.ctx.lineWidth = 1;
+    for (let l = 0; l < this.layerHeads.length; l++) {
+      for (let h = 0; h < (this.layerHeads[l] ?? 0); h++) {
+        const [x, y] = this.cellOrigin(l, h);
+        this.ctx.strokeRect(x - 1.5, y - 1.5, g.cell + 3, g.cell + 3);
+      }
+    }
   }
 
   private cellOrigin(layer: number, head: number): [number, number] {
@@ -157,6 +211,8 @@ export class ThumbnailGrid {
       this.ctx.clearRect(x, y, g.cell, g.cell);
       const { outRows, outCols } = thumbLayout(m.rows, m.cols, g.cell);
       const src = headView(m, h);
+      const top = this.mode === 'perHead' ? mapMax(src) : this.sharedMax();
+      const div = top > 0 ? top : 1;
       const values =
         outRows >= m.rows && outCols >= m.cols ? undefined : blockMax(src, m.rows, m.cols, 0, m.rows, 0, m.cols, outRows, outCols);
       const img = this.ctx.createImageData(outCols, outRows);
@@ -166,7 +222,7 @@ export class ThumbnailGrid {
           const w = values
             ? values[i * outCols + j]
             : src[Math.floor((i * m.rows) / outRows) * m.cols + Math.floor((j * m.cols) / outCols)];
-          const [r, gg, b] = colorScale(w);
+          const [r, gg, b] = colorScale(w / div);
           const o = (i * outCols + j) * 4;
           px[o] = r;
           px[o + 1] = gg;

@@ -1,7 +1,9 @@
 /**
  * The tokens of the inspected text. Hovering (or focusing) a token makes it the query: every
  * token's background then shows the weight the selected head gives it from that query, in the
- * panel's colour scale, so what a head attends to reads directly on the text.
+ * panel's colour scale, so what a head attends to reads directly on the text. Keyboard: one tab
+ * stop (roving tabindex), Left/Right/Home/End move and preview like hover, Enter keeps the
+ * token as the query (class 'pinned') after the pointer or focus leaves, Escape clears it.
  */
 import { colorScale, rgbCss } from './colorScale';
 
@@ -14,12 +16,19 @@ export class TokenStrip {
   private spans: HTMLSpanElement[] = [];
   private weightsOf: ((query: number) => Float32Array | undefined) | undefined;
   private query: number | undefined;
+  /** The query chosen with Enter: shown whenever nothing is hovered. */
+  private pinned: number | undefined;
 
   constructor(private readonly el: HTMLElement) {
     el.classList.add('token-strip');
     el.addEventListener('mouseover', (e) => this.onPoint(e.target));
     el.addEventListener('focusin', (e) => this.onPoint(e.target));
-    el.addEventListener('mouseleave', () => this.highlight(undefined));
+    el.addEventListener('mouseleave', () => this.highlight(this.pinned));
+    el.addEventListener('focusout', (e) => {
+      if (!el.contains(e.relatedTarget as Node | null)) this.highlight(this.pinned);
+    });
+    el.setAttribute('role', 'toolbar');
+    el.setAttribute('aria-label', 'Tokens: arrow keys move, Enter makes a token the query, Escape clears');
     el.addEventListener('keydown', (e) => this.onKey(e));
   }
 
@@ -28,6 +37,7 @@ export class TokenStrip {
     this.spans = tokens.map((t, i) => {
       const s = document.createElement('span');
       s.className = 'token';
+      s.setAttribute('role', 'button');
       s.textContent = displayToken(t);
       s.dataset.index = String(i);
       s.tabIndex = -1;
@@ -37,6 +47,7 @@ export class TokenStrip {
     });
     if (this.spans[0]) this.spans[0].tabIndex = 0;
     this.query = undefined;
+    this.pinned = undefined;
   }
 
   /** Sets where weights come from: a row of the selected head (length = token count). */
@@ -47,14 +58,39 @@ export class TokenStrip {
 
   /** Roving focus: one tab stop for the strip, arrow keys walk the tokens. */
   private onKey(e: KeyboardEvent): void {
+    const at = (e.target as HTMLElement | null)?.dataset?.index;
+    if (e.key === 'Enter' && at !== undefined) {
+      e.preventDefault();
+      this.pin(Number(at));
+      return;
+    }
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      this.pin(undefined);
+      return;
+    }
     const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : e.key === 'Home' ? -Infinity : e.key === 'End' ? Infinity : 0;
     if (!step || this.spans.length === 0) return;
     e.preventDefault();
-    const from = this.query ?? 0;
+    const from = at !== undefined ? Number(at) : (this.query ?? 0);
     const to = Math.min(this.spans.length - 1, Math.max(0, Number.isFinite(step) ? from + step : step < 0 ? 0 : this.spans.length - 1));
     for (const s of this.spans) s.tabIndex = -1;
     this.spans[to].tabIndex = 0;
     this.spans[to].focus();
+  }
+
+  /** Keeps token `q` as the query (undefined: none). */
+  pin(q: number | undefined): void {
+    this.pinned = q;
+    this.spans.forEach((s, k) => {
+      s.classList.toggle('pinned', k === q);
+      s.setAttribute('aria-pressed', String(k === q));
+    });
+    this.highlight(q);
+  }
+
+  pinnedQuery(): number | undefined {
+    return this.pinned;
   }
 
   private onPoint(target: EventTarget | null): void {
@@ -62,8 +98,9 @@ export class TokenStrip {
     if (i !== undefined) this.highlight(Number(i));
   }
 
-  /** Paints the weights from query `q` (or clears the strip). */
-  highlight(q: number | undefined): void {
+  /** Paints the weights from query `q` (undefined: from the pinned query, or clears the strip). */
+  highlight(hovered: number | undefined): void {
+    const q = hovered ?? this.pinned;
     this.query = q;
     const row = q === undefined ? undefined : this.weightsOf?.(q);
     this.spans.forEach((s, k) => {

@@ -2,8 +2,9 @@
  * attention/capture: runs one input through an opened model and streams its layers. Each
  * layer goes out as an attention/layer notification the moment the engine hands it over, so
  * the notifications all precede the response; the request's cancellation stops the run between
- * layers and the response then says cancelled. Above the memory budget the grid gets pooled
- * maps while the full ones stay here for attention/tile (spilled to temp files past the budget).
+ * layers and the response then says cancelled. Above the send budget (default: the memory
+ * budget) the grid gets pooled maps while the full ones stay here for attention/tile (spilled to
+ * temp files past the memory budget).
  */
 import { randomBytes } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
@@ -46,17 +47,41 @@ function checkParams(p: CaptureRequest.Params): void {
   if (p.memoryBudgetBytes !== undefined && !(typeof p.memoryBudgetBytes === 'number' && p.memoryBudgetBytes > 0)) {
     throw new UserError(`attention/capture: memoryBudgetBytes ${p.memoryBudgetBytes} is not a positive number; fix attentionInspector.memoryBudgetMB`);
   }
+  if (p.sendBudgetBytes !== undefined && !(typeof p.sendBudgetBytes === 'number' && p.sendBudgetBytes > 0)) {
+    throw new UserError(`attention/capture: sendBudgetBytes ${p.sendBudgetBytes} is not a positive number; fix attentionInspector.sendBudgetMB`);
+  }
+  if (p.means !== undefined && typeof p.means !== 'boolean') throw new UserError('attention/capture: means must be true or false');
   if (p.captureId !== undefined && (typeof p.captureId !== 'string' || !CAPTURE_ID.test(p.captureId))) {
     throw new UserError('attention/capture: captureId must be 1 to 64 letters, digits, _ or -');
   }
   validExecutionProvider(p.executionProvider);
 }
 
-function layerParams(captureId: string, map: LayerMap, pool: number): LayerNotification.Params {
+/** What one layer may take of what is sent to the client for an inspection (undefined: no bound). */
+export function layerShare(params: Pick<CaptureRequest.Params, 'memoryBudgetBytes' | 'sendBudgetBytes'>, layerCount: number): number | undefined {
+  const budget = params.sendBudgetBytes ?? params.memoryBudgetBytes;
+  return budget !== undefined ? budget / Math.max(1, layerCount) : undefined;
+}
+
+/** The attention/layer notification for one layer at pool factor `pool` (exported for bench/views). */
+export function layerParams(captureId: string, map: LayerMap, pool: number, means = false): LayerNotification.Params {
   const base = { captureId, layer: map.index, kind: map.kind, heads: map.heads, queries: map.queries, keys: map.keys };
   if (pool <= 1) return { ...base, pool: 1, data: encodeFloat32(map.data) };
   const pooled = poolMaps(map.data, map.heads, map.queries, map.keys, pool);
-  return { ...base, pool, data: encodeFloat32(pooled.max), meanData: encodeFloat32(pooled.mean) };
+  // The panel draws block maxima only; means go out when a client asks for them.
+  return { ...base, pool, data: encodeFloat32(pooled.max), ...(means ? { meanData: encodeFloat32(pooled.mean) } : {}) };
+}
+
+/** One layer's notification as this capture's parameters ask: pooled to the send budget's share. */
+export function layerNotification(captureId: string, map: LayerMap, params: PoolParams, layerCount: number): LayerNotification.Params {
+  return layerParams(captureId, map, poolFor(params, map.heads, map.queries, map.keys, layerCount), params.means === true);
+}
+
+type PoolParams = Pick<CaptureRequest.Params, 'memoryBudgetBytes' | 'sendBudgetBytes' | 'means'>;
+
+/** The pool factor of a [heads, queries, keys] layer under this capture's parameters. */
+export function poolFor(params: PoolParams, heads: number, queries: number, keys: number, layerCount: number): number {
+  return choosePool(heads, queries, keys, layerShare(params, layerCount), params.means === true);
 }
 
 /** Lets queued messages ($/cancelRequest above all) in before the next layer. */
@@ -74,7 +99,6 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
       const model = ctx.models.get(params.modelId);
       const captureId = params.captureId ?? `c${++counter}-${randomBytes(4).toString('hex')}`;
       const layerCount = Math.max(1, model.info.layers.length);
-      const share = params.memoryBudgetBytes !== undefined ? params.memoryBudgetBytes / layerCount : undefined;
       const progress = connection.window.attachWorkDoneProgress(params.workDoneToken);
       progress.begin(`Attention: ${model.info.name}`, 0, 'tokenizing…', true);
       ctx.status.send('running', `capturing ${model.info.name}`);
@@ -98,8 +122,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
             },
             onLayer: async (map) => {
               ctx.store.add(captureId, map);
-              const pool = choosePool(map.heads, map.queries, map.keys, share);
-              await notify(connection, LayerNotification.type, layerParams(captureId, map, pool));
+              await notify(connection, LayerNotification.type, layerNotification(captureId, map, params, layerCount));
               sent++;
               progress.report(Math.round((100 * sent) / layerCount), `layer ${sent} of ${layerCount}`);
               await yieldToMessages(ctx.layerPauseMs());
@@ -107,6 +130,9 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
           },
         );
         const cancelled = result.cancelled || token.isCancellationRequested;
+        // A cancelled run is not kept: its maps (and spill files) go now, not when three later
+        // captures push it out. The panel keeps what it was sent; a tile of it asks for a rerun.
+        if (cancelled) ctx.store.drop(captureId);
         ctx.status.send('idle', cancelled ? 'capture cancelled' : undefined, result.executionProvider);
         log(`capture ${captureId}: ${result.layers.length} layers, ${result.tokens.length} tokens on ${result.executionProvider} in ${Math.round(result.timings.totalMs)} ms${cancelled ? ' (cancelled)' : ''}`);
         return { captureId, modelId: model.info.modelId, ...result, cancelled };

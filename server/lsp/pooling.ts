@@ -1,8 +1,8 @@
 /**
  * Block pooling of attention maps for the memory budget: when full-resolution maps would
- * exceed what the client asked to hold, the grid receives b x b block maxima (so a sharp head
- * stays visible) and block means (so mass is not overstated), and single heads come back at
- * full resolution as tiles.
+ * exceed what the client asked to be sent, the grid receives b x b block maxima (so a sharp head
+ * stays visible), and block means (so mass is not overstated) when the client asks for them;
+ * single heads come back at full resolution as tiles.
  */
 
 export interface Pooled {
@@ -15,24 +15,24 @@ export interface Pooled {
   mean: Float32Array;
 }
 
-/** Bytes sent for one layer at pool factor b: full maps at b = 1, max + mean above it. */
-export function layerBytes(heads: number, queries: number, keys: number, b: number): number {
+/** Bytes sent for one layer at pool factor b: full maps at b = 1, max (+ mean) above it. */
+export function layerBytes(heads: number, queries: number, keys: number, b: number, withMeans = true): number {
   if (b <= 1) return heads * queries * keys * 4;
-  return 2 * heads * Math.ceil(queries / b) * Math.ceil(keys / b) * 4;
+  return (withMeans ? 2 : 1) * heads * Math.ceil(queries / b) * Math.ceil(keys / b) * 4;
 }
 
 /**
  * The smallest pool factor whose layer fits budgetBytes. Starts at ceil(sqrt(full / budget))
- * (what the area ratio asks for) and steps up for the edge rounding and the doubled max+mean.
- * A map that cannot fit even as one cell per side gets the coarsest pool.
+ * (what the area ratio asks for) and steps up for the edge rounding (and the doubled max+mean
+ * when means are sent). A map that cannot fit even as one cell per side gets the coarsest pool.
  */
-export function choosePool(heads: number, queries: number, keys: number, budgetBytes: number | undefined): number {
+export function choosePool(heads: number, queries: number, keys: number, budgetBytes: number | undefined, withMeans = true): number {
   if (budgetBytes === undefined || !(budgetBytes > 0)) return 1;
   const full = layerBytes(heads, queries, keys, 1);
   if (full <= budgetBytes) return 1;
   const largest = Math.max(queries, keys);
   let b = Math.max(2, Math.ceil(Math.sqrt(full / budgetBytes)));
-  while (b < largest && layerBytes(heads, queries, keys, b) > budgetBytes) b++;
+  while (b < largest && layerBytes(heads, queries, keys, b, withMeans) > budgetBytes) b++;
   return Math.min(b, largest);
 }
 

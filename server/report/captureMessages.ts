@@ -5,6 +5,7 @@
  */
 import { encodeFloat32 } from '../../protocol/encoding';
 import type { HostToWebview } from '../../protocol/webview';
+import { panelTokens } from '../../extension/captureRelay';
 import type { CaptureInput, CaptureOptions, LayerMap, OpenedModel } from '../capture/types';
 
 export async function captureMessages(
@@ -37,7 +38,8 @@ export async function captureMessages(
     type: 'captureStarted',
     captureId,
     modelName: model.info.name,
-    tokens: result.tokens.map((text, i) => ({ text, id: result.ids[i] })),
+    // Encoder-decoder: the panel's tokens are the target, cross layers' keys the source.
+    ...panelTokens(result),
     layers: result.layers.map((l) => ({ index: l.index, kind: l.kind, heads: l.heads })),
   };
   const done: HostToWebview = {

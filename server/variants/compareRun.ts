@@ -99,7 +99,22 @@ export function extendInputs(x: VariantInputs, n: number, mode: 'repeat' | 'rand
     for (let h = 0; h < heads; h++) for (let i = 0; i < n; i++) out.set(t.subarray((h * rows + (i % rows)) * d, (h * rows + (i % rows) + 1) * d), (h * n + i) * d);
     return out;
   };
-  return { ...x, n, m: n, q: grow(x.q, x.n, 71), k: grow(x.k, x.m, 72), v: grow(x.v, x.m, 73), hidden: undefined, dModel: undefined };
+  // Hidden states follow the same rule as Q/K/V: their rows tiled, or Gaussians of their std.
+  const hidden = x.hidden && x.dModel ? extendRows(x.hidden, x.dModel, n, mode, subSeed(x.seed, 74)) : undefined;
+  return { ...x, n, m: n, q: grow(x.q, x.n, 71), k: grow(x.k, x.m, 72), v: grow(x.v, x.m, 73), hidden, dModel: hidden ? x.dModel : undefined };
+}
+
+/** [rows, width] -> [n, width]: rows repeated in order, or seeded Gaussians with the data's RMS. */
+function extendRows(t: Float32Array, width: number, n: number, mode: 'repeat' | 'random', seed: number): Float32Array {
+  const rows = t.length / width;
+  if (mode === 'random') {
+    let ss = 0;
+    for (const v of t) ss += v * v;
+    return gaussian(n * width, seed, Math.sqrt(ss / t.length));
+  }
+  const out = new Float32Array(n * width);
+  for (let i = 0; i < n; i++) out.set(t.subarray((i % rows) * width, (i % rows + 1) * width), i * width);
+  return out;
 }
 
 /** One head of [heads, rows, cols] data. */

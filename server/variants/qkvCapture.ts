@@ -3,7 +3,9 @@
  * a layer's attention Softmax (attentionFinder) walk back to the MatMul(Q, Kᵀ) that made its
  * scores and forward to the MatMul(P, V) that consumes it, expose those inputs as graph outputs
  * and run the model once. Queries are rescaled so that softmax(q·k/√d) reproduces the model's
- * own scores (the factor is measured from its probabilities and reported).
+ * own scores (the factor is measured from its probabilities and reported). The hidden states
+ * entering the layer (the query projection's input, hiddenLocate.ts) come along when the graph
+ * has them, for Mega, MoA, SwitchHead and Lin et al.; without them those variants fall back.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,6 +24,7 @@ import { findAttention } from '../onnx/attentionFinder';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
 import { serializeModel, withExtraOutputs } from '../onnx/surgery';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
+import { locateHidden } from './hiddenLocate';
 import { looksCausal, normaliseQkv, scoreScale } from './qkvShapes';
 import type { VariantInputs } from './types';
 
@@ -73,6 +76,16 @@ function float32(t: ort.Tensor, what: string): { data: Float32Array; dims: numbe
   return { data: t.data as Float32Array, dims: t.dims.map(Number) };
 }
 
+/** The projection's input as [n, dModel] rows, or why it cannot stand for the layer's hidden states. */
+function hiddenOf(t: ort.OnnxValue | undefined, n: number): { hidden?: Float32Array; dModel?: number; why?: string } {
+  if (!(t instanceof ort.Tensor)) return { why: 'the query projection input was not returned' };
+  if (t.type !== 'float32') return { why: `the query projection input is ${t.type}, not float32` };
+  const dims = t.dims.map(Number);
+  const dModel = dims[dims.length - 1];
+  if (!dModel || t.data.length !== n * dModel) return { why: `the query projection input is [${dims}], not [${n}, dModel]` };
+  return { hidden: Float32Array.from(t.data as Float32Array), dModel };
+}
+
 function onnxIn(dir: string): string | undefined {
   for (const c of ['model.onnx', join('onnx', 'model.onnx')]) if (existsSync(join(dir, c))) return join(dir, c);
   const files = readdirSync(dir).filter((e) => e.endsWith('.onnx'));
@@ -112,7 +125,10 @@ export async function openQkvSource(path: string, layer: number, ep: ExecutionPr
   }
   const where = file ?? abs;
   const { names, count } = locate(model, layer, where);
-  const ps = await createSession(serializeModel(withExtraOutputs(model, names)), ep, options);
+  // The hidden states ride along as one more output when the walk back from Q finds them.
+  const hiddenSite = locateHidden(model, names[0]);
+  const fetch = hiddenSite ? [...names, hiddenSite.name] : names;
+  const ps = await createSession(serializeModel(withExtraOutputs(model, fetch)), ep, options);
   const tokenizer: TextTokenizer | undefined = hasTokenizer(dir) ? loadTokenizer(dir) : undefined;
   return {
     layers: count,
@@ -121,7 +137,7 @@ export async function openQkvSource(path: string, layer: number, ep: ExecutionPr
     async capture(ids) {
       let out: ort.InferenceSession.OnnxValueMapType;
       try {
-        out = await ps.session.run(feedsFor(ids), names);
+        out = await ps.session.run(feedsFor(ids), fetch);
       } catch (e) {
         throw new UserError(`${where}: onnxruntime failed to run the model for Q/K/V capture: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
       }
@@ -132,14 +148,18 @@ export async function openQkvSource(path: string, layer: number, ep: ExecutionPr
       const factor = scale * Math.sqrt(x.d);
       for (let i = 0; i < x.q.length; i++) x.q[i] *= factor;
       const causal = looksCausal(p.data, x.heads, x.n, x.m);
+      const h = hiddenOf(hiddenSite && out[hiddenSite.name], x.n);
       return {
-        inputs: { ...x, causal },
+        inputs: { ...x, causal, ...(h.hidden ? { hidden: h.hidden, dModel: h.dModel } : {}) },
         probs: p.data,
         scale,
         notes: [
           `Q/K/V taken from the inputs of ${names[0]}·${names[1]} and P·${names[2]}`,
           `model score factor ${scale.toPrecision(5)} (1/√d = ${(1 / Math.sqrt(x.d)).toPrecision(5)}); queries multiplied by ${factor.toPrecision(5)}`,
           causal ? 'causal (no mass above the diagonal)' : 'bidirectional',
+          h.hidden && hiddenSite
+            ? `hidden states [${x.n}, ${h.dModel}] taken from ${hiddenSite.name}, the input of the query projection ${hiddenSite.projection}`
+            : `no hidden states: ${hiddenSite ? h.why : 'no projection with a constant weight found behind the queries'}; variants that read token states use the concatenated queries`,
         ],
       };
     },

@@ -44,18 +44,23 @@ export interface RunningCodeServer {
   stop(): Promise<void>;
 }
 
-export async function startCodeServer(vsix: string, workspace: string): Promise<RunningCodeServer> {
+export interface CodeServerOptions {
+  /** Workspace trust on (test/e2e/trust.e2e.ts): the folder opens asking whether to trust it. */
+  workspaceTrust?: boolean;
+}
+
+export async function startCodeServer(vsix: string, workspace: string, opts: CodeServerOptions = {}): Promise<RunningCodeServer> {
   const entry = codeServerEntry();
   if (!existsSync(entry)) throw new Error(`code-server is not installed at ${entry}: run scripts/e2e/install-code-server.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'ai-e2e-'));
   const userData = join(dir, 'user-data');
   const extensionsDir = join(dir, 'extensions');
   mkdirSync(join(userData, 'User'), { recursive: true });
-  // Workspace trust is tested separately; here the workspace is trusted so models load.
+  // Workspace trust is off (every folder trusted, models load) unless a test turns it on.
   writeFileSync(
     join(userData, 'User', 'settings.json'),
     JSON.stringify({
-      'security.workspace.trust.enabled': false,
+      'security.workspace.trust.enabled': opts.workspaceTrust === true,
       'workbench.startupEditor': 'none',
       'telemetry.telemetryLevel': 'off',
       'workbench.tips.enabled': false,

@@ -12,6 +12,8 @@ export interface RefOutput {
   logits: Float64Array;
   /** Per layer [heads, T, T]. */
   attn: Float64Array[];
+  /** Per layer [T, hidden]: what the layer's Q/K/V projections read (after ln_1 / input_layernorm). */
+  hidden: Float64Array[];
 }
 
 /** y[t] = x[t] W^T + b with W [out, in] (nn.Linear) or y[t] = x[t] W + b with W [in, out] (Conv1D). */
@@ -119,9 +121,11 @@ export function gpt2Reference(c: Cfg, w: W, ids: number[]): RefOutput {
   const act = ACT[c.activation_function ?? 'gelu_new'];
   let x: Float64Array = add(embed(w('wte.weight'), H, ids), embed(w('wpe.weight'), H, ids.map((_, t) => t)));
   const attn: Float64Array[] = [];
+  const hidden: Float64Array[] = [];
   for (let l = 0; l < c.n_layer; l++) {
     const p = `h.${l}.`;
     const a = layerNorm(x, T, H, w(p + 'ln_1.weight'), w(p + 'ln_1.bias'), eps);
+    hidden.push(a);
     const qkv = dense(a, T, H, 3 * H, w(p + 'attn.c_attn.weight'), w(p + 'attn.c_attn.bias'), true);
     const part = (s: number) => {
       const y = new Float64Array(T * H);
@@ -137,7 +141,7 @@ export function gpt2Reference(c: Cfg, w: W, ids: number[]): RefOutput {
     x = add(x, dense(f, T, I, H, w(p + 'mlp.c_proj.weight'), w(p + 'mlp.c_proj.bias'), true));
   }
   x = layerNorm(x, T, H, w('ln_f.weight'), w('ln_f.bias'), eps);
-  return { logits: dense(x, T, H, c.vocab_size, w('wte.weight')), attn };
+  return { logits: dense(x, T, H, c.vocab_size, w('wte.weight')), attn, hidden };
 }
 
 /** BERT (head "cls") or RoBERTa (head "lm_head"); positions start at pad_token_id + 1 for RoBERTa. */
@@ -155,8 +159,10 @@ export function bertReference(c: Cfg, w: W, ids: number[]): RefOutput {
   x = add(x, embed(w('embeddings.token_type_embeddings.weight'), H, ids.map(() => 0)));
   x = layerNorm(x, T, H, w('embeddings.LayerNorm.weight'), w('embeddings.LayerNorm.bias'), eps);
   const attn: Float64Array[] = [];
+  const hidden: Float64Array[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `encoder.layer.${l}.`;
+    hidden.push(x);
     const lin = (inp: Float64Array, n: number, m: number, name: string) => dense(inp, T, n, m, w(p + name + '.weight'), w(p + name + '.bias'));
     const m = mha(lin(x, H, H, 'attention.self.query'), lin(x, H, H, 'attention.self.key'), lin(x, H, H, 'attention.self.value'), T, heads, heads, d, 1 / Math.sqrt(d), () => true);
     attn.push(m.probs);
@@ -168,7 +174,7 @@ export function bertReference(c: Cfg, w: W, ids: number[]): RefOutput {
     ? ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', ACT.gelu]
     : ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', 'cls.predictions.bias', act];
   const t = layerNorm(dense(x, T, H, H, w(dn + '.weight'), w(dn + '.bias')).map(headAct), T, H, w(ln + '.weight'), w(ln + '.bias'), eps);
-  return { logits: dense(t, T, H, c.vocab_size, w('embeddings.word_embeddings.weight'), w(bias)), attn };
+  return { logits: dense(t, T, H, c.vocab_size, w('embeddings.word_embeddings.weight'), w(bias)), attn, hidden };
 }
 
 /** Rotary inverse frequencies, with the llama3 / linear rope_scaling of transformers' rope utils. */
@@ -223,9 +229,11 @@ export function llamaReference(c: Cfg, w: W, ids: number[]): RefOutput {
   const freqs = ropeFrequencies(c, d);
   let x: Float64Array = embed(w('model.embed_tokens.weight'), H, ids);
   const attn: Float64Array[] = [];
+  const hidden: Float64Array[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}.`;
     const h = rmsNorm(x, T, H, w(p + 'input_layernorm.weight'), eps);
+    hidden.push(h);
     const proj = (name: string, m: number, bias: boolean) => dense(h, T, H, m, w(p + `self_attn.${name}.weight`), bias ? w(p + `self_attn.${name}.bias`) : undefined);
     const q = applyRope(proj('q_proj', heads * d, qkvBias), T, heads, d, freqs);
     const k = applyRope(proj('k_proj', kv * d, qkvBias), T, kv, d, freqs);
@@ -240,5 +248,5 @@ export function llamaReference(c: Cfg, w: W, ids: number[]): RefOutput {
   }
   x = rmsNorm(x, T, H, w('model.norm.weight'), eps);
   const head = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  return { logits: dense(x, T, H, c.vocab_size, w(head)), attn };
+  return { logits: dense(x, T, H, c.vocab_size, w(head)), attn, hidden };
 }

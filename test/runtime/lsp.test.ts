@@ -135,7 +135,7 @@ describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
     events.length = 0;
     const n = IDS.length;
     // Full maps take 2*11*11*4 = 968 bytes a layer; 200 a layer forces pooling (b = 4: 2*2*3*3*4 = 144).
-    const result = await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, memoryBudgetBytes: 200 * LAYERS, captureId: 'pooled-1' });
+    const result = await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, memoryBudgetBytes: 200 * LAYERS, means: true, captureId: 'pooled-1' });
     assert.equal(result.captureId, 'pooled-1');
     const layers = events.filter((e) => e.kind === 'layer').map((e) => e.params as LayerNotification.Params);
     assert.equal(layers.length, LAYERS);
@@ -175,6 +175,38 @@ describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
     await assert.rejects(
       conn.sendRequest(TileRequest.type, { captureId: 'pooled-1', layer: 4, head: 2, q0: 0, q1: 1, k0: 0, k1: 1 }),
       /head 2 is outside layer 4 \(2 heads\)/,
+    );
+  });
+
+  it('pools to the send budget, maxima only unless means are asked for, and serves full tiles', async () => {
+    events.length = 0;
+    const n = IDS.length;
+    // 130 bytes a layer: maxima alone fit at b = 3 (2*4*4*4 = 128); with means b = 3 would take 256.
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, memoryBudgetBytes: 1 << 30, sendBudgetBytes: 130 * LAYERS, captureId: 'send-1' });
+    const layers = events.filter((e) => e.kind === 'layer').map((e) => e.params as LayerNotification.Params);
+    assert.equal(layers.length, LAYERS);
+    for (const l of layers) {
+      assert.equal(l.pool, 3);
+      assert.equal(l.meanData, undefined);
+      const rows = Math.ceil(n / 3);
+      const max = decodeFloat32(l.data);
+      assert.equal(max.length, HEADS * rows * rows);
+      const ref = reference[l.layer];
+      for (let h = 0; h < HEADS; h++) {
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < rows; c++) {
+            let m = -Infinity;
+            for (let q = r * 3; q < Math.min(n, r * 3 + 3); q++) for (let k = c * 3; k < Math.min(n, c * 3 + 3); k++) m = Math.max(m, ref[(h * n + q) * n + k]);
+            assert.ok(Math.abs(max[(h * rows + r) * rows + c] - m) < 1e-5, `max at ${h},${r},${c}`);
+          }
+        }
+      }
+    }
+    const tile = await conn.sendRequest(TileRequest.type, { captureId: 'send-1', layer: 2, head: 0, q0: 0, q1: n, k0: 0, k1: n });
+    assert.ok(maxAbsDiff(decodeFloat32(tile.data), reference[2].slice(0, n * n)) < 1e-5);
+    await assert.rejects(
+      conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, sendBudgetBytes: -1 }),
+      /sendBudgetBytes -1 is not a positive number; fix attentionInspector.sendBudgetMB/,
     );
   });
 

@@ -59,4 +59,43 @@ describe('capture relay (host -> panel)', () => {
     relay.finish(summary('c4'));
     assert.equal(posted.at(-1)!.type, 'error', 'a failed capture ignores a late summary');
   });
+
+  // The values of the encoder-decoder capture in encoderDecoder.test.ts: source ids [3, 7, 1, 12, 5],
+  // target ids [9, 2, 15] (no tokenizer, so tokens are the ids as text); layers encoder self
+  // 5x5, decoder self 3x3, cross 3x5 (target queries over source keys).
+  const SRC = [3, 7, 1, 12, 5];
+  const TGT = [9, 2, 15];
+  const encDecLayers: LayerInfo[] = [
+    { index: 0, kind: 'self', heads: 2, source: 'enc' },
+    { index: 1, kind: 'self', heads: 2, source: 'dec' },
+    { index: 2, kind: 'cross', heads: 2, source: 'cross' },
+  ];
+  const tokenInfo = (ids: number[]) => ids.map((id) => ({ text: String(id), id }));
+
+  it('encoder-decoder: the target becomes the panel tokens and the source the cross layers\' keys', () => {
+    const posted: HostToWebview[] = [];
+    const relay = new CaptureRelay((m) => posted.push(m));
+    relay.begin('e1', 'enc-dec');
+    relay.started({ captureId: 'e1', modelId: 'm', tokens: SRC.map(String), ids: SRC, layers: encDecLayers, targetTokens: TGT.map(String), targetIds: TGT });
+    const started = posted[0] as Extract<HostToWebview, { type: 'captureStarted' }>;
+    assert.deepEqual(started.tokens, tokenInfo(TGT));
+    assert.deepEqual(started.sourceTokens, tokenInfo(SRC));
+    // A cross layer's map is [heads, queries = tokens, keys = sourceTokens].
+    const cross = started.layers.find((l) => l.kind === 'cross')!;
+    assert.equal(cross.index, 2);
+    assert.deepEqual([started.tokens.length, started.sourceTokens!.length], [3, 5]);
+  });
+
+  it('encoder-decoder: a captureStarted built from the summary carries the target too; decoder-only has no sourceTokens', () => {
+    const posted: HostToWebview[] = [];
+    const relay = new CaptureRelay((m) => posted.push(m));
+    relay.begin('e2', 'enc-dec');
+    relay.finish({ ...summary('e2'), tokens: SRC.map(String), ids: SRC, layers: encDecLayers, targetTokens: TGT.map(String), targetIds: TGT });
+    const started = posted[0] as Extract<HostToWebview, { type: 'captureStarted' }>;
+    assert.deepEqual(started.tokens, tokenInfo(TGT));
+    assert.deepEqual(started.sourceTokens, tokenInfo(SRC));
+    relay.begin('e3', 'tiny');
+    relay.finish(summary('e3'));
+    assert.equal('sourceTokens' in (posted[2] as object), false);
+  });
 });

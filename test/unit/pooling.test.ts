@@ -68,6 +68,12 @@ describe('pooling of attention maps', () => {
     // b = 5: 2 x 12 x 103² x 4 = 1.02 MB fits the 1.26 MB budget; b = 4 needs 2 x 12 x 128² x 4 = 1.57 MB.
     assert.equal(b, 5);
     assert.equal(choosePool(1, 4, 4, 1), 4);
+    // Maxima alone: half the bytes of max + mean, so a budget fits a finer pool.
+    assert.equal(layerBytes(12, 512, 512, 4, false), 12 * 128 * 128 * 4);
+    assert.equal(layerBytes(12, 512, 512, 4, false) * 2, layerBytes(12, 512, 512, 4));
+    const tight = 12 * 128 * 128 * 4;
+    assert.equal(choosePool(12, 512, 512, tight, false), 4);
+    assert.equal(choosePool(12, 512, 512, tight), 6);
   });
 });
 

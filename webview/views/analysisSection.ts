@@ -71,6 +71,11 @@ export class AnalysisSection {
     this.schedule();
   }
 
+  /** Draws the active view again (a theme or colour-scale change: its colours are painted). */
+  refresh(): void {
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.pending) return;
     this.pending = true;
