@@ -106,6 +106,32 @@ export function colorScale(weight: number, name: ScaleName = active): RGB {
   return scaleAt(name, scalePosition(weight));
 }
 
+/**
+ * Writes colorScale(weight) as opaque RGBA at px[o..o+3]: the same arithmetic as viridis() with
+ * no array per pixel (the grid paints ~10^6 pixels per capture); other scales go through
+ * colorScale.
+ */
+export function writeColor(px: Uint8ClampedArray, o: number, weight: number, name: ScaleName = active): void {
+  if (name !== 'viridis') {
+    const [r, g, b] = colorScale(weight, name);
+    px[o] = r;
+    px[o + 1] = g;
+    px[o + 2] = b;
+    px[o + 3] = 255;
+    return;
+  }
+  const t = scalePosition(weight);
+  const x = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = VIRIDIS[i];
+  const b = VIRIDIS[i + 1];
+  px[o] = Math.round(a[0] + (b[0] - a[0]) * f);
+  px[o + 1] = Math.round(a[1] + (b[1] - a[1]) * f);
+  px[o + 2] = Math.round(a[2] + (b[2] - a[2]) * f);
+  px[o + 3] = 255;
+}
+
 export function rgbCss([r, g, b]: RGB): string {
   return `rgb(${r},${g},${b})`;
 }

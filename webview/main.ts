@@ -212,6 +212,21 @@ function showSelected(): void {
   });
 }
 
+let selectedPending = false;
+/**
+ * While layers stream, the grid comes first: the selected head's Plotly heatmap (its first draw
+ * takes ~150 ms) is drawn in a task after the next frame, once however many layers arrive.
+ */
+function showSelectedAfterPaint(): void {
+  if (selectedPending) return;
+  selectedPending = true;
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      selectedPending = false;
+      showSelected();
+    }, 0),
+  );
+}
 
 function setStatus(text: string, busy: boolean): void {
   statusEl.textContent = text;
@@ -263,7 +278,7 @@ function handle(msg: HostToWebview): void {
       analysis.addLayer(m);
       legend.textContent = legendText(scaleControls.value(), grid.sharedMax(), grid.cellsPerPixel() * m.pool);
       setStatus(`${summary(capture)} · layer ${capture.maps.size} of ${capture.heads.length}`, true);
-      if (state.selected?.layer === m.layer) showSelected();
+      if (state.selected?.layer === m.layer) showSelectedAfterPaint();
       return;
     }
     case 'captureDone':

@@ -7,7 +7,7 @@
  * compare; 'perHead' divides each head by its own largest weight, so the pattern of a diffuse
  * head (all weights small) still shows.
  */
-import { colorScale } from './colorScale';
+import { writeColor } from './colorScale';
 import { LayerMaps, blockMax, headView } from './layerMaps';
 
 export interface GridGeometry {
@@ -222,12 +222,7 @@ export class ThumbnailGrid {
           const w = values
             ? values[i * outCols + j]
             : src[Math.floor((i * m.rows) / outRows) * m.cols + Math.floor((j * m.cols) / outCols)];
-          const [r, gg, b] = colorScale(w / div);
-          const o = (i * outCols + j) * 4;
-          px[o] = r;
-          px[o + 1] = gg;
-          px[o + 2] = b;
-          px[o + 3] = 255;
+          writeColor(px, (i * outCols + j) * 4, w / div);
         }
       }
       this.ctx.putImageData(img, x, y);

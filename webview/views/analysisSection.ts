@@ -2,7 +2,10 @@
  * The analyses section of the Attention panel: a toolkit <vscode-panels> tab strip (arrow keys
  * move between tabs, as in VS Code's own panels) over the analysis views, and the "hide special
  * tokens" switch they share. Only the visible view draws (Plotly cannot lay out a hidden
- * element); incoming layers redraw it at most once a frame.
+ * element). The analyses are secondary to the thumbnail grid, so they never run while layers
+ * stream in: a redraw waits until the grid has been painted (a frame, then a task) once every
+ * layer is in, or until layers stop arriving for STREAM_QUIET_MS (a slow or cancelled capture
+ * still shows partial figures). The cheap caveat line is updated at once.
  */
 import { provideVSCodeDesignSystem, vsCodePanels, vsCodePanelTab, vsCodePanelView } from '@vscode/webview-ui-toolkit';
 import type { LayerMaps } from '../layerMaps';
@@ -16,6 +19,9 @@ import { StatsView } from './statsView';
 import type { AnalysisView, OpenHead } from './view';
 import './analysis.css';
 
+/** Quiet time after a layer (capture still incomplete) before the analyses draw what is in. */
+const STREAM_QUIET_MS = 300;
+
 provideVSCodeDesignSystem().register(vsCodePanels(), vsCodePanelTab(), vsCodePanelView());
 
 export class AnalysisSection {
@@ -24,6 +30,7 @@ export class AnalysisSection {
   private active: AnalysisView;
   private readonly caveat: HTMLElement;
   private pending = false;
+  private quiet: ReturnType<typeof setTimeout> | undefined;
 
   constructor(section: HTMLElement, openHead: OpenHead) {
     section.classList.add('analysis-section');
@@ -77,12 +84,29 @@ export class AnalysisSection {
   }
 
   private schedule(): void {
+    this.caveat.textContent = this.ctx.caveat();
+    if (this.quiet !== undefined) clearTimeout(this.quiet);
+    this.quiet = undefined;
+    if (!this.ctx.complete) {
+      this.quiet = setTimeout(() => {
+        this.quiet = undefined;
+        this.afterPaint();
+      }, STREAM_QUIET_MS);
+      return;
+    }
+    this.afterPaint();
+  }
+
+  /** Redraws in a task after the next frame, so the grid's pixels reach the screen first. */
+  private afterPaint(): void {
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.redraw();
-    });
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        this.pending = false;
+        this.redraw();
+      }, 0),
+    );
   }
 
   private redraw(): void {
