@@ -89,8 +89,11 @@ export namespace MeasureEfficiencyRequest {
     seq: number;
     heads: number;
     headDim: number;
+    /** Median wall time of session.run over the repeats. */
     measuredMs: number;
+    /** Roofline time of the same core on the given profile (fp32). */
     estimatedMs: number;
+    /** measured / estimated: 1 means the kernel reached the roofline. */
     ratio: number;
     flops: number;
     bytes: number;

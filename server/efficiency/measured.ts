@@ -11,6 +11,7 @@ import { mulberry32 } from '../variants/rng';
 import * as F from './formulas';
 import type { HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
+import type { MeasureEfficiencyRequest } from '../../protocol/efficiency';
 import { findVariant, type VariantParams } from './variantCosts';
 
 /** Estimate id -> runtime variant id, and how the estimate's parameters map onto it. */
@@ -21,23 +22,8 @@ export const MEASURABLE: Record<string, { runtime: string; params: (p: VariantPa
   linformer: { runtime: 'linformer', params: (p) => ({ k: p.k }) },
 };
 
-export interface MeasuredPoint {
-  variant: string;
-  runtimeVariant: string;
-  seq: number;
-  heads: number;
-  headDim: number;
-  /** Median wall time of session.run over the repeats. */
-  measuredMs: number;
-  /** Roofline time of the same core on the given profile (fp32). */
-  estimatedMs: number;
-  /** measured / estimated: 1 means the kernel reached the roofline. */
-  ratio: number;
-  flops: number;
-  bytes: number;
-  achievedFlopsPerSecond: number;
-  executionProvider: string;
-}
+/** One measured point: the wire type, so the LSP handler returns it unchanged. */
+export type MeasuredPoint = MeasureEfficiencyRequest.Point;
 
 export interface MeasureOptions {
   seqs: number[];

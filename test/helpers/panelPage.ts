@@ -44,7 +44,7 @@ addEventListener('securitypolicyviolation', (e) => __violations.push(e.violatedD
  * acquireVsCodeApi as VS Code provides it, recording into window.__posted / __state. A string,
  * not a function: the test runner's transpiler would add helpers the page does not have.
  */
-function stubVsCodeApi(initialState: PanelState | null): string {
+export function stubVsCodeApi(initialState: unknown = null): string {
   return `window.__posted = []; window.__state = ${JSON.stringify(initialState)} ?? undefined;
 window.acquireVsCodeApi = () => ({
   postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),

@@ -4,10 +4,19 @@
  * moment, the server bundle alone is built with the same esbuild options so these tests still
  * exercise the runtime.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import {
+  createProtocolConnection,
+  InitializeRequest,
+  IPCMessageReader,
+  IPCMessageWriter,
+  type ClientCapabilities,
+  type InitializeResult,
+  type ProtocolConnection,
+} from 'vscode-languageserver-protocol/node';
 
 export const repoRoot = join(__dirname, '..', '..');
 export const serverBundle = join(repoRoot, 'dist', 'server.js');
@@ -50,4 +59,51 @@ export async function ensureServerBundle(): Promise<string> {
     });
   }
   return serverBundle;
+}
+
+export interface StartedRuntime {
+  child: ChildProcess;
+  conn: ProtocolConnection;
+  init: InitializeResult;
+  /** Kills the runtime if it is still running and closes the connection. */
+  stop(): void;
+}
+
+/**
+ * Forks dist/server.js with --node-ipc as the extension does, speaks LSP to it and completes
+ * the initialize handshake. `register` adds notification handlers before the connection
+ * listens, so nothing the server sends early is missed.
+ */
+export async function startRuntime(opts: {
+  register?: (conn: ProtocolConnection, child: ChildProcess) => void;
+  initializationOptions?: Record<string, unknown>;
+  capabilities?: ClientCapabilities;
+  execArgv?: string[];
+  env?: NodeJS.ProcessEnv;
+} = {}): Promise<StartedRuntime> {
+  const server = await ensureServerBundle();
+  const child = fork(server, ['--node-ipc'], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    execArgv: opts.execArgv ?? [],
+    env: opts.env ?? process.env,
+  });
+  const conn = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+  opts.register?.(conn, child);
+  conn.listen();
+  const init = await conn.sendRequest(InitializeRequest.type, {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: opts.capabilities ?? {},
+    initializationOptions: opts.initializationOptions,
+  });
+  conn.sendNotification('initialized', {});
+  return {
+    child,
+    conn,
+    init,
+    stop: () => {
+      if (child.exitCode === null) child.kill();
+      conn.dispose();
+    },
+  };
 }

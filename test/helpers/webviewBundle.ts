@@ -10,13 +10,14 @@ import * as esbuild from 'esbuild';
 export const repoRoot = join(__dirname, '..', '..');
 export const webviewDist = join(repoRoot, 'dist', 'webview');
 
-export async function ensureWebviewBundle(): Promise<{ js: string; css: string }> {
-  const js = join(webviewDist, 'panel.js');
-  const css = join(webviewDist, 'panel.css');
+/** One webview bundle (default: the Attention panel; also 'compare', 'efficiency'). */
+export async function ensureWebviewBundle(name = 'panel', entry = 'webview/main.ts'): Promise<{ js: string; css: string }> {
+  const js = join(webviewDist, `${name}.js`);
+  const css = join(webviewDist, `${name}.css`);
   if (!existsSync(js) || !existsSync(css) || newestSource() > statSync(js).mtimeMs) {
     await esbuild.build({
       absWorkingDir: repoRoot,
-      entryPoints: { panel: 'webview/main.ts' },
+      entryPoints: { [name]: entry },
       outdir: 'dist/webview',
       bundle: true,
       platform: 'browser',

@@ -6,21 +6,17 @@
  * after run. The GC and the RSS reading come from a test-only preload (test/helpers/gcProbe.cjs).
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CancellationTokenSource,
-  createProtocolConnection,
-  InitializeRequest,
-  IPCMessageReader,
-  IPCMessageWriter,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import { CaptureRequest, LayerNotification, OpenModelRequest, TileRequest, type CaptureSummary } from '../../protocol/runtime';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
-import { ensureServerBundle, repoRoot } from '../helpers/serverBundle';
+import { repoRoot, startRuntime } from '../helpers/serverBundle';
 
 const LAYERS = 8;
 const HEADS = 4;
@@ -83,25 +79,17 @@ describe('a cancelled capture frees its memory (runtime over LSP)', function () 
   before(async () => {
     const model = torchStyleGraph({ layers: LAYERS, heads: HEADS, headDim: 4, vocab: VOCAB, seed: 5 });
     writeFileSync(modelPath, model.bytes);
-    const server = await ensureServerBundle();
-    child = fork(server, ['--node-ipc'], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    ({ child, conn } = await startRuntime({
       execArgv: ['--expose-gc', '-r', join(repoRoot, 'test/helpers/gcProbe.cjs')],
       // A fixed mmap threshold: freed map buffers go back to the kernel, so RSS follows what is live.
       env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
-    });
-    child.stderr!.on('data', (d) => (stderr += d));
-    conn = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-    conn.onNotification(LayerNotification.type, (p) => onLayer?.(p.captureId, p.layer));
-    conn.listen();
-    await conn.sendRequest(InitializeRequest.type, {
-      processId: process.pid,
-      rootUri: null,
-      capabilities: {},
+      register: (c, proc) => {
+        proc.stderr!.on('data', (d) => (stderr += d));
+        c.onNotification(LayerNotification.type, (p) => onLayer?.(p.captureId, p.layer));
+      },
       // A pause after each layer, so the cancel sent on layer 0 lands before the last layer.
       initializationOptions: { layerPauseMs: 30 },
-    });
-    conn.sendNotification('initialized', {});
+    }));
     modelId = (await conn.sendRequest(OpenModelRequest.type, { path: modelPath, executionProvider: 'cpu' })).modelId;
   });
 

@@ -6,14 +6,10 @@
  * variant run and a cancel stops between variants.
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import {
   CancellationTokenSource,
-  createProtocolConnection,
-  InitializeRequest,
-  IPCMessageReader,
-  IPCMessageWriter,
   WorkDoneProgress,
   type ProtocolConnection,
   type WorkDoneProgressBegin,
@@ -26,7 +22,7 @@ import { OpenModelRequest } from '../../protocol/runtime';
 import { headMap } from '../../server/lsp/compareHandler';
 import { openQkvSource } from '../../server/variants/qkvCapture';
 import { VARIANTS } from '../../server/variants/registry';
-import { ensureServerBundle, repoRoot } from '../helpers/serverBundle';
+import { repoRoot, startRuntime } from '../helpers/serverBundle';
 
 type ProgressParams = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
@@ -108,16 +104,11 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
   let modelId: string;
 
   before(async () => {
-    const server = await ensureServerBundle();
-    child = fork(server, ['--node-ipc'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
-    conn = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-    conn.listen();
-    await conn.sendRequest(InitializeRequest.type, {
-      processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } },
+    ({ child, conn } = await startRuntime({
+      capabilities: { window: { workDoneProgress: true } },
       // A pause after each variant so the cancel below lands between two of them.
       initializationOptions: { layerPauseMs: 40 },
-    });
-    conn.sendNotification('initialized', {});
+    }));
     modelId = (await conn.sendRequest(OpenModelRequest.type, { path: SAMPLE, executionProvider: 'cpu' })).modelId;
   });
 

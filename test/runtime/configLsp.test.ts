@@ -4,26 +4,22 @@
  * from the published shape, diagnostics on a broken config, CodeLenses, and attention/estimate.
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   CodeLensRequest,
-  createProtocolConnection,
   DidOpenTextDocumentNotification,
   HoverRequest,
-  InitializeRequest,
-  IPCMessageReader,
-  IPCMessageWriter,
   PublishDiagnosticsNotification,
   type Diagnostic,
   type MarkupContent,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import { EstimateRequest, EstimateSweepRequest } from '../../protocol/efficiency';
-import { ensureServerBundle, repoRoot } from '../helpers/serverBundle';
+import { repoRoot, startRuntime } from '../helpers/serverBundle';
 
 function positionOf(text: string, needle: string): { line: number; character: number } {
   const offset = text.indexOf(needle);
@@ -56,18 +52,16 @@ describe('config.json intelligence over LSP (dist/server.js)', function () {
   }
 
   before(async () => {
-    const server = await ensureServerBundle();
-    child = fork(server, ['--node-ipc'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    conn = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-    conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
-      diagnostics.set(p.uri, p.diagnostics);
-      waiters.splice(0).forEach((w) => w());
+    const runtime = await startRuntime({
+      register: (c) =>
+        c.onNotification(PublishDiagnosticsNotification.type, (p) => {
+          diagnostics.set(p.uri, p.diagnostics);
+          waiters.splice(0).forEach((w) => w());
+        }),
     });
-    conn.listen();
-    const init = await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
-    assert.ok(init.capabilities.hoverProvider);
-    assert.ok(init.capabilities.codeLensProvider);
-    conn.sendNotification('initialized', {});
+    ({ child, conn } = runtime);
+    assert.ok(runtime.init.capabilities.hoverProvider);
+    assert.ok(runtime.init.capabilities.codeLensProvider);
   });
 
   after(() => {

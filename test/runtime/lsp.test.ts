@@ -4,17 +4,13 @@
  * and tile correctly, and a cancel stops the run between layers.
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CancellationTokenSource,
-  createProtocolConnection,
   ExitNotification,
-  InitializeRequest,
-  IPCMessageReader,
-  IPCMessageWriter,
   ShutdownRequest,
   WorkDoneProgress,
   type ProtocolConnection,
@@ -25,7 +21,7 @@ import {
 import { decodeFloat32 } from '../../protocol/encoding';
 import { CaptureRequest, LayerNotification, OpenModelRequest, RuntimeStatusNotification, TileRequest } from '../../protocol/runtime';
 import { referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
-import { ensureServerBundle } from '../helpers/serverBundle';
+import { startRuntime } from '../helpers/serverBundle';
 
 type ProgressParams = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
@@ -56,27 +52,23 @@ describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
 
   before(async () => {
     writeFileSync(modelPath, model.bytes);
-    const server = await ensureServerBundle();
-    child = fork(server, ['--node-ipc'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
-    conn = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-    // One handler per method (a second registration would replace it); tests hook in via onLayer.
-    conn.onNotification(LayerNotification.type, (p) => {
-      events.push({ kind: 'layer', params: p });
-      onLayer?.(p);
-    });
-    conn.onNotification(RuntimeStatusNotification.type, (p) => {
-      statuses.push(p);
-    });
-    conn.listen();
-    const init = await conn.sendRequest(InitializeRequest.type, {
-      processId: process.pid,
-      rootUri: null,
+    const runtime = await startRuntime({
+      // One handler per method (a second registration would replace it); tests hook in via onLayer.
+      register: (c) => {
+        c.onNotification(LayerNotification.type, (p) => {
+          events.push({ kind: 'layer', params: p });
+          onLayer?.(p);
+        });
+        c.onNotification(RuntimeStatusNotification.type, (p) => {
+          statuses.push(p);
+        });
+      },
       capabilities: { window: { workDoneProgress: true } },
       // Pace the layers so the cancel below lands between two of them on this tiny model.
       initializationOptions: { layerPauseMs: 40 },
     });
-    assert.equal(init.serverInfo?.name, 'attention-inspector-runtime');
-    conn.sendNotification('initialized', {});
+    ({ child, conn } = runtime);
+    assert.equal(runtime.init.serverInfo?.name, 'attention-inspector-runtime');
   });
 
   after(async () => {

@@ -6,16 +6,12 @@
  * go away with the capture and the process.
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createProtocolConnection,
   ExitNotification,
-  InitializeRequest,
-  IPCMessageReader,
-  IPCMessageWriter,
   ShutdownRequest,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
@@ -31,7 +27,7 @@ import {
 import { referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
 import { gpt2Fixture } from '../helpers/hfFixtures';
 import { writeHfFolder } from '../helpers/writeCheckpoint';
-import { ensureServerBundle } from '../helpers/serverBundle';
+import { startRuntime } from '../helpers/serverBundle';
 
 const LAYERS = 4;
 const HEADS = 2;
@@ -71,22 +67,17 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
     writeFileSync(join(snap, 'model.safetensors'), Buffer.alloc(128));
     mkdirSync(join(cache, 'models--acme--tiny', 'refs'));
     writeFileSync(join(cache, 'models--acme--tiny', 'refs', 'main'), '0123abcd');
-    const server = await ensureServerBundle();
-    child = fork(server, ['--node-ipc'], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [],
+    ({ child, conn } = await startRuntime({
       env: { ...process.env, HF_HUB_CACHE: cache },
-    });
-    conn = createProtocolConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-    conn.onNotification(CaptureStartedNotification.type, (p) => {
-      events.push({ kind: 'started', captureId: p.captureId, p });
-    });
-    conn.onNotification(LayerNotification.type, (p) => {
-      events.push({ kind: 'layer', captureId: p.captureId, p });
-    });
-    conn.listen();
-    await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
-    conn.sendNotification('initialized', {});
+      register: (c) => {
+        c.onNotification(CaptureStartedNotification.type, (p) => {
+          events.push({ kind: 'started', captureId: p.captureId, p });
+        });
+        c.onNotification(LayerNotification.type, (p) => {
+          events.push({ kind: 'layer', captureId: p.captureId, p });
+        });
+      },
+    }));
     modelId = (await conn.sendRequest(OpenModelRequest.type, { path: modelPath, executionProvider: 'cpu' })).modelId;
   });
 

@@ -6,9 +6,8 @@
  * trace per variant with the run's points. Saves docs/screenshots/compare.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_COMPARE_VARIANTS, type CompareVariantsRequest } from '../../protocol/compare';
 import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
@@ -18,38 +17,14 @@ import { colorScale } from '../../webview/colorScale';
 import { makeNonce } from '../../webview/csp';
 import { panelHtml } from '../../webview/panelHtml';
 import { launchChromium } from '../helpers/chromium';
-import { ORIGIN, PROBE, violations, watchProblems } from '../helpers/panelPage';
-import { repoRoot } from '../helpers/webviewBundle';
+import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
+import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
 
 const js = join(repoRoot, 'dist/webview/compare.js');
 const css = join(repoRoot, 'dist/webview/compare.css');
 const LENGTHS = [32, 64, 128];
 
-function newest(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    n = Math.max(n, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return n;
-}
 
-async function ensureBundle(): Promise<void> {
-  const sources = Math.max(newest(join(repoRoot, 'webview')), newest(join(repoRoot, 'protocol')));
-  if (existsSync(js) && existsSync(css) && statSync(js).mtimeMs >= sources) return;
-  await esbuild.build({
-    absWorkingDir: repoRoot, entryPoints: { compare: 'webview/compare/main.ts' }, outdir: 'dist/webview', bundle: true,
-    platform: 'browser', format: 'iife', target: 'chrome114', loader: { '.css': 'css' }, sourcemap: true, logLevel: 'warning',
-  });
-}
-
-/** acquireVsCodeApi as VS Code provides it (a string: tsx would add helpers the page lacks). */
-const STUB = `window.__posted = [];
-window.acquireVsCodeApi = () => ({
-  postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),
-  getState: () => window.__state,
-  setState: (s) => { window.__state = s; },
-});`;
 
 interface TraceData {
   x: number[];
@@ -68,7 +43,7 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
   const post = (m: HostToCompare) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
 
   before(async () => {
-    await ensureBundle();
+    await ensureWebviewBundle('compare', 'webview/compare/main.ts');
     result = await runComparison(join(repoRoot, 'samples/tiny-gpt'), 'tiny-gpt', {
       text: 'the old king saw a little black cat by the river and the old king saw a little black cat',
       layer: 1, head: 0, variants: DEFAULT_COMPARE_VARIANTS, seqLengths: LENGTHS, repeats: 3, executionProvider: 'cpu',
@@ -87,7 +62,7 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
     });
     watchProblems(page, problems);
     await page.addInitScript(PROBE);
-    await page.addInitScript(STUB);
+    await page.addInitScript(stubVsCodeApi());
     await page.goto(`${ORIGIN}/`);
   });
 

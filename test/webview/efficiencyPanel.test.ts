@@ -5,9 +5,8 @@
  * measured table shows what the host sends.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as esbuild from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import type { EfficiencyToHost, HostToEfficiency } from '../../protocol/efficiencyWebview';
 import { loadModelShape } from '../../server/efficiency/modelShape';
@@ -16,37 +15,13 @@ import { findHardware, HARDWARE_PROFILES } from '../../server/efficiency/hardwar
 import { makeNonce } from '../../webview/csp';
 import { panelHtml } from '../../webview/panelHtml';
 import { launchChromium } from '../helpers/chromium';
-import { ORIGIN, PROBE, violations, watchProblems } from '../helpers/panelPage';
-import { repoRoot } from '../helpers/webviewBundle';
+import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
+import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
 
 const js = join(repoRoot, 'dist/webview/efficiency.js');
 const css = join(repoRoot, 'dist/webview/efficiency.css');
 
-function newest(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    n = Math.max(n, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return n;
-}
 
-async function ensureBundle(): Promise<void> {
-  const sources = Math.max(newest(join(repoRoot, 'webview')), newest(join(repoRoot, 'protocol')));
-  if (existsSync(js) && existsSync(css) && statSync(js).mtimeMs >= sources) return;
-  await esbuild.build({
-    absWorkingDir: repoRoot, entryPoints: { efficiency: 'webview/efficiency/main.ts' }, outdir: 'dist/webview', bundle: true,
-    platform: 'browser', format: 'iife', target: 'chrome114', loader: { '.css': 'css' }, sourcemap: true, logLevel: 'warning',
-  });
-}
-
-/** acquireVsCodeApi as VS Code provides it, recording into window.__posted / __state. */
-const STUB = `window.__posted = [];
-window.acquireVsCodeApi = () => ({
-  postMessage: (m) => window.__posted.push(JSON.parse(JSON.stringify(m))),
-  getState: () => window.__state,
-  setState: (s) => { window.__state = s; },
-});`;
 
 describe('Efficiency panel in headless Chromium', function () {
   this.timeout(120_000);
@@ -58,7 +33,7 @@ describe('Efficiency panel in headless Chromium', function () {
   const post = (m: HostToEfficiency) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
 
   before(async () => {
-    await ensureBundle();
+    await ensureWebviewBundle('efficiency', 'webview/efficiency/main.ts');
     browser = await launchChromium();
     const nonce = makeNonce();
     const html = panelHtml({ cspSource: ORIGIN, nonce, scriptUri: `${ORIGIN}/efficiency.js`, styleUri: `${ORIGIN}/efficiency.css`, title: 'Attention efficiency' });
@@ -75,7 +50,7 @@ describe('Efficiency panel in headless Chromium', function () {
     watchProblems(page, problems);
     await page.addInitScript(PROBE);
     // A string, not a function: tsx would wrap a function's inner arrows in __name() calls the page lacks.
-    await page.addInitScript(STUB);
+    await page.addInitScript(stubVsCodeApi());
     await page.goto(`${ORIGIN}/`);
   });
 
