@@ -2,6 +2,7 @@
  * Sample texts written only with the tiny-gpt vocabulary (so nothing becomes [UNK]): a short
  * one with a repeated phrase for the induction head, and a long one for long-input demos.
  */
+import { mulberry32 } from '../../server/variants/rng';
 
 export const INDUCTION_TEXT =
   'The old king saw a little black cat by the river. ' +
@@ -9,17 +10,6 @@ export const INDUCTION_TEXT =
   'The old king saw a little black cat by the river. ' +
   'She said: "This is a good day, and the old king saw a little black cat by the river!"\n';
 
-/** mulberry32: a small seeded generator, so the long text is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SUBJECTS = ['the king', 'the queen', 'a man', 'the old woman', 'a child', 'the cat', 'a black dog', 'the people', 'a little bird', 'they', 'she', 'he', 'we'];
 const VERBS = ['saw', 'found', 'took', 'gave', 'looked at', 'knew', 'made', 'said', 'came to', 'went to', 'ran to', 'sat by'];

@@ -13,6 +13,7 @@
  */
 import { onnx } from 'onnx-proto';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
+import { mulberry32 } from '../../server/variants/rng';
 
 export interface TinyTransformerOptions {
   layers?: number;
@@ -54,17 +55,8 @@ export interface TinyTransformer {
   inputs: string[];
 }
 
-/** mulberry32: a seeded generator so every run builds the same weights. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator so every run builds the same weights (the project's mulberry32). */
+const rng = mulberry32;
 
 function uniform(next: () => number, n: number, scale: number): Float32Array {
   return Float32Array.from({ length: n }, () => (next() * 2 - 1) * scale);
