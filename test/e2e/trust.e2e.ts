@@ -7,17 +7,17 @@
  * requireTrust() is what refuses. Run by `npm run test:e2e` with vscode.e2e.ts.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium';
 import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
 import { answerInputBox, extensionLog, notificationTexts, pickRow, runCommand, runtimePids, until, webviewFrame } from './workbench';
+import { screenshotPath } from '../helpers/screenshots';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
 const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
-const SHOTS = join(repoRoot, 'docs/screenshots');
 const REFUSAL = 'Attention Inspector loads models only in a trusted workspace.';
 const TEXT = 'the cat sat on the dog';
 
@@ -95,8 +95,7 @@ describe('VS Code Restricted Mode (code-server, workspace trust on)', function (
     await page.locator('.notification-toast .monaco-button', { hasText: 'Manage Workspace Trust' }).first().waitFor({ state: 'visible' });
     await page.mouse.move(700, 600); // off the title bar, whose hover tooltip would cover it
     await page.waitForTimeout(800);
-    mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: join(SHOTS, 'vscode-restricted.png') });
+    await page.screenshot({ path: screenshotPath('vscode-restricted.png') });
     await clearNotifications(page);
 
     await runCommand(page, 'Attention: Inspect Text');

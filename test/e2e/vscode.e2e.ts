@@ -17,10 +17,10 @@ import {
   answerInputBox, extensionLog, notificationTexts, openFile, paintedPixels, paletteLabels, pickRow, runCommand,
   runtimePids, statusBarText, until, webviewFrame,
 } from './workbench';
+import { screenshotPath } from '../helpers/screenshots';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
 const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
-const SHOTS = join(repoRoot, 'docs/screenshots');
 // Every word is in tiny-gpt's vocabulary, so the tokens are [BOS] and the words.
 const TEXT1 = 'the cat sat on the dog . the cat sat';
 const TEXT2 = 'the old king saw a little black cat by the river';
@@ -164,8 +164,7 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     assert.ok(near(await thumbPixel(frame, 0, 2, 5, 4, 11), VIRIDIS_LOW), 'L0 H2 off-diagonal is not viridis(0)');
     // L0 H0 attends to the previous token.
     assert.ok(near(await thumbPixel(frame, 0, 0, 5, 4, 11), VIRIDIS_HIGH), 'L0 H0 previous token is not viridis(1)');
-    mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: join(SHOTS, 'vscode-panel.png') });
+    await page.screenshot({ path: screenshotPath('vscode-panel.png') });
   });
 
   it('hovering num_key_value_heads in a config.json shows the KV cache per token', async function () {
@@ -189,7 +188,7 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     assert.equal((perToken * config.max_position_embeddings) / 2 ** 30, 1);
     assert.match(hover, new RegExp(`KV cache at ${config.max_position_embeddings.toLocaleString('en-US')} tokens\\s*1 GiB`));
     await page.waitForTimeout(800); // let the hover's fade-in finish before the picture
-    await page.screenshot({ path: join(SHOTS, 'vscode-hover.png') });
+    await page.screenshot({ path: screenshotPath('vscode-hover.png') });
     await page.mouse.move(0, 0);
   });
 

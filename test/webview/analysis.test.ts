@@ -6,7 +6,7 @@
  * (test/helpers/analysisReference.ts), and the heads with their README roles.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { encodeFloat32 } from '../../protocol/encoding';
@@ -19,8 +19,8 @@ import { flowReference, headArrays, meanArrays, rolloutReference, statsOf } from
 import { launchChromium } from '../helpers/chromium';
 import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
 import { repoRoot } from '../helpers/webviewBundle';
+import { screenshotPath } from '../helpers/screenshots';
 
-const screenshots = join(repoRoot, 'docs', 'screenshots');
 
 type Plot = { data: { z: (number | null)[][]; text: string[][] }[] };
 
@@ -156,8 +156,7 @@ describe('Attention panel analyses in headless Chromium', function () {
     await p.page.selectOption('.analysis-stats select[name="stat"]', 'entropy');
     await p.page.click('.stats-table th[data-key="layer"] button');
     await p.page.locator('.analysis-section').scrollIntoViewIfNeeded();
-    mkdirSync(screenshots, { recursive: true });
-    await p.page.locator('.analysis-section').screenshot({ path: join(screenshots, 'statistics.png') });
+    await p.page.locator('.analysis-section').screenshot({ path: screenshotPath('statistics.png') });
   });
 
   it('the layer view draws the mean over heads', async () => {
@@ -189,7 +188,7 @@ describe('Attention panel analyses in headless Chromium', function () {
     const label = await hover(p.page, '.analysis-rollout-plot', 20, 19);
     assert.equal(label, `output: "${tokens[20]}" (#20)\ninput: "${tokens[19]}" (#19)\nrollout: ${r[20][19].toFixed(4)}`);
     await p.page.mouse.move(0, 0);
-    await p.page.locator('.analysis-section').screenshot({ path: join(screenshots, 'rollout.png') });
+    await p.page.locator('.analysis-section').screenshot({ path: screenshotPath('rollout.png') });
   });
 
   it('hiding special tokens drops [BOS] and rolls out the renormalised maps', async () => {
@@ -235,7 +234,7 @@ describe('Attention panel analyses in headless Chromium', function () {
     await p.page.click('.group-list button[data-layer="0"][data-head="1"]');
     assert.deepEqual((await p.posted()).at(-1), { type: 'selectHead', layer: 0, head: 1 });
     await p.page.mouse.move(0, 0);
-    await p.page.locator('.analysis-section').screenshot({ path: join(screenshots, 'similarity.png') });
+    await p.page.locator('.analysis-section').screenshot({ path: screenshotPath('similarity.png') });
   });
 
   it('a long text: rollout drawn MAX_CELLS a side by block max, flow refused past 256 tokens, pooled maps flagged', async () => {

@@ -3,10 +3,10 @@
  * real attention/compareVariants result (the handler's runComparison run in process on
  * samples/tiny-gpt layer 1): table cells hold the metrics and sort, each canvas pixel is
  * colorScale(weight) of its map cell, and the scaling plots have one measured and one estimated
- * trace per variant with the run's points. Saves docs/screenshots/compare.png.
+ * trace per variant with the run's points. Saves out/screenshots/compare.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_COMPARE_VARIANTS, type CompareVariantsRequest } from '../../protocol/compare';
@@ -19,6 +19,7 @@ import { panelHtml } from '../../webview/panelHtml';
 import { launchChromium } from '../helpers/chromium';
 import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
+import { screenshotPath } from '../helpers/screenshots';
 
 const js = join(repoRoot, 'dist/webview/compare.js');
 const css = join(repoRoot, 'dist/webview/compare.css');
@@ -175,8 +176,7 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
   });
 
   it('renders within the CSP, loads nothing else, and saves the screenshot', async () => {
-    const shot = join(repoRoot, 'docs', 'screenshots', 'compare.png');
-    mkdirSync(join(repoRoot, 'docs', 'screenshots'), { recursive: true });
+    const shot = screenshotPath('compare.png');
     await page.setViewportSize({ width: 1280, height: 1500 });
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 20_000);

@@ -5,7 +5,7 @@
  * checked against colorScale of the captured weights, and the heads against their known roles.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { encodeFloat32 } from '../../protocol/encoding';
@@ -20,9 +20,9 @@ import { launchChromium } from '../helpers/chromium';
 import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
 import { repoRoot } from '../helpers/webviewBundle';
 import { pixelAt, thumbCellCenter, expectedThumbWeight, heatmapHover, clickThumb, dragZoom } from '../helpers/panelProbe';
+import { screenshotPath } from '../helpers/screenshots';
 
 const SHORT = 'The old king saw a little black cat by the river.';
-const screenshots = join(repoRoot, 'docs', 'screenshots');
 
 interface Run {
   text: string;
@@ -197,8 +197,7 @@ describe('Attention panel in headless Chromium', function () {
       }
       assert.equal(best, cats[0] + 1, 'induction: attends to the token after the earlier "cat"');
       await p.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-      mkdirSync(screenshots, { recursive: true });
-      await p.page.screenshot({ path: join(screenshots, 'panel.png'), fullPage: true });
+      await p.page.screenshot({ path: screenshotPath('panel.png'), fullPage: true });
     });
   });
 

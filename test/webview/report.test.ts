@@ -3,7 +3,7 @@
  * it must replay the captured messages with its inline bundle and fetch nothing at all.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +18,7 @@ import { launchChromium } from '../helpers/chromium';
 import { PROBE, violations, watchProblems } from '../helpers/panelPage';
 import { pixelAt, thumbCellCenter } from '../helpers/panelProbe';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
+import { screenshotPath } from '../helpers/screenshots';
 
 describe('standalone HTML report', function () {
   this.timeout(120_000);
@@ -79,8 +80,7 @@ describe('standalone HTML report', function () {
       const { x, y } = await thumbCellCenter(page, 0, 2, 0, 0, m.queries, m.keys);
       assert.deepEqual(await pixelAt(page, x, y), colorScale(m.data[2 * m.queries * m.keys]));
       assert.match((await page.textContent('.panel-status')) ?? '', /69 tokens · 2 layers × 4 heads · cpu/);
-      mkdirSync(join(repoRoot, 'docs', 'screenshots'), { recursive: true });
-      await page.screenshot({ path: join(repoRoot, 'docs', 'screenshots', 'report.png'), fullPage: true });
+      await page.screenshot({ path: screenshotPath('report.png'), fullPage: true });
     });
   });
 

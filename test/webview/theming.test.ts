@@ -3,11 +3,10 @@
  * of samples/tiny-gpt (server/report/captureMessages.ts): per-head thumbnail scaling against
  * colorScale(w / head max) computed here, cividis against matplotlib's published endpoints,
  * Enter/Escape on the token strip, and VS Code's light and high-contrast themes reaching
- * Plotly's font and the thumbnail borders. Screenshots: docs/screenshots/panel-light.png and
+ * Plotly's font and the thumbnail borders. Screenshots (out/screenshots, copied to docs/ by npm run screenshots): panel-light.png and
  * panel-high-contrast.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { decodeFloat32, encodeFloat32 } from '../../protocol/encoding';
@@ -21,9 +20,9 @@ import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage'
 import { pixelAt, thumbCellCenter } from '../helpers/panelProbe';
 import { repoRoot } from '../helpers/webviewBundle';
 import { SOURCE, TARGET, crossAttentionRun } from '../helpers/crossAttention';
+import { screenshotPath } from '../helpers/screenshots';
 
 const TEXT = 'The old king saw a little black cat by the river.';
-const screenshots = join(repoRoot, 'docs', 'screenshots');
 type Layer = Extract<HostToWebview, { type: 'layer' }>;
 
 /** VS Code's Light+ and Dark High Contrast values of the variables the panel reads. */
@@ -227,7 +226,6 @@ describe('Attention panel colours, themes and keyboard (headless Chromium)', fun
 
   it('light and high-contrast themes: Plotly font is --vscode-foreground; high contrast borders the thumbnails', async () => {
     const p = await panel(messages);
-    mkdirSync(screenshots, { recursive: true });
     const theme = async (cls: string, vars: Record<string, string>) => {
       await p.page.evaluate(
         ([c, v]) => {
@@ -248,7 +246,7 @@ describe('Attention panel colours, themes and keyboard (headless Chromium)', fun
     try {
       await theme('vscode-light', LIGHT);
       await p.page.waitForTimeout(300);
-      await p.page.screenshot({ path: join(screenshots, 'panel-light.png'), fullPage: true });
+      await p.page.screenshot({ path: screenshotPath('panel-light.png'), fullPage: true });
       await theme('vscode-high-contrast', HIGH_CONTRAST);
       const n = maps[0].queries;
       const c = await thumbCellCenter(p.page, 1, 2, 0, 0, n, n);
@@ -257,7 +255,7 @@ describe('Attention panel colours, themes and keyboard (headless Chromium)', fun
       const x0 = g.left + 2 * (g.cell + g.gap);
       assert.deepEqual(await pixelAt(p.page, x0 - 2, c.y), [0x6f, 0xc3, 0xdf]);
       await p.page.waitForTimeout(300);
-      await p.page.screenshot({ path: join(screenshots, 'panel-high-contrast.png'), fullPage: true });
+      await p.page.screenshot({ path: screenshotPath('panel-high-contrast.png'), fullPage: true });
       assert.deepEqual(await violations(p.page), []);
     } finally {
       await p.close();

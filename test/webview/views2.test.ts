@@ -5,7 +5,7 @@
  * A − B cells, and what the export buttons post, each checked against the captured weights.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,10 +23,10 @@ import { crossAttentionRun, SOURCE, TARGET, ALIGN, type CrossRun } from '../help
 import { openPanelPage, type PanelPage, PROBE, violations, watchProblems } from '../helpers/panelPage';
 import { heatmapHover } from '../helpers/panelProbe';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
+import { screenshotPath } from '../helpers/screenshots';
 
 const TEXT_A = 'The old king saw a little black cat by the river.';
 const TEXT_B = 'The little black cat saw the old king.';
-const screenshots = join(repoRoot, 'docs', 'screenshots');
 
 interface Run {
   text: string;
@@ -178,7 +178,7 @@ describe('Attention panel views, part 2 (headless Chromium)', function () {
       await p.page.click('svg.line-view text[data-side="query"][data-index="10"]');
       const drawn = await readLines(p);
       assert.deepEqual(drawn.slice(0, 2).map((l) => l.key).sort(), [1, 10], 'both "the" tokens');
-      await p.page.locator('.line-section').screenshot({ path: join(screenshots, 'line-view.png') });
+      await p.page.locator('.line-section').screenshot({ path: screenshotPath('line-view.png') });
       await p.post([{ type: 'selectHead', layer: 0, head: 0 }]);
     });
 
@@ -262,7 +262,7 @@ describe('Attention panel views, part 2 (headless Chromium)', function () {
       }
       await p.post([{ type: 'selectHead', layer: 1, head: 1 }]);
       await p.page.waitForFunction(() => document.querySelector('.compare-note')?.textContent?.startsWith('Layer 1 · head 1'));
-      await p.page.locator('.compare-section').screenshot({ path: join(screenshots, 'diff.png') });
+      await p.page.locator('.compare-section').screenshot({ path: screenshotPath('diff.png') });
       await p.page.click('.compare-close');
       assert.ok(await p.page.isHidden('.compare-section'));
     } finally {
@@ -367,7 +367,7 @@ describe('Attention panel views, part 2 (headless Chromium)', function () {
       const keys = await p.page.$$eval('svg.line-view text[data-side="key"]', (els) => els.map((e) => e.childNodes[0].textContent));
       assert.deepEqual(keys, SOURCE);
       await p.page.mouse.move(0, 0);
-      await p.page.locator('.heatmap-section').screenshot({ path: join(screenshots, 'cross.png') });
+      await p.page.locator('.heatmap-section').screenshot({ path: screenshotPath('cross.png') });
     } finally {
       await checkAndClose(p);
     }
@@ -418,4 +418,3 @@ async function checkAndClose(p: PanelPage | undefined): Promise<void> {
     await p.close();
   }
 }
-mkdirSync(screenshots, { recursive: true });
