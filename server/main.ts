@@ -3,6 +3,7 @@
  * starts it) that opens models, runs captures and streams attention maps. Handlers live in
  * server/lsp/*; this file wires them to one connection.
  */
+import './onnx/runtimeEnvironment';
 import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { registerConfigIntelligence } from './config/register';

@@ -2,16 +2,15 @@
  * `attention-inspector compare`: runs attention variants on the Q, K, V of one layer of a model
  * and writes compare.json (metrics against exact) and <variant>.npy maps.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { writeNpy } from '../capture/npy';
 import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/compareRun';
 import { openQkvSource } from '../variants/qkvCapture';
 import { VARIANTS, getVariant } from '../variants/registry';
 import type { VariantInputs, VariantParams } from '../variants/types';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
+import { OutputFolder } from './outputFolder';
 
 const HELP = `usage: attention-inspector compare --model <m> (--text "<t>" | --text-file <f> | --ids 3,17,5) --layer L
          [--head H] --variants a,b,c [--seq-lengths 512,1024] [--extend rerun|repeat|random]
@@ -86,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   const seed = positiveInt(flags.seed, 'seed', 'compare') ?? 1234;
   const repeats = positiveInt(flags.repeats, 'repeats', 'compare') ?? 3;
   const input = inputFromFlags(flags, 'compare');
+  const folder = OutputFolder.open(flags.out, { command: 'compare', owns: VARIANTS.map((v) => new RegExp(`^${v.id.replace(/[^\w-]/g, '\\$&')}\\.npy$`)), summaryFile: 'compare.json' });
 
   const source = await openQkvSource(flags.model, layer, ep);
   try {
@@ -100,13 +100,12 @@ export async function run(argv: string[]): Promise<number> {
       };
     };
     const { x, probs } = only({ ...captured.inputs, seed }, captured.probs);
-    mkdirSync(flags.out, { recursive: true });
     const files: string[] = [];
     const { reference, results } = await compareVariants(ids, x, {
       executionProvider: ep, params, repeats,
       onMap: (id, map, dims) => {
         const file = `${id}.npy`;
-        writeNpy(join(flags.out as string, file), map, dims);
+        folder.writeNpy(file, map, dims);
         files.push(file);
       },
     });
@@ -139,9 +138,9 @@ export async function run(argv: string[]): Promise<number> {
       heads: x.heads, headDim: x.d, causal: x.causal, scale: captured.scale, seed,
       qkvSource: `captured from the model on the text (${tokens.length} tokens)`,
       reference: 'exact', exactVsModelMaxAbs: exactVsModel,
-      notes: captured.notes, variants: results, lengths: runs, files,
+      notes: captured.notes, variants: results, lengths: runs,
     };
-    writeFileSync(join(flags.out, 'compare.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    folder.finish(summary);
     process.stdout.write(`layer ${layer}${head === undefined ? '' : ` head ${head}`}, ${tokens.length} tokens, ${x.heads} heads × d ${x.d}, exact vs model max |Δp| ${exactVsModel.toExponential(1)}\n${table(results)}\n-> ${join(flags.out, 'compare.json')}\n`);
     return 0;
   } finally {

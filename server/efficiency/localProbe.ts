@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import '../onnx/runtimeEnvironment';
 import { GraphBuilder } from '../onnx/graphBuilder';
 import { DEFAULT_HARDWARE_ID, findHardware, type HardwareProfile } from './hardware';
 
