@@ -10,6 +10,7 @@ import { registerConfigIntelligence } from './config/register';
 import { registerCapture } from './lsp/captureHandler';
 import { registerCompare } from './lsp/compareHandler';
 import { CaptureStore } from './lsp/captureStore';
+import { sweepSpillFolders } from './lsp/spillFolders';
 import { registerListModels } from './lsp/listModelsHandler';
 import { registerOpenModel, registerTile } from './lsp/modelHandlers';
 import { ModelRegistry } from './lsp/models';
@@ -19,6 +20,8 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const models = new ModelRegistry();
 const store = new CaptureStore();
+// Spill folders of runtimes that were killed (kill -9, a crash) hold GBs nobody will read.
+sweepSpillFolders();
 const status = new RuntimeStatus(connection);
 let layerPauseMs = 0;
 
