@@ -8,6 +8,7 @@ import { compareVariants, extendInputs, pickHead, type VariantResult } from '../
 import { openQkvSource } from '../variants/qkvCapture';
 import { VARIANTS, getVariant } from '../variants/registry';
 import type { VariantInputs, VariantParams } from '../variants/types';
+import { checkLengthsPlausible, checkRunsFit, flagSubject, type LengthSubject } from '../variants/memoryNeed';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 import { OutputFolder } from './outputFolder';
@@ -33,6 +34,14 @@ const SPEC = {
   variants: 'string', 'seq-lengths': 'string', extend: 'string', set: 'string', ep: 'string', 'max-tokens': 'string',
   out: 'string', seed: 'string', repeats: 'string', help: 'boolean',
 } as const;
+
+/** Lengths up to this keep their maps (for JS divergence and mass kept); longer ones time only. */
+const MAX_MAP_LENGTH = 2048;
+
+const TEXT_LENGTH: LengthSubject = {
+  label: (n) => `the text's ${n} tokens`,
+  fix: (fits) => `use a shorter text (--max-tokens ${fits})`,
+};
 
 /** --set longformer.window=64,reformer-lsh.buckets=4 */
 function parseSet(text: string | undefined): Record<string, VariantParams> {
@@ -85,6 +94,7 @@ export async function run(argv: string[]): Promise<number> {
   const seed = positiveInt(flags.seed, 'seed', 'compare') ?? 1234;
   const repeats = positiveInt(flags.repeats, 'repeats', 'compare') ?? 3;
   const input = inputFromFlags(flags, 'compare');
+  checkLengthsPlausible(lengths, flagSubject('--seq-lengths'));
   const folder = OutputFolder.open(flags.out, { command: 'compare', owns: VARIANTS.map((v) => new RegExp(`^${v.id.replace(/[^\w-]/g, '\\$&')}\\.npy$`)), summaryFile: 'compare.json' });
 
   const source = await openQkvSource(flags.model, layer, ep);
@@ -100,6 +110,9 @@ export async function run(argv: string[]): Promise<number> {
       };
     };
     const { x, probs } = only({ ...captured.inputs, seed }, captured.probs);
+    // Sizes checked before any variant runs: at the text's length, then every --seq-lengths.
+    checkRunsFit([x.n], ids, () => ({ heads: x.heads, d: x.d, maps: true }), params, TEXT_LENGTH);
+    checkRunsFit(lengths, ids, (n) => ({ heads: x.heads, d: x.d, maps: n <= MAX_MAP_LENGTH, rerun: extend === 'rerun' }), params, flagSubject('--seq-lengths'));
     const files: string[] = [];
     const { reference, results } = await compareVariants(ids, x, {
       executionProvider: ep, params, repeats,
@@ -128,7 +141,7 @@ export async function run(argv: string[]): Promise<number> {
         xn = extendInputs(x, n, extend);
         how = extend === 'repeat' ? "repeat: the text's Q/K/V rows tiled" : "random: seeded Gaussians with each of the layer's Q/K/V std";
       }
-      const maps = n <= 2048;
+      const maps = n <= MAX_MAP_LENGTH;
       const r = await compareVariants(ids, xn, { executionProvider: ep, params, maps, repeats });
       runs.push({ n, qkvSource: how, maps, variants: r.results });
       process.stdout.write(`\nn = ${n} (${how})\n${table(r.results)}\n`);
