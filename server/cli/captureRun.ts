@@ -3,11 +3,11 @@
  * self-attention layer (cross_<i>.npy per cross-attention layer), summary.json. Shared by the
  * capture and demo commands.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { openModel } from '../capture/openModel';
-import { UserError, type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
+import { type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
 import { UsageError, positiveInt, type Flags } from './args';
+import { parseIdList, readIdsFile, readTextFile } from './inputFiles';
 import { OutputFolder } from './outputFolder';
 
 export const EXECUTION_PROVIDERS: ExecutionProviderSetting[] = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
@@ -34,31 +34,18 @@ export interface CaptureOutcome {
   summary: Record<string, unknown>;
 }
 
-/** Reads --text / --text-file / --ids (exactly one) into a capture input. */
+/** Reads --text / --text-file / --ids / --ids-file (exactly one) into a capture input. */
 export function inputFromFlags(flags: Flags, command: string): CaptureInput {
-  const given = ['text', 'text-file', 'ids'].filter((f) => flags[f] !== undefined);
-  if (given.length !== 1) throw new UsageError(`${command}: give exactly one of --text, --text-file, --ids`);
+  const given = ['text', 'text-file', 'ids', 'ids-file'].filter((f) => flags[f] !== undefined);
+  if (given.length !== 1) throw new UsageError(`${command}: give exactly one of --text, --text-file, --ids, --ids-file`);
   if (typeof flags.text === 'string') return { text: flags.text };
-  if (typeof flags['text-file'] === 'string') {
-    const file = flags['text-file'];
-    if (!existsSync(file)) throw new UserError(`${file}: no such text file; check --text-file`);
-    const text = readFileSync(file, 'utf8');
-    if (text.trim().length === 0) throw new UserError(`${file}: the text file is empty; put the text to inspect in it`);
-    return { text };
-  }
+  if (typeof flags['text-file'] === 'string') return { text: readTextFile(flags['text-file']) };
+  if (typeof flags['ids-file'] === 'string') return { ids: readIdsFile(flags['ids-file']) };
   return { ids: parseIds(flags.ids, 'ids', command) };
 }
 
 function parseIds(value: string | boolean | undefined, flag: string, command: string): number[] {
-  const ids = String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map(Number);
-  if (ids.length === 0 || ids.some((id) => !Number.isInteger(id) || id < 0)) {
-    throw new UsageError(`${command}: --${flag} needs comma-separated non-negative integers, e.g. --${flag} 3,17,5`);
-  }
-  return ids;
+  return parseIdList(String(value), `${command}: --${flag}`, `--${flag} 3,17,5`);
 }
 
 /** --target-text / --target-ids (at most one): the decoder's input of an encoder-decoder model. */

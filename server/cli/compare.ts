@@ -13,7 +13,7 @@ import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 import { OutputFolder } from './outputFolder';
 
-const HELP = `usage: attention-inspector compare --model <m> (--text "<t>" | --text-file <f> | --ids 3,17,5) --layer L
+const HELP = `usage: attention-inspector compare --model <m> (--text "<t>" | --text-file <f> | --ids 3,17,5 | --ids-file <f>) --layer L
          [--head H] --variants a,b,c [--seq-lengths 512,1024] [--extend rerun|repeat|random]
          [--set id.key=value,...] [--repeats 3] [--seed N] [--ep <provider>] [--max-tokens N] --out <dir>
 
@@ -27,10 +27,12 @@ ONNX graph and writes to <dir>:
 reference and always runs. --seq-lengths reruns the comparison at other lengths with Q/K/V from
 the model run on the ids repeated to that length (rerun, default), the text's rows tiled
 (repeat) or seeded Gaussians of the layer's std (random). Latency is the median of --repeats
-timed runs after a warm-up; peak memory is the RSS growth over a run (CPU arena off).`;
+timed runs after a warm-up; peak memory is the RSS growth over a run (CPU arena off).
+Every length is checked against free memory before anything runs. compare.json is written
+last and lists the files of the run ("files").`;
 
 const SPEC = {
-  model: 'string', text: 'string', 'text-file': 'string', ids: 'string', layer: 'string', head: 'string',
+  model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', layer: 'string', head: 'string',
   variants: 'string', 'seq-lengths': 'string', extend: 'string', set: 'string', ep: 'string', 'max-tokens': 'string',
   out: 'string', seed: 'string', repeats: 'string', help: 'boolean',
 } as const;

@@ -9,13 +9,13 @@ import { renderHtmlReport } from '../report/htmlReport';
 import { parseFlags } from './args';
 import { EXECUTION_PROVIDERS, captureToFolder, openCaptureFolder, requestFromFlags, summaryLine } from './captureRun';
 
-const HELP = `usage: attention-inspector demo --model <folder|file.onnx> (--text-file <file> | --text "<text>" | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N]
+const HELP = `usage: attention-inspector demo --model <folder|file.onnx> (--text-file <file> | --text "<text>" | --ids 3,17,5 | --ids-file <file>) --out <dir> [--ep <provider>] [--max-tokens N]
 
 Captures the text and writes <dir>/report.html (open it in a browser; no network needed)
 next to the capture files (tokens.json, layer_<i>.npy, summary.json).
   --ep  ${EXECUTION_PROVIDERS.join(' | ')} (default auto)`;
 
-const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', help: 'boolean' } as const;
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', out: 'string', ep: 'string', 'max-tokens': 'string', help: 'boolean' } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'demo');
