@@ -14,11 +14,11 @@
  * A summary.json (or any other name) planted as a symbolic link is replaced, never written
  * through: renames replace links, and temporary files are created exclusively.
  */
-import { lstatSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../capture/types';
 import { npyChunks } from '../capture/npy';
-import { commitPartial, discardPartial, sweepPartialFiles, writeError, writePartial } from '../files/atomicWrite';
+import { commitPartial, partialName, sweepPartialFiles, writeError, writePartial } from '../files/atomicWrite';
 import { UsageError } from './args';
 
 export const SUMMARY_FILE = 'summary.json';
@@ -48,6 +48,20 @@ export function summaryFiles(dir: string, summaryFile = SUMMARY_FILE): string[] 
     return Array.isArray(parsed.files) ? parsed.files.filter(isPlainName) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT for a folder it could not make on a read-only file
+ * system; a plain mkdir of the same path says why (EROFS, EACCES) when the parent exists.
+ */
+function mkdirCause(dir: string, e: unknown): unknown {
+  if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return e;
+  try {
+    mkdirSync(dir);
+    return e;
+  } catch (plain) {
+    return (plain as NodeJS.ErrnoException).code === 'ENOENT' ? e : plain;
   }
 }
 
@@ -82,13 +96,14 @@ export class OutputFolder {
       try {
         mkdirSync(dir, { recursive: true });
       } catch (e) {
-        throw new UserError(`${writeError(dir, e).message} (${flag})`);
+        throw new UserError(`${writeError(dir, mkdirCause(dir, e)).message} (${flag})`);
       }
     }
     // Writable? Find out now, not after the model has run.
-    const probe = join(dir, 'write-check');
+    const probe = partialName(join(dir, 'write-check'));
     try {
-      discardPartial(writePartial(probe, []));
+      closeSync(openSync(probe, 'wx', 0o644));
+      unlinkSync(probe);
     } catch (e) {
       throw new UserError(`${writeError(dir, e).message} (${flag})`);
     }

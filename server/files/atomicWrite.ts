@@ -37,6 +37,8 @@ export function writeError(file: string, e: unknown): Error {
     EISDIR: 'a folder has that name; choose another path',
     EFBIG: 'the file is larger than this file system allows; write to another file system',
     ENAMETOOLONG: 'the path is too long; choose a shorter one',
+    ENOENT: 'the folder disappeared while writing; check the path',
+    EIO: 'input/output error on the device; check the disk',
   };
   if (code && fix[code]) return new UserError(`${file}: cannot write: ${fix[code]}`);
   return e instanceof Error ? e : new Error(String(e));
