@@ -104,6 +104,8 @@ describe('spill files and request sizes of the runtime (LSP)', function () {
         rt.child.kill(signal);
         assert.deepEqual(await end, { code: null, signal });
         assert.ok(!existsSync(folder), `spill folder left after ${signal}`);
+        // The runtime made onnxruntime sessions; with telemetry off none leaves its log in /tmp.
+        assert.ok(!existsSync(`/tmp/mat-debug-${pid}.log`), 'onnxruntime telemetry log left in /tmp');
       } finally {
         // An assertion that failed before the signal must not leave the runtime running.
         rt.stop();
