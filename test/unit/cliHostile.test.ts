@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { hfStyleGraph, referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
 import { cli, wordPieceTokenizer, type CliRun } from '../helpers/cliRun';
+import { mountSmallDisk } from '../helpers/smallDisk';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -104,6 +105,23 @@ describe('CLI under hostile use', function () {
       oneLine(cli(['capture', '--model', join(dir, 'no-model'), '--ids', '1', '--out', file]), 1, new RegExp(`${file}: is a file, not a folder; give --out a folder path`));
       oneLine(cli(['capture', '--model', join(dir, 'no-model'), '--ids', '1', '--out', '']), 2, /capture: --out needs a folder path/);
       assert.equal(readFileSync(file, 'utf8'), 'x');
+    });
+
+    it('a disk that fills during a capture: one line naming the layer file, no partial file, no summary', function () {
+      const disk = mountSmallDisk(128);
+      if (!disk) this.skip();
+      try {
+        const out = join(disk!.dir, 'cap');
+        const wide = join(dir, 'wide.onnx');
+        writeFileSync(wide, torchStyleGraph({ layers: 1, heads: 16, headDim: 2, vocab: 12, seed: 4 }).bytes);
+        // 16 heads × 60² float32 = 225 KiB: the first layer alone overflows 128 KiB.
+        const ids = Array.from({ length: 60 }, (_, i) => i % 12).join(',');
+        const r = cli(['capture', '--model', wide, '--ids', ids, '--out', out, '--ep', 'cpu']);
+        oneLine(r, 1, new RegExp(`${out}/layer_0\\.npy: cannot write: no space left on the device; free some space or write to another folder`));
+        assert.deepEqual(readdirSync(out), []);
+      } finally {
+        disk!.unmount();
+      }
     });
 
     it('compare --seq-lengths 1e8 and 1000000 are refused before the model is opened', () => {
