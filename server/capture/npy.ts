@@ -59,6 +59,11 @@ export function writeNpy(path: string, data: Float32Array, shape: number[]): voi
   commitPartial(writePartial(path, npyChunks(data, shape)), path);
 }
 
+/** Header text in a message: a damaged file's bytes, quoted and short, so the message stays one line. */
+function shown(text: string | undefined): string {
+  return text === undefined ? 'nothing' : JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
 interface NpyHeader {
   shape: number[];
   /** Byte offset of the data. */
@@ -79,14 +84,14 @@ function parseHeader(buf: Uint8Array, name: string): NpyHeader {
   const fortran = /'fortran_order':\s*(True|False)/.exec(dict)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1];
   if (descr !== '<f4' || fortran !== 'False' || shapeText === undefined) {
-    throw new UserError(`${name}: only little-endian float32 C-order arrays are supported (found ${descr}, fortran_order ${fortran})`);
+    throw new UserError(`${name}: only little-endian float32 C-order arrays are supported (found ${shown(descr)}, fortran_order ${shown(fortran)})`);
   }
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
-  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new UserError(`${name}: bad shape (${shapeText}) in the .npy header`);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new UserError(`${name}: bad shape ${shown(shapeText)} in the .npy header`);
   return { shape, offset: start + headerLen, count: shape.reduce((a, c) => a * c, 1) };
 }
 

@@ -118,6 +118,9 @@ describe('output folders', () => {
     const full = encodeNpy(values(64), [4, 4, 4]);
     writeFileSync(file, full.subarray(0, full.length - 4));
     assert.throws(() => readNpy(file), /t\.npy: truncated \(252 data bytes for 64 float32 values\)/);
+    // A damaged header's bytes are quoted, so the message stays one line (found by the fuzz).
+    writeFileSync(file, Buffer.from(full.toString('latin1').replace('(4, 4, 4)', '(4,\n4x, 4)'), 'latin1'));
+    assert.throws(() => readNpy(file), (e: unknown) => e instanceof UserError && e.message === `${file}: bad shape "4,\\n4x, 4" in the .npy header`);
   });
 
   describe('on a real small disk', function () {
