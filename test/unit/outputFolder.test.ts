@@ -16,7 +16,7 @@ import { captureMapFiles } from '../../server/cli/diff';
 import { OutputFolder, summaryFiles } from '../../server/cli/outputFolder';
 import { writeChunks, writePartial } from '../../server/files/atomicWrite';
 import { pendingExitCleanup } from '../../server/files/exitCleanup';
-import { mountSmallDisk } from '../helpers/smallDisk';
+import { mountSmallDisk, type SmallDisk } from '../helpers/smallDisk';
 
 const open = (dir: string) => OutputFolder.open(dir, { command: 'capture', owns: CAPTURE_FILES });
 const values = (n: number, base = 0) => Float32Array.from({ length: n }, (_, i) => base + i * 0.5);
@@ -124,8 +124,9 @@ describe('output folders', () => {
   });
 
   describe('on a real small disk', function () {
-    const disk = mountSmallDisk(256);
+    let disk: SmallDisk | undefined;
     before(function () {
+      disk = mountSmallDisk(256);
       if (!disk) this.skip();
     });
     after(() => disk?.unmount());
