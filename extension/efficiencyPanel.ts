@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest } from '../protocol/efficiency';
 import type { EfficiencySettings, EfficiencyToHost, HostToEfficiency } from '../protocol/efficiencyWebview';
+import { checkMeasureSizes, checkSweepSizes } from '../server/efficiency/requestSizes';
 import { makeNonce } from '../webview/csp';
 import { panelHtml } from '../webview/panelHtml';
 
@@ -68,11 +69,14 @@ export class EfficiencyPanel {
         this.post({ type: 'init', modelName: probe.modelName, maxPositions: probe.maxPositions, hardware, settings });
       } else if (m.type === 'settings') {
         const s = m.settings;
+        // Sizes from the webview are checked here, before they reach the runtime.
+        checkSweepSizes({ tableSeq: s?.tableSeq, batch: s?.batch }, 'Efficiency panel');
         const r = await this.runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, {
           configPath: this.configPath, tableSeq: s.tableSeq, batch: s.batch, dtype: s.dtype, hardware: s.hardware, decode: s.decode,
         });
         this.post({ type: 'curves', settings: s, curves: r.curves });
       } else if (m.type === 'measure') {
+        checkMeasureSizes({ seqs: m.seqs }, 'Efficiency panel');
         const r = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: 'Attention Inspector: measuring attention on this machine' },
           () => this.runtime.sendRequest<MeasureEfficiencyRequest.Result>(MeasureEfficiencyRequest.method, { configPath: this.configPath, seqs: m.seqs }),

@@ -1,10 +1,12 @@
 /**
  * Saves a panel export: asks where with a save dialog (default: the first workspace folder
- * and the name the panel suggests) and writes through workspace.fs; the CLI snippet goes to
- * the clipboard. Failures reach the user with the way to the logs.
+ * and the name the panel suggests) and writes through workspace.fs, whole or not at all
+ * (atomicSave.ts); the CLI snippet goes to the clipboard. Failures reach the user with the way
+ * to the logs.
  */
 import * as vscode from 'vscode';
 import type { WebviewToHost } from '../protocol/webview';
+import { saveAtomically } from './atomicSave';
 import { exportPayload } from './exportPayload';
 import { log, showError } from './log';
 
@@ -23,7 +25,7 @@ export async function saveExport(msg: Extract<WebviewToHost, { type: 'export' }>
       filters: payload.filters,
     });
     if (!uri) return;
-    await vscode.workspace.fs.writeFile(uri, payload.bytes);
+    await saveAtomically(vscode.workspace.fs, uri, payload.bytes);
     log().info(`export: wrote ${uri.fsPath} (${payload.bytes.length} bytes)`);
     vscode.window.setStatusBarMessage(`Attention: saved ${uri.fsPath}`, 4000);
   } catch (e) {

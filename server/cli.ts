@@ -5,6 +5,7 @@
  * only with ATTENTION_INSPECTOR_DEBUG=1, because a user needs the file and the fix, not our
  * call chain.
  */
+import './onnx/runtimeEnvironment';
 import { UsageError } from './cli/args';
 import * as capture from './cli/capture';
 import * as demo from './cli/demo';

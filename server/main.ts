@@ -3,12 +3,14 @@
  * starts it) that opens models, runs captures and streams attention maps. Handlers live in
  * server/lsp/*; this file wires them to one connection.
  */
+import './onnx/runtimeEnvironment';
 import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { registerConfigIntelligence } from './config/register';
 import { registerCapture } from './lsp/captureHandler';
 import { registerCompare } from './lsp/compareHandler';
 import { CaptureStore } from './lsp/captureStore';
+import { sweepSpillFolders } from './lsp/spillFolders';
 import { registerListModels } from './lsp/listModelsHandler';
 import { registerOpenModel, registerTile } from './lsp/modelHandlers';
 import { ModelRegistry } from './lsp/models';
@@ -18,6 +20,8 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const models = new ModelRegistry();
 const store = new CaptureStore();
+// Spill folders of runtimes that were killed (kill -9, a crash) hold GBs nobody will read.
+sweepSpillFolders();
 const status = new RuntimeStatus(connection);
 let layerPauseMs = 0;
 

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import '../onnx/runtimeEnvironment';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { UserError } from './types';
 

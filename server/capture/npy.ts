@@ -2,8 +2,9 @@
  * NumPy .npy files (format v1.0) for attention maps: float32, little-endian, C order, so
  * `numpy.load("layer_0.npy")` gives the [heads, q, k] array with no conversion step.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { WRITE_PIECE_BYTES, commitPartial, writePartial } from '../files/atomicWrite';
 import { UserError } from './types';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -44,55 +45,96 @@ export function encodeNpy(data: Float32Array, shape: number[]): Buffer {
   return Buffer.concat([header(shape), littleEndianBytes(data)]);
 }
 
-/** Header and data written separately: a layer map can be hundreds of MB, not worth copying. */
-export function writeNpy(path: string, data: Float32Array, shape: number[]): void {
+/** Header and data as separate chunks: a layer map can be several GB, not worth copying. */
+export function npyChunks(data: Float32Array, shape: number[]): Uint8Array[] {
   checkShape(data, shape);
-  const fd = openSync(path, 'w');
-  try {
-    for (const bytes of [header(shape), littleEndianBytes(data)]) {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-    }
-  } finally {
-    closeSync(fd);
-  }
+  return [header(shape), littleEndianBytes(data)];
 }
 
-export function decodeNpy(buf: Buffer, name = 'npy data'): { data: Float32Array; shape: number[] } {
-  if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) {
+/**
+ * Written whole or not at all (server/files/atomicWrite.ts): a temporary name, renamed when every
+ * byte is out, in pieces under the 2 GiB limit of one write().
+ */
+export function writeNpy(path: string, data: Float32Array, shape: number[]): void {
+  commitPartial(writePartial(path, npyChunks(data, shape)), path);
+}
+
+/** Header text in a message: a damaged file's bytes, quoted and short, so the message stays one line. */
+function shown(text: string | undefined): string {
+  return text === undefined ? 'nothing' : JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}
+
+interface NpyHeader {
+  shape: number[];
+  /** Byte offset of the data. */
+  offset: number;
+  count: number;
+}
+
+function parseHeader(buf: Uint8Array, name: string): NpyHeader {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) {
     throw new UserError(`${name}: not a .npy file (bad magic); expected a NumPy array saved with numpy.save`);
   }
-  const major = buf[6];
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const major = b[6];
+  const headerLen = major === 1 ? b.readUInt16LE(8) : b.length >= 12 ? b.readUInt32LE(8) : 0;
   const start = major === 1 ? 10 : 12;
-  const dict = buf.subarray(start, start + headerLen).toString('latin1');
+  const dict = b.subarray(start, start + headerLen).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(dict)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(dict)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1];
   if (descr !== '<f4' || fortran !== 'False' || shapeText === undefined) {
-    throw new UserError(`${name}: only little-endian float32 C-order arrays are supported (found ${descr}, fortran_order ${fortran})`);
+    throw new UserError(`${name}: only little-endian float32 C-order arrays are supported (found ${shown(descr)}, fortran_order ${shown(fortran)})`);
   }
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const offset = start + headerLen;
-  if (buf.length - offset < count * 4) {
-    throw new UserError(`${name}: truncated (${buf.length - offset} data bytes for ${count} float32 values)`);
-  }
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new UserError(`${name}: bad shape ${shown(shapeText)} in the .npy header`);
+  return { shape, offset: start + headerLen, count: shape.reduce((a, c) => a * c, 1) };
+}
+
+function truncated(name: string, dataBytes: number, count: number): UserError {
+  return new UserError(`${name}: truncated (${dataBytes} data bytes for ${count} float32 values)`);
+}
+
+export function decodeNpy(buf: Buffer, name = 'npy data'): { data: Float32Array; shape: number[] } {
+  const { shape, offset, count } = parseHeader(buf, name);
+  if (buf.length - offset < count * 4) throw truncated(name, buf.length - offset, count);
   const data = new Float32Array(count);
   if (LITTLE_ENDIAN_HOST) new Uint8Array(data.buffer).set(buf.subarray(offset, offset + count * 4));
   else for (let i = 0; i < count; i++) data[i] = buf.readFloatLE(offset + i * 4);
   return { data, shape };
 }
 
+/** Read by pieces into the array itself: no 2 GiB file-size limit, no second copy. */
 export function readNpy(path: string): { data: Float32Array; shape: number[] } {
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch {
     throw new UserError(`${path}: cannot read the file; check the path`);
   }
-  return decodeNpy(buf, path);
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 12 + 65536));
+    readSync(fd, head, 0, head.length, 0);
+    const { shape, offset, count } = parseHeader(head, path);
+    if (size - offset < count * 4) throw truncated(path, size - offset, count);
+    const data = new Float32Array(count);
+    const bytes = new Uint8Array(data.buffer);
+    for (let done = 0; done < bytes.length; ) {
+      const n = readSync(fd, bytes, done, Math.min(WRITE_PIECE_BYTES, bytes.length - done), offset + done);
+      if (n === 0) throw truncated(path, done, count);
+      done += n;
+    }
+    if (!LITTLE_ENDIAN_HOST) {
+      const view = new DataView(data.buffer);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat32(i * 4, true);
+    }
+    return { data, shape };
+  } finally {
+    closeSync(fd);
+  }
 }

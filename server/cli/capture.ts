@@ -2,18 +2,24 @@
 import { parseFlags } from './args';
 import { EXECUTION_PROVIDERS, captureToFolder, requestFromFlags, summaryLine } from './captureRun';
 
-const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--target-text "<text>" | --target-ids 3,17] [--max-tokens N] [--memory-budget-mb M] [--verbose]
+const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5 | --ids-file <file>) --out <dir> [--ep <provider>] [--target-text "<text>" | --target-ids 3,17] [--max-tokens N] [--memory-budget-mb M] [--verbose]
 
 Runs the model once and writes to <dir>:
   tokens.json         {"tokens": [...], "ids": [...]} (plus targetTokens/targetIds for encoder-decoder models)
   layer_<i>.npy       self-attention probabilities of layer i, float32 [heads, queries, keys]
   cross_<i>.npy       cross-attention layers, if any: [heads, target, source] float32
-  summary.json        model, layer and head counts, execution provider, timings, peak memory
+  summary.json        model, layer and head counts, execution provider, timings, peak memory,
+                      and "files": the files of this capture. Written last: a folder without it
+                      holds no complete capture. Files of an earlier capture into <dir> that this
+                      one did not rewrite are removed; every file appears whole or not at all.
 
 options:
   --model       an ONNX export (folder with model.onnx + tokenizer.json, or a .onnx file) or a
                 Hugging Face folder (config.json + *.safetensors)
   --ids         token ids, when the model has no tokenizer.json
+  --text-file, --ids-file
+                read the text, or ids separated by commas or whitespace, from a file; - reads
+                standard input (for inputs too long for a command line)
   --target-text, --target-ids
                 encoder-decoder models (decoder_input_ids): the decoder's input, whose tokens
                 are the queries of cross-attention (default: the source ids again)
@@ -25,7 +31,7 @@ options:
                 written as soon as its layer is done, so maps never pile up in memory.
   --verbose     print provider notes to stderr`;
 
-const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', 'target-text': 'string', 'target-ids': 'string', verbose: 'boolean', help: 'boolean' } as const;
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', 'target-text': 'string', 'target-ids': 'string', verbose: 'boolean', help: 'boolean' } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'capture');

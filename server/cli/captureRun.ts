@@ -3,13 +3,12 @@
  * self-attention layer (cross_<i>.npy per cross-attention layer), summary.json. Shared by the
  * capture and demo commands.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { writeNpy } from '../capture/npy';
 import { openModel } from '../capture/openModel';
-import { UserError, type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
+import { type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
 import { UsageError, positiveInt, type Flags } from './args';
+import { parseIdList, readIdsFile, readTextFile } from './inputFiles';
+import { OutputFolder } from './outputFolder';
 
 export const EXECUTION_PROVIDERS: ExecutionProviderSetting[] = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
 
@@ -24,6 +23,8 @@ export interface CaptureRequest {
   log?: (line: string) => void;
   /** Called after each layer is written. */
   onLayer?: (map: LayerMap) => void;
+  /** The opened --out folder when the caller adds files and finishes it itself (demo). */
+  folder?: OutputFolder;
 }
 
 export interface CaptureOutcome {
@@ -33,31 +34,18 @@ export interface CaptureOutcome {
   summary: Record<string, unknown>;
 }
 
-/** Reads --text / --text-file / --ids (exactly one) into a capture input. */
+/** Reads --text / --text-file / --ids / --ids-file (exactly one) into a capture input. */
 export function inputFromFlags(flags: Flags, command: string): CaptureInput {
-  const given = ['text', 'text-file', 'ids'].filter((f) => flags[f] !== undefined);
-  if (given.length !== 1) throw new UsageError(`${command}: give exactly one of --text, --text-file, --ids`);
+  const given = ['text', 'text-file', 'ids', 'ids-file'].filter((f) => flags[f] !== undefined);
+  if (given.length !== 1) throw new UsageError(`${command}: give exactly one of --text, --text-file, --ids, --ids-file`);
   if (typeof flags.text === 'string') return { text: flags.text };
-  if (typeof flags['text-file'] === 'string') {
-    const file = flags['text-file'];
-    if (!existsSync(file)) throw new UserError(`${file}: no such text file; check --text-file`);
-    const text = readFileSync(file, 'utf8');
-    if (text.trim().length === 0) throw new UserError(`${file}: the text file is empty; put the text to inspect in it`);
-    return { text };
-  }
+  if (typeof flags['text-file'] === 'string') return { text: readTextFile(flags['text-file']) };
+  if (typeof flags['ids-file'] === 'string') return { ids: readIdsFile(flags['ids-file']) };
   return { ids: parseIds(flags.ids, 'ids', command) };
 }
 
 function parseIds(value: string | boolean | undefined, flag: string, command: string): number[] {
-  const ids = String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map(Number);
-  if (ids.length === 0 || ids.some((id) => !Number.isInteger(id) || id < 0)) {
-    throw new UsageError(`${command}: --${flag} needs comma-separated non-negative integers, e.g. --${flag} 3,17,5`);
-  }
-  return ids;
+  return parseIdList(String(value), `${command}: --${flag}`, `--${flag} 3,17,5`);
 }
 
 /** --target-text / --target-ids (at most one): the decoder's input of an encoder-decoder model. */
@@ -87,10 +75,18 @@ export function requestFromFlags(flags: Flags, command: string): CaptureRequest 
   };
 }
 
+/** The names a capture writes: an earlier capture's files with these names are stale. */
+export const CAPTURE_FILES = [/^(layer|cross)_\d+\.npy$/, /^tokens\.json$/];
+
+export function openCaptureFolder(out: string, command: string): OutputFolder {
+  return OutputFolder.open(out, { command, owns: CAPTURE_FILES });
+}
+
 export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutcome> {
+  // Checked before the model loads: a bad --out is a one-line error, not a lost run.
+  const folder = req.folder ?? openCaptureFolder(req.out, 'capture');
   const model = await openModel(req.model, { executionProvider: req.executionProvider, log: req.log });
   try {
-    mkdirSync(req.out, { recursive: true });
     const files: string[] = [];
     const shapes: { index: number; kind: string; heads: number; queries: number; keys: number; file: string }[] = [];
     let self = 0;
@@ -101,14 +97,14 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       log: req.log,
       onLayer: (map) => {
         const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
-        writeNpy(join(req.out, file), map.data, [map.heads, map.queries, map.keys]);
+        folder.writeNpy(file, map.data, [map.heads, map.queries, map.keys]);
         files.push(file);
         shapes.push({ index: map.index, kind: map.kind, heads: map.heads, queries: map.queries, keys: map.keys, file });
         req.onLayer?.(map);
       },
     });
     const target = result.targetIds ? { targetTokens: result.targetTokens, targetIds: result.targetIds } : {};
-    writeFileSync(join(req.out, 'tokens.json'), `${JSON.stringify({ tokens: result.tokens, ids: result.ids, ...target }, null, 2)}\n`);
+    folder.writeJson('tokens.json', { tokens: result.tokens, ids: result.ids, ...target });
     const summary = {
       model: { path: model.path, name: model.info.name, format: model.info.format },
       layers: result.layers.length,
@@ -125,7 +121,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       peakRssBytes: result.peakRssBytes,
       cancelled: result.cancelled,
     };
-    writeFileSync(join(req.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    if (!req.folder) folder.finish(summary);
     return { model, result, files, summary };
   } catch (e) {
     await model.dispose();

@@ -2,18 +2,18 @@
  * `attention-inspector compare`: runs attention variants on the Q, K, V of one layer of a model
  * and writes compare.json (metrics against exact) and <variant>.npy maps.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { writeNpy } from '../capture/npy';
 import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/compareRun';
 import { openQkvSource } from '../variants/qkvCapture';
 import { VARIANTS, getVariant } from '../variants/registry';
 import type { VariantInputs, VariantParams } from '../variants/types';
+import { checkLengthsPlausible, checkRunsFit, flagSubject, type LengthSubject } from '../variants/memoryNeed';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
+import { OutputFolder } from './outputFolder';
 
-const HELP = `usage: attention-inspector compare --model <m> (--text "<t>" | --text-file <f> | --ids 3,17,5) --layer L
+const HELP = `usage: attention-inspector compare --model <m> (--text "<t>" | --text-file <f> | --ids 3,17,5 | --ids-file <f>) --layer L
          [--head H] --variants a,b,c [--seq-lengths 512,1024] [--extend rerun|repeat|random]
          [--set id.key=value,...] [--repeats 3] [--seed N] [--ep <provider>] [--max-tokens N] --out <dir>
 
@@ -27,13 +27,23 @@ ONNX graph and writes to <dir>:
 reference and always runs. --seq-lengths reruns the comparison at other lengths with Q/K/V from
 the model run on the ids repeated to that length (rerun, default), the text's rows tiled
 (repeat) or seeded Gaussians of the layer's std (random). Latency is the median of --repeats
-timed runs after a warm-up; peak memory is the RSS growth over a run (CPU arena off).`;
+timed runs after a warm-up; peak memory is the RSS growth over a run (CPU arena off).
+Every length is checked against free memory before anything runs. compare.json is written
+last and lists the files of the run ("files").`;
 
 const SPEC = {
-  model: 'string', text: 'string', 'text-file': 'string', ids: 'string', layer: 'string', head: 'string',
+  model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', layer: 'string', head: 'string',
   variants: 'string', 'seq-lengths': 'string', extend: 'string', set: 'string', ep: 'string', 'max-tokens': 'string',
   out: 'string', seed: 'string', repeats: 'string', help: 'boolean',
 } as const;
+
+/** Lengths up to this keep their maps (for JS divergence and mass kept); longer ones time only. */
+const MAX_MAP_LENGTH = 2048;
+
+const TEXT_LENGTH: LengthSubject = {
+  label: (n) => `the text's ${n} tokens`,
+  fix: (fits) => `use a shorter text (--max-tokens ${fits})`,
+};
 
 /** --set longformer.window=64,reformer-lsh.buckets=4 */
 function parseSet(text: string | undefined): Record<string, VariantParams> {
@@ -86,6 +96,8 @@ export async function run(argv: string[]): Promise<number> {
   const seed = positiveInt(flags.seed, 'seed', 'compare') ?? 1234;
   const repeats = positiveInt(flags.repeats, 'repeats', 'compare') ?? 3;
   const input = inputFromFlags(flags, 'compare');
+  checkLengthsPlausible(lengths, flagSubject('--seq-lengths'));
+  const folder = OutputFolder.open(flags.out, { command: 'compare', owns: VARIANTS.map((v) => new RegExp(`^${v.id.replace(/[^\w-]/g, '\\$&')}\\.npy$`)), summaryFile: 'compare.json' });
 
   const source = await openQkvSource(flags.model, layer, ep);
   try {
@@ -100,13 +112,15 @@ export async function run(argv: string[]): Promise<number> {
       };
     };
     const { x, probs } = only({ ...captured.inputs, seed }, captured.probs);
-    mkdirSync(flags.out, { recursive: true });
+    // Sizes checked before any variant runs: at the text's length, then every --seq-lengths.
+    checkRunsFit([x.n], ids, () => ({ heads: x.heads, d: x.d, maps: true }), params, TEXT_LENGTH);
+    checkRunsFit(lengths, ids, (n) => ({ heads: x.heads, d: x.d, maps: n <= MAX_MAP_LENGTH, rerun: extend === 'rerun' }), params, flagSubject('--seq-lengths'));
     const files: string[] = [];
     const { reference, results } = await compareVariants(ids, x, {
       executionProvider: ep, params, repeats,
       onMap: (id, map, dims) => {
         const file = `${id}.npy`;
-        writeNpy(join(flags.out as string, file), map, dims);
+        folder.writeNpy(file, map, dims);
         files.push(file);
       },
     });
@@ -129,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
         xn = extendInputs(x, n, extend);
         how = extend === 'repeat' ? "repeat: the text's Q/K/V rows tiled" : "random: seeded Gaussians with each of the layer's Q/K/V std";
       }
-      const maps = n <= 2048;
+      const maps = n <= MAX_MAP_LENGTH;
       const r = await compareVariants(ids, xn, { executionProvider: ep, params, maps, repeats });
       runs.push({ n, qkvSource: how, maps, variants: r.results });
       process.stdout.write(`\nn = ${n} (${how})\n${table(r.results)}\n`);
@@ -139,9 +153,9 @@ export async function run(argv: string[]): Promise<number> {
       heads: x.heads, headDim: x.d, causal: x.causal, scale: captured.scale, seed,
       qkvSource: `captured from the model on the text (${tokens.length} tokens)`,
       reference: 'exact', exactVsModelMaxAbs: exactVsModel,
-      notes: captured.notes, variants: results, lengths: runs, files,
+      notes: captured.notes, variants: results, lengths: runs,
     };
-    writeFileSync(join(flags.out, 'compare.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    folder.finish(summary);
     process.stdout.write(`layer ${layer}${head === undefined ? '' : ` head ${head}`}, ${tokens.length} tokens, ${x.heads} heads × d ${x.d}, exact vs model max |Δp| ${exactVsModel.toExponential(1)}\n${table(results)}\n-> ${join(flags.out, 'compare.json')}\n`);
     return 0;
   } finally {

@@ -2,20 +2,20 @@
  * `attention-inspector demo`: a capture written as a self-contained HTML report, built from the
  * same HostToWebview messages the panel receives, so the report shows what the panel shows.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { encodeFloat32 } from '../../protocol/encoding';
 import type { HostToWebview } from '../../protocol/webview';
-import { writeHtmlReport } from '../report/htmlReport';
+import { renderHtmlReport } from '../report/htmlReport';
 import { parseFlags } from './args';
-import { EXECUTION_PROVIDERS, captureToFolder, requestFromFlags, summaryLine } from './captureRun';
+import { EXECUTION_PROVIDERS, captureToFolder, openCaptureFolder, requestFromFlags, summaryLine } from './captureRun';
 
-const HELP = `usage: attention-inspector demo --model <folder|file.onnx> (--text-file <file> | --text "<text>" | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N]
+const HELP = `usage: attention-inspector demo --model <folder|file.onnx> (--text-file <file> | --text "<text>" | --ids 3,17,5 | --ids-file <file>) --out <dir> [--ep <provider>] [--max-tokens N]
 
 Captures the text and writes <dir>/report.html (open it in a browser; no network needed)
 next to the capture files (tokens.json, layer_<i>.npy, summary.json).
   --ep  ${EXECUTION_PROVIDERS.join(' | ')} (default auto)`;
 
-const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', help: 'boolean' } as const;
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', out: 'string', ep: 'string', 'max-tokens': 'string', help: 'boolean' } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'demo');
@@ -29,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   req.onLayer = (m) => {
     layers.push({ type: 'layer', captureId, layer: m.index, heads: m.heads, queries: m.queries, keys: m.keys, pool: 1, data: encodeFloat32(m.data) });
   };
+  req.folder = openCaptureFolder(req.out, 'demo');
   const outcome = await captureToFolder(req);
   await outcome.model.dispose();
   const r = outcome.result;
@@ -43,8 +44,9 @@ export async function run(argv: string[]): Promise<number> {
     ...layers,
     { type: 'captureDone', captureId, executionProvider: r.executionProvider, totalMs: r.timings.totalMs, cancelled: r.cancelled },
   ];
-  const file = resolve(join(req.out, 'report.html'));
-  writeHtmlReport(file, messages, `Attention Inspector: ${outcome.model.info.name}`);
+  const file = resolve(req.folder.path('report.html'));
+  req.folder.writeFile('report.html', renderHtmlReport(messages, `Attention Inspector: ${outcome.model.info.name}`));
+  req.folder.finish(outcome.summary);
   process.stdout.write(`${file}\n${summaryLine(outcome)}\n`);
   return 0;
 }

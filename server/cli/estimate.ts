@@ -12,6 +12,7 @@ import { HARDWARE_PROFILES } from '../efficiency/hardware';
 import { resolveHardware } from '../efficiency/localProbe';
 import { measureVsEstimate } from '../efficiency/measured';
 import { loadModelShape } from '../efficiency/modelShape';
+import { flagSubject } from '../variants/memoryNeed';
 
 const USAGE = 'usage: attention-inspector estimate --config <config.json> --seq N [--batch B] [--dtype fp16|bf16|fp32] [--hardware <id>|local] [--decode] [--variants exact,flash,...] [--param linformer.k=128] [--measure [--measure-seqs 128,256]]';
 
@@ -87,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
   const output: Record<string, unknown> = { ...result };
   if (a.measure) {
     const local = hardware.id === 'local' ? hardware : await resolveHardware('local');
-    output.measured = await measureVsEstimate(shape, { seqs: a.measureSeqs ?? [a.seq], variants: a.variants, hardware: local, params: a.params });
+    output.measured = await measureVsEstimate(shape, { seqs: a.measureSeqs ?? [a.seq], variants: a.variants, hardware: local, params: a.params, subject: flagSubject(a.measureSeqs ? '--measure-seqs' : '--seq') });
   }
   process.stdout.write(JSON.stringify(output, null, 2) + '\n');
   return 0;

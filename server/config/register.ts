@@ -13,6 +13,7 @@ import { HARDWARE_PROFILES } from '../efficiency/hardware';
 import { localHardwareProfile, resolveHardware } from '../efficiency/localProbe';
 import { measureVsEstimate } from '../efficiency/measured';
 import { loadModelShape } from '../efficiency/modelShape';
+import { checkMeasureSizes, checkSweepSizes } from '../efficiency/requestSizes';
 import { curvesFromSweep, sweep } from '../efficiency/sweep';
 import { configCodeLenses } from './codeLens';
 import { isConfigUri } from './configDocument';
@@ -48,6 +49,7 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     return result as unknown as EstimateRequest.Result;
   }));
   onRequest(connection, EstimateSweepRequest.type, guarded(connection, EstimateSweepRequest.method, async (p: EstimateSweepRequest.Params) => {
+    checkSweepSizes(p ?? {});
     const shape = loadModelShape(p.configPath);
     const hardware = await resolveHardware(p.hardware);
     const tableSeq = p.tableSeq ?? shape.maxPositions ?? 2048;
@@ -57,6 +59,7 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     return { modelName, maxPositions: shape.maxPositions, curves: curvesFromSweep(result) };
   }));
   onRequest(connection, MeasureEfficiencyRequest.type, guarded(connection, MeasureEfficiencyRequest.method, async (p: MeasureEfficiencyRequest.Params) => {
+    checkMeasureSizes(p ?? {});
     const shape = loadModelShape(p.configPath);
     const local = await resolveHardware('local');
     const points = await measureVsEstimate(shape, { seqs: p.seqs, variants: p.variants, hardware: local, maxHeads: p.maxHeads ?? 8 });

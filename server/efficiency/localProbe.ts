@@ -4,15 +4,16 @@
  * bandwidth by a large buffer copy, then cached on disk keyed by CPU model, core count and
  * onnxruntime version so later calls cost nothing. CPU only: the probe states it.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import '../onnx/runtimeEnvironment';
+import { readCacheFile, userCacheDir, writeCacheFile } from '../files/userCache';
 import { GraphBuilder } from '../onnx/graphBuilder';
 import { DEFAULT_HARDWARE_ID, findHardware, type HardwareProfile } from './hardware';
 
 export interface ProbeOptions {
-  /** Folder of the cache file (default: os.tmpdir()). */
+  /** Folder of the cache file (default: the per-user cache folder, server/files/userCache.ts). */
   cacheDir?: string;
   /** Measure again even if a cached profile matches. */
   refresh?: boolean;
@@ -84,16 +85,15 @@ function measureCopy(): number {
 
 /** The local profile, from the cache when it matches this machine, else measured (about a second). */
 export async function localHardwareProfile(options: ProbeOptions = {}): Promise<LocalProfile> {
-  const dir = options.cacheDir ?? os.tmpdir();
-  const file = join(dir, CACHE_FILE);
+  const dir = options.cacheDir ?? userCacheDir();
   const key = machineKey();
   const size = options.size ?? 768;
   if (!options.refresh) {
     try {
-      const cached = JSON.parse(readFileSync(file, 'utf8')) as LocalProfile;
-      if (cached.probe?.key === key && cached.probe.matmulSize === size) return cached;
+      const cached = JSON.parse(readCacheFile(dir, CACHE_FILE) ?? 'null') as LocalProfile | null;
+      if (cached?.probe?.key === key && cached.probe.matmulSize === size) return cached;
     } catch {
-      // No cache yet or unreadable: measure.
+      // Unparsable: measure again.
     }
   }
   const flops = await measureMatmul(size);
@@ -111,12 +111,8 @@ export async function localHardwareProfile(options: ProbeOptions = {}): Promise<
     measured: true,
     probe: { key, matmulSize: size, matmulFlopsPerSecond: flops, copyBytesPerSecond: copy, measuredAt: new Date().toISOString() },
   };
-  try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, JSON.stringify(profile, null, 2));
-  } catch {
-    // A read-only cache folder only costs a new probe next time.
-  }
+  // A read-only or unsafe cache folder only costs a new probe next time.
+  writeCacheFile(dir, CACHE_FILE, JSON.stringify(profile, null, 2));
   return profile;
 }
 

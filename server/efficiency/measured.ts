@@ -13,6 +13,8 @@ import type { HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
 import type { MeasureEfficiencyRequest } from '../../protocol/efficiency';
 import { findVariant, type VariantParams } from './variantCosts';
+import { checkMeasureSizes } from './requestSizes';
+import { checkLengthsPlausible, checkRunsFit, type LengthSubject } from '../variants/memoryNeed';
 
 /** Estimate id -> runtime variant id, and how the estimate's parameters map onto it. */
 export const MEASURABLE: Record<string, { runtime: string; params: (p: VariantParams) => VariantParams }> = {
@@ -34,6 +36,22 @@ export interface MeasureOptions {
   maxHeads?: number;
   /** Per-variant parameters, as for estimate(). */
   params?: Record<string, VariantParams>;
+  /** How an error names a length (default: the request's `seqs`). */
+  subject?: LengthSubject;
+}
+
+/** Sizes before work: the list (requestSizes.ts), then the memory the variants need at each length. */
+function checkMeasureMemory(shape: ModelShape, o: MeasureOptions, ids: string[], heads: number): void {
+  const subject = o.subject ?? { label: (n: number) => `seqs ${n}`, fix: (k: number) => `measure at ${k} tokens or fewer` };
+  checkMeasureSizes({ seqs: o.seqs }, 'measure');
+  const params: Record<string, VariantParams> = {};
+  for (const id of ids) {
+    const est = findVariant(id)!;
+    const p = { ...est.defaults({ heads: shape.heads, kvHeads: shape.kvHeads, window: shape.slidingWindow }), ...(o.params?.[id] ?? {}) };
+    params[MEASURABLE[id].runtime] = MEASURABLE[id].params(p);
+  }
+  checkLengthsPlausible(o.seqs, subject);
+  checkRunsFit(o.seqs, ids.map((id) => MEASURABLE[id].runtime), () => ({ heads, d: shape.headDim, maps: true }), params, subject);
 }
 
 function randomQkv(heads: number, n: number, d: number, seed: number): Float32Array[] {
@@ -46,6 +64,7 @@ export async function measureVsEstimate(shape: ModelShape, o: MeasureOptions): P
   const heads = Math.min(shape.heads, o.maxHeads ?? shape.heads);
   const d = shape.headDim;
   const bytesEl = F.DTYPE_BYTES.fp32;
+  checkMeasureMemory(shape, o, ids, heads);
   const points: MeasuredPoint[] = [];
   for (const seq of o.seqs) {
     const [q, k, v] = randomQkv(heads, seq, d, 1234 + seq);

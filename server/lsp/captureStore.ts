@@ -40,6 +40,9 @@ export class CaptureStore {
   ) {}
 
   begin(captureId: string, modelId: string, budgetBytes?: number): StoredCapture {
+    // An id used again (a client that reuses ids) replaces the old capture: its spill files go
+    // now instead of leaking until the process ends.
+    this.drop(captureId);
     const c: StoredCapture = { captureId, modelId, layers: new Map(), bytes: 0, diskBytes: 0, budgetBytes };
     this.captures.set(captureId, c);
     this.evict(captureId);

@@ -11,6 +11,7 @@ import { encodeFloat32 } from '../../protocol/encoding';
 import { UserError } from '../capture/types';
 import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/compareRun';
 import { openQkvSource, type QkvSource } from '../variants/qkvCapture';
+import { checkRunsFit } from '../variants/memoryNeed';
 import { getVariant } from '../variants/registry';
 import type { VariantInputs } from '../variants/types';
 import { guarded } from './errors';
@@ -104,6 +105,9 @@ export async function runComparison(path: string, modelName: string, params: Com
     const x: VariantInputs = { ...captured.inputs, seed: SEED };
     const head = params.head ?? 0;
     if (head >= x.heads) throw new UserError(`${CompareVariantsRequest.method}: head ${head} is out of range (layer ${params.layer} has ${x.heads} heads)`);
+    // Every length checked against free memory before the first variant runs.
+    checkRunsFit([x.n], ids, () => ({ heads: x.heads, d: x.d, maps: true }), {}, { label: (n) => `the text's ${n} tokens`, fix: (k) => `use a shorter text (at most ${k} tokens)` });
+    checkRunsFit(params.seqLengths ?? [], ids, () => ({ heads: x.heads, d: x.d, maps: false, rerun: true }), {}, { label: (n) => `length ${n}`, fix: (k) => `use lengths up to ${k}` });
     const maps: CompareMap[] = [];
     const main = await compareVariants(ids, x, {
       executionProvider: ep, repeats, isCancelled, onResult: (r) => hooks.onResult?.(r),

@@ -2,33 +2,16 @@
  * Full-resolution maps kept on disk instead of in memory: a 4096-token capture of a
  * GPT-2-small-sized model is 12 layers x 12 heads x 4096^2 floats = 9.2 GB, more than the
  * runtime should hold, while a tile of one head is a few rows read by offset. Each spilled layer
- * is one raw float32 file under os.tmpdir(), deleted when the store drops it and, as a last
- * resort, when the process exits.
+ * is one raw float32 file in this process's spill folder (server/lsp/spillFolders.ts), deleted
+ * when the store drops it and, as a last resort, when the process ends (also by SIGTERM/SIGINT).
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UserError } from '../capture/types';
+import { forgetOnExit, removeOnExit } from '../files/exitCleanup';
+import { spillFolder } from './spillFolders';
 
-let spillDir: string | undefined;
 const live = new Set<string>();
-
-function dir(): string {
-  if (!spillDir) {
-    spillDir = mkdtempSync(join(tmpdir(), 'attention-inspector-maps-'));
-    // Synchronous on purpose: 'exit' handlers cannot wait, and a crash should not leave GBs behind.
-    process.once('exit', () => {
-      for (const f of live) {
-        try {
-          unlinkSync(f);
-        } catch {
-          // already gone
-        }
-      }
-      if (spillDir) rmSync(spillDir, { recursive: true, force: true });
-    });
-  }
-  return spillDir;
-}
 
 let counter = 0;
 
@@ -43,14 +26,23 @@ export class SpilledMap {
     readonly queries: number,
     readonly keys: number,
   ) {
-    this.file = join(dir(), `map-${process.pid}-${++counter}.f32`);
+    this.file = join(spillFolder(), `map-${process.pid}-${++counter}.f32`);
     live.add(this.file);
-    this.fd = openSync(this.file, 'w+', 0o600);
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    // Writes in 64 MiB pieces: one writeSync of several GB hits the 2 GiB syscall limit.
-    const piece = 64 * 2 ** 20;
-    for (let off = 0; off < bytes.length; ) {
-      off += writeSync(this.fd, bytes, off, Math.min(piece, bytes.length - off), off);
+    removeOnExit(this.file);
+    try {
+      // 'wx+': exclusive, so nothing planted under the name is written through.
+      this.fd = openSync(this.file, 'wx+', 0o600);
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      // Writes in 64 MiB pieces: one writeSync of several GB hits the 2 GiB syscall limit.
+      const piece = 64 * 2 ** 20;
+      for (let off = 0; off < bytes.length; ) {
+        off += writeSync(this.fd, bytes, off, Math.min(piece, bytes.length - off), off);
+      }
+    } catch (e) {
+      // Give the space back at once: a half-written spill file would keep the disk full and
+      // fail every later capture until the runtime restarts.
+      this.release();
+      throw spillError(this.file, e);
     }
   }
 
@@ -71,8 +63,8 @@ export class SpilledMap {
   }
 
   release(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
+    if (!live.has(this.file)) return;
+    if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     try {
       unlinkSync(this.file);
@@ -80,7 +72,19 @@ export class SpilledMap {
       // already gone
     }
     live.delete(this.file);
+    forgetOnExit(this.file);
   }
+}
+
+function spillError(file: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new UserError(`no space left in ${dirname(file)} for the maps above the memory budget; free disk space, raise attentionInspector.memoryBudgetMB or use fewer tokens`);
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new UserError(`cannot write spilled maps to ${file}: ${code}; point TMPDIR at a writable folder or raise attentionInspector.memoryBudgetMB`);
+  }
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Spill files currently on disk (tests check that dropping a capture deletes them). */

@@ -3,7 +3,8 @@
  * messages a host would have posted, which the panel replays (webview/main.ts, report mode).
  * It opens from disk in any browser with no server, no CDN and no network.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../files/atomicWrite';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { HostToWebview } from '../../protocol/webview';
@@ -34,7 +35,8 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function writeHtmlReport(outFile: string, messages: HostToWebview[], title: string): void {
+/** The report's HTML: the panel's bundle and the messages inlined. */
+export function renderHtmlReport(messages: HostToWebview[], title: string): string {
   const bundle = findWebviewBundle();
   // A source map comment would make devtools fetch a file the report does not carry.
   const js = readFileSync(bundle.js, 'utf8').replace(/\/\/# sourceMappingURL=\S+\s*$/, '');
@@ -43,7 +45,7 @@ export function writeHtmlReport(outFile: string, messages: HostToWebview[], titl
   // Inline script text must neither close its element nor open an HTML comment (which changes
   // how the parser finds the end); \x3C reads as "<" in JS strings, templates and regexes.
   const safeJs = js.replace(/<(\/script|!--)/gi, '\\x3C$1');
-  const html = `<!DOCTYPE html>
+  return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -58,6 +60,10 @@ export function writeHtmlReport(outFile: string, messages: HostToWebview[], titl
 </body>
 </html>
 `;
+}
+
+/** Written whole or not at all (server/files/atomicWrite.ts). */
+export function writeHtmlReport(outFile: string, messages: HostToWebview[], title: string): void {
   mkdirSync(dirname(resolve(outFile)), { recursive: true });
-  writeFileSync(outFile, html);
+  writeFileAtomic(outFile, renderHtmlReport(messages, title));
 }
