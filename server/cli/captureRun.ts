@@ -3,12 +3,13 @@
  * self-attention layer (cross_<i>.npy per cross-attention layer), summary.json. Shared by the
  * capture and demo commands.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { writeNpy } from '../capture/npy';
 import { openModel } from '../capture/openModel';
 import { UserError, type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 import { UsageError, positiveInt, type Flags } from './args';
 
 export const EXECUTION_PROVIDERS: ExecutionProviderSetting[] = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
@@ -41,9 +42,9 @@ export function inputFromFlags(flags: Flags, command: string): CaptureInput {
   if (typeof flags['text-file'] === 'string') {
     const file = flags['text-file'];
     if (!existsSync(file)) throw new UserError(`${file}: no such text file; check --text-file`);
-    const text = readFileSync(file, 'utf8');
-    if (text.trim().length === 0) throw new UserError(`${file}: the text file is empty; put the text to inspect in it`);
-    return { text };
+    requireRegularFile(file, 'the text to inspect', 'pass a text file to --text-file');
+    // Read while tokenizing, only as far as --max-tokens needs (server/tokenize/textSource.ts).
+    return { textFile: file };
   }
   return { ids: parseIds(flags.ids, 'ids', command) };
 }
@@ -95,10 +96,15 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
     const shapes: { index: number; kind: string; heads: number; queries: number; keys: number; file: string }[] = [];
     let self = 0;
     let cross = 0;
+    const warnings: string[] = [];
     const result = await model.capture(req.input, {
       maxTokens: req.maxTokens,
       memoryBudgetBytes: req.memoryBudgetBytes,
       log: req.log,
+      onWarning: (line) => {
+        warnings.push(line);
+        process.stderr.write(`warning: ${line}\n`);
+      },
       onLayer: (map) => {
         const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
         writeNpy(join(req.out, file), map.data, [map.heads, map.queries, map.keys]);
@@ -124,6 +130,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       timings: result.timings,
       peakRssBytes: result.peakRssBytes,
       cancelled: result.cancelled,
+      ...(warnings.length ? { warnings } : {}),
     };
     writeFileSync(join(req.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     return { model, result, files, summary };

@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 import type { Dtype } from './formulas';
 
 export type ShapeField = 'layers' | 'hiddenSize' | 'heads' | 'kvHeads' | 'headDim' | 'maxPositions' | 'slidingWindow' | 'dtype' | 'ropeScaling' | 'intermediateSize';
@@ -239,6 +240,7 @@ export function loadModelShape(path: string): ModelShape {
   } catch {
     throw new UserError(`${path}: no such file; pass a config.json or a model folder that holds one.`);
   }
+  requireRegularFile(file, 'a model config', 'pass a config.json or a model folder that holds one');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

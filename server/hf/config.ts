@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 
 export type Family = 'gpt2' | 'bert' | 'llama';
 export type Activation = 'gelu' | 'gelu_new' | 'relu' | 'silu';
@@ -72,6 +73,7 @@ const ACTS: Record<string, Activation> = {
 export function readHfConfig(folder: string): HfConfig {
   const file = path.join(folder, 'config.json');
   if (!existsSync(file)) throw new UserError(`${folder}: no config.json; a Hugging Face folder needs config.json next to the weights.`);
+  requireRegularFile(file, 'config.json', 'keep the config.json that came with the checkpoint');
   let c: Record<string, unknown>;
   try {
     c = JSON.parse(readFileSync(file, 'utf8'));

@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 
 /** Headers above this are refused: real ones are a few hundred kB even for 400-shard models. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -111,6 +112,7 @@ export class SafetensorsFile {
 
   static async open(file: string): Promise<SafetensorsFile> {
     let handle: fsp.FileHandle;
+    requireRegularFile(file, 'a safetensors checkpoint', 'keep the real weights file there');
     try {
       handle = await fsp.open(file, 'r');
     } catch (err) {
