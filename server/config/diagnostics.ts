@@ -28,6 +28,10 @@ export function configDiagnostics(doc: TextDocument): Diagnostic[] {
   const out: Diagnostic[] = [];
   const add = (node: Node, severity: DiagnosticSeverity, message: string, code: string) =>
     out.push({ range: { start: doc.positionAt(node.offset), end: doc.positionAt(node.offset + node.length) }, severity, message, source: SOURCE, code });
+  for (const s of p.skipped) {
+    add({ offset: s.offset, length: Math.min(s.length, 1) } as Node, DiagnosticSeverity.Warning,
+      `"${s.key}" is skipped: its value ${s.why}; hovers and estimates read the other keys.`, 'skipped-key');
+  }
 
   const sizes: Partial<Record<ShapeField, { key: string; node: Node; n: number }>> = {};
   for (const field of SIZE_FIELDS) {

@@ -102,6 +102,12 @@ export function configHover(doc: TextDocument, offset: number): Hover | null {
   if (!parsed) return null;
   const hit = keyAtOffset(parsed, offset);
   if (!hit) return null;
+  const keyNode0 = hit.property.children![0];
+  const skipped = parsed.skipped.find((s) => s.key === hit.key && s.offset >= keyNode0.offset && s.offset <= hit.property.offset + hit.property.length);
+  if (skipped) {
+    const range = { start: doc.positionAt(keyNode0.offset), end: doc.positionAt(keyNode0.offset + keyNode0.length) };
+    return { contents: { kind: 'markdown', value: `**Attention Inspector**: \`${hit.key}\` is skipped: its value ${skipped.why}; the other keys are read without it.` }, range };
+  }
   const field = fieldOf(hit.key);
   if (!field) return null;
   const keyNode = hit.property.children![0];

@@ -197,7 +197,8 @@ export function readModelShape(raw: Json, source = 'config.json'): ModelShape {
   let windowValue: number | null = null;
   const winHit = pick(cfg, 'slidingWindow');
   if (winHit) {
-    const v = Array.isArray(winHit.value) ? Math.max(...(winHit.value as number[])) : winHit.value;
+    // A loop, not Math.max(...list): a spread of a long list overflows the call stack.
+    const v = Array.isArray(winHit.value) ? (winHit.value as unknown[]).reduce<number>((m, x) => (typeof x === 'number' && x > m ? x : m), Number.NEGATIVE_INFINITY) : winHit.value;
     if (typeof v === 'number' && v > 0) {
       keys.slidingWindow = winHit.key;
       windowValue = v;

@@ -49,7 +49,7 @@ export function parseHeader(file: string, json: string, headerLen: number, fileS
     if (name === '__metadata__') continue;
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') fail(file, `entry "${name}" is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) {
       fail(file, `tensor "${name}" has unknown dtype ${JSON.stringify(e.dtype)}`);
     }
     const shape = e.shape;
