@@ -115,15 +115,15 @@ function figures(shape: ModelShape, variant: EfficiencyVariant, params: VariantP
 }
 
 /**
- * Far past any context a model is run at (the longest are about 10^7 tokens), and low enough
- * that seq² × heads × layers stays a finite double: 1e300 would print null figures.
+ * Past any context a model is run at (the longest are about 10^7 tokens), and low enough
+ * that every figure stays a finite double (1e300 printed null figures) and sweeps stay quick.
  */
-export const MAX_SEQ = 1e9;
+export const MAX_SEQ = 1e8;
 export const MAX_BATCH = 1e6;
 
 export function estimate(shape: ModelShape, options: EstimateOptions): Estimate {
   if (!Number.isInteger(options.seq) || options.seq < 1 || options.seq > MAX_SEQ) {
-    throw new UserError(`--seq must be a whole number from 1 to ${MAX_SEQ.toExponential()} (got ${options.seq}); figures past that overflow.`);
+    throw new UserError(`--seq must be a whole number from 1 to ${MAX_SEQ.toExponential()} (got ${options.seq}); figures past that are not meaningful.`);
   }
   const batch = options.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
