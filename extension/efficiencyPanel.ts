@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest } from '../protocol/efficiency';
 import type { EfficiencySettings, EfficiencyToHost, HostToEfficiency } from '../protocol/efficiencyWebview';
 import { makeNonce } from '../webview/csp';
+import { parseEfficiencyMessage } from './efficiencyMessages';
 import { panelHtml } from '../webview/panelHtml';
 
 /** What the panel needs from the language client (kept narrow so any client wrapper fits). */
@@ -49,7 +50,12 @@ export class EfficiencyPanel {
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.css'));
     // The same document and policy as the Attention panel (webview/panelHtml.ts), with this bundle.
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'Attention efficiency' });
-    webview.onDidReceiveMessage((m: EfficiencyToHost) => void this.onMessage(m));
+    webview.onDidReceiveMessage((raw: unknown) => {
+      // Only well-formed messages with values in range reach the runtime (efficiencyMessages.ts).
+      const m = parseEfficiencyMessage(raw);
+      if (m) void this.onMessage(m);
+      else this.post({ type: 'error', message: 'ignored a malformed message from the Efficiency panel' });
+    });
     panel.onDidDispose(() => EfficiencyPanel.open.delete(configPath));
   }
 
