@@ -49,8 +49,14 @@ export function parseEfficiencyMessage(raw: unknown): EfficiencyToHost | undefin
     case 'measure': {
       const { seqs } = m;
       if (!Array.isArray(seqs) || seqs.length < 1 || seqs.length > MAX_MEASURE_LENGTHS) return undefined;
-      if (!seqs.every((n) => isInt(n, 1, MAX_MEASURE_SEQ))) return undefined;
-      return { type: 'measure', seqs: [...seqs] as number[] };
+      // Index by index: every() skips the holes of a sparse array ([128, , 256]).
+      const out: number[] = [];
+      for (let i = 0; i < seqs.length; i++) {
+        const v: unknown = seqs[i];
+        if (!isInt(v, 1, MAX_MEASURE_SEQ)) return undefined;
+        out.push(v);
+      }
+      return { type: 'measure', seqs: out };
     }
     default:
       return undefined;

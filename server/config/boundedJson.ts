@@ -11,8 +11,8 @@ import { createScanner, SyntaxKind } from 'jsonc-parser';
 
 /** Far deeper than any real config (rope_scaling and quantization_config are 2 or 3 levels). */
 export const MAX_DEPTH = 32;
-/** Per-layer lists hold at most a few hundred values; MAX_LAYERS elsewhere is 10,000. */
-export const MAX_VALUES = 100_000;
+/** Per-layer lists hold at most a few hundred values; twice the 10,000 layers read at most elsewhere. */
+export const MAX_VALUES = 20_000;
 
 export interface SkippedKey {
   key: string;

@@ -32,8 +32,22 @@ function collect(obj: Node | undefined, into: Map<string, Node>): void {
   }
 }
 
+/**
+ * The last parse of each open document, by version: the editor asks for a hover on every
+ * mouse move, and a large config need not be parsed again until it changes.
+ */
+const parsedByDocument = new WeakMap<TextDocument, { version: number; parsed: ParsedConfig | undefined }>();
+
 /** Parses a document; undefined when it is not a transformer config. */
 export function parseConfig(doc: TextDocument): ParsedConfig | undefined {
+  const hit = parsedByDocument.get(doc);
+  if (hit && hit.version === doc.version) return hit.parsed;
+  const parsed = parseConfigNow(doc);
+  parsedByDocument.set(doc, { version: doc.version, parsed });
+  return parsed;
+}
+
+function parseConfigNow(doc: TextDocument): ParsedConfig | undefined {
   if (!isConfigUri(doc.uri)) return undefined;
   const bounded = boundConfigText(doc.getText());
   const root = parseTree(bounded.text, [], { allowTrailingComma: true, disallowComments: false });

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../capture/types';
+import { scalarText } from '../efficiency/modelShape';
 import { requireRegularFile } from '../regularFile';
 
 export type Family = 'gpt2' | 'bert' | 'llama';
@@ -131,7 +132,7 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
     return v;
   };
   const act = (key: string, fallback: string): Activation => {
-    const name = String(present(key) ? c[key] : fallback);
+    const name = present(key) ? scalarText(c[key]) : fallback;
     const a = Object.hasOwn(ACTS, name) ? ACTS[name] : undefined;
     if (!a) throw new UserError(`${file}: ${key} "${name}" is not supported; supported: ${Object.keys(ACTS).join(', ')}.`);
     return a;
@@ -139,7 +140,7 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
   const base = {
     family,
     modelType,
-    architectures: Array.isArray(c.architectures) ? c.architectures.map(String) : [],
+    architectures: Array.isArray(c.architectures) ? c.architectures.map(scalarText) : [],
     scaleByInverseLayer: false,
     scaleAttnWeights: true,
     typeVocabSize: 0,
@@ -173,7 +174,7 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
     };
   } else if (family === 'bert') {
     const pe = c.position_embedding_type ?? 'absolute';
-    if (pe !== 'absolute') throw new UserError(`${file}: position_embedding_type "${pe}" is not supported; only "absolute".`);
+    if (pe !== 'absolute') throw new UserError(`${file}: position_embedding_type ${JSON.stringify(pe).slice(0, 40)} is not supported; only "absolute".`);
     const hidden = count('hidden_size', 768);
     const heads = count('num_attention_heads', 12);
     cfg = {
@@ -243,7 +244,7 @@ function ropeScaling(file: string, raw: unknown): RopeScaling | undefined {
   if (raw == null) return undefined;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: rope_scaling must be an object such as {"rope_type": "linear", "factor": 2} or null (found ${JSON.stringify(raw).slice(0, 40)}).`);
   const r = raw as Record<string, unknown>;
-  const type = String(r.rope_type ?? r.type ?? '');
+  const type = scalarText(r.rope_type ?? r.type);
   if (type === 'default') return undefined;
   if (type !== 'linear' && type !== 'llama3') {
     throw new UserError(`${file}: rope_scaling type "${type}" is not supported; supported: default, linear, llama3.`);

@@ -42,7 +42,8 @@ describe('Efficiency and Compare panel messages', () => {
 
   it(`Efficiency: measure lengths are whole numbers from 1 to ${MAX_MEASURE_SEQ}, at most 8 of them`, () => {
     assert.deepEqual(parseEfficiencyMessage({ type: 'measure', seqs: [MAX_MEASURE_SEQ] }), { type: 'measure', seqs: [MAX_MEASURE_SEQ] });
-    for (const seqs of [[12000], [MAX_MEASURE_SEQ + 1], [1e8], [0], [-1], [1.5], ['128'], [], Array.from({ length: 9 }, () => 128), 'x', null, { 0: 128, length: 1 }]) {
+    // eslint-disable-next-line no-sparse-arrays
+    for (const seqs of [[128, , 256], [12000], [MAX_MEASURE_SEQ + 1], [1e8], [0], [-1], [1.5], ['128'], [], Array.from({ length: 9 }, () => 128), 'x', null, { 0: 128, length: 1 }]) {
       assert.equal(parseEfficiencyMessage({ type: 'measure', seqs }), undefined, JSON.stringify(seqs));
     }
   });
