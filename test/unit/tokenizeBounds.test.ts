@@ -5,6 +5,7 @@
  * WordLevel maps unknown words to its unk_token, and a mostly unknown text is warned about.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { fileSource, stringSource, type TextSource } from '../../server/tokenize
 import { unknownTokenWarning } from '../../server/tokenize/unknownTokens';
 import { CancelledError } from '../../server/tokenize/workerClient';
 import { loadTokenizer } from '../../server/tokenizer';
+import { ensureServerBundle } from '../helpers/serverBundle';
 
 const repo = join(__dirname, '..', '..');
 const SAMPLE = join(repo, 'samples/tiny-gpt');
@@ -59,6 +61,8 @@ function counted(source: TextSource): TextSource & { maxChars: number } {
 
 describe('tokenizing within a time limit, cancel and token limit', function () {
   this.timeout(60_000);
+  // dist/cli.js for the CLI's warning (`npm test` builds it first; rebuilt here when stale).
+  before(() => ensureServerBundle());
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it('a catastrophically backtracking normalizer is stopped at the time limit while this thread keeps running', async () => {
@@ -179,6 +183,12 @@ describe('tokenizing within a time limit, cancel and token limit', function () {
       const none: string[] = [];
       await resolveIds({ text: 'the cat sat on the mat' }, tok, SAMPLE, { onWarning: (w) => none.push(w) });
       assert.deepEqual(none, []);
+      // The CLI says so on stderr and in summary.json, and still writes the capture.
+      const out = join(root, 'cli-unknown');
+      const res = spawnSync(process.execPath, [join(repo, 'dist/cli.js'), 'capture', '--model', SAMPLE, '--text', text, '--out', out], { encoding: 'utf8' });
+      assert.equal(res.status, 0, res.stderr);
+      assert.match(res.stderr, /^warning: 4 of 6 tokens are unknown to the tokenizer \(\[UNK\]\)/);
+      assert.deepEqual(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).warnings, warnings);
       // Half unknown is not "most".
       assert.equal(unknownTokenWarning([1, 5, 1, 6], ['[UNK]', 'a', '[UNK]', 'b'], 1), undefined);
     } finally {
