@@ -57,6 +57,20 @@ describe('a tokenizer stuck in a regex (runtime over LSP)', function () {
     assert.equal(ok.layers.length, 2);
   });
 
+  it('refuses a text far over maxTokens from a prefix, without tokenizing all of it', async () => {
+    rt = await startRuntime();
+    const { modelId } = await rt.conn.sendRequest(OpenModelRequest.type, { path: SAMPLE, executionProvider: 'cpu' });
+    // About 4 MB of words: 600,000+ tokens; the limit is 100.
+    const words = readFileSync(join(repoRoot, 'samples/texts/long.txt'), 'utf8');
+    const text = Array.from({ length: 150 }, () => words).join(' ');
+    const err = await rt.conn.sendRequest(CaptureRequest.type, { modelId, text, maxTokens: 100 }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ResponseError, String(err));
+    const m = /more than 100 tokens \(its first ([\d,]+) characters already give (\d+)\)/.exec(err.message);
+    assert.ok(m, err.message);
+    const read = Number(m[1].replace(/,/g, ''));
+    assert.ok(read < text.length / 100 && Number(m[2]) > 100, `${read} of ${text.length} characters tokenized`);
+  });
+
   it('fails the capture with a one-line error at the time limit', async () => {
     rt = await startRuntime({ env: { ...process.env, ATTENTION_INSPECTOR_TOKENIZE_TIMEOUT_MS: '500' } });
     const { modelId } = await rt.conn.sendRequest(OpenModelRequest.type, { path: model, executionProvider: 'cpu' });
