@@ -55,7 +55,11 @@ export class CaptureRelay {
     const a = this.active;
     if (!a || a.captureId !== p.captureId || a.started) return;
     a.started = true;
-    this.send({ type: 'captureStarted', captureId: p.captureId, modelName: a.modelName, ...panelTokens(p), layers: p.layers.map((l) => ({ index: l.index, kind: l.kind, heads: l.heads })) });
+    this.send({
+      type: 'captureStarted', captureId: p.captureId, modelName: a.modelName, ...panelTokens(p),
+      layers: p.layers.map((l) => ({ index: l.index, kind: l.kind, heads: l.heads })),
+      ...(p.warnings?.length ? { warnings: p.warnings } : {}),
+    });
     for (const l of a.pending.splice(0)) this.layer(l);
   }
 

@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { COMPARE_VARIANT_CHOICES, CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
-import type { CompareToHost, HostToCompare } from '../protocol/compareWebview';
+import type { HostToCompare } from '../protocol/compareWebview';
 import type { ExecutionProviderSetting, ModelInfo } from '../protocol/runtime';
 import { makeNonce } from '../webview/csp';
 import { panelHtml } from '../webview/panelHtml';
+import { parseCompareMessage } from './compareMessages';
 import { firstLine, showError } from './log';
 import type { RuntimeContext } from './runtimeContext';
 
@@ -46,8 +47,9 @@ class ComparePanel {
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'compare.css'));
     // The same document and policy as the Attention panel (webview/panelHtml.ts, webview/csp.ts).
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: String(script), styleUri: String(style), title: 'Compare attention' });
-    webview.onDidReceiveMessage((m: CompareToHost) => {
-      if (m?.type !== 'ready') return;
+    webview.onDidReceiveMessage((raw: unknown) => {
+      // The webview only says ready; anything else is dropped (compareMessages.ts).
+      if (parseCompareMessage(raw)?.type !== 'ready') return;
       this.ready = true;
       if (this.pending) void webview.postMessage(this.pending);
       this.pending = undefined;

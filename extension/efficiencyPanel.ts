@@ -9,6 +9,7 @@ import { EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest
 import type { EfficiencySettings, EfficiencyToHost, HostToEfficiency } from '../protocol/efficiencyWebview';
 import { checkMeasureSizes, checkSweepSizes } from '../server/efficiency/requestSizes';
 import { makeNonce } from '../webview/csp';
+import { parseEfficiencyMessage } from './efficiencyMessages';
 import { panelHtml } from '../webview/panelHtml';
 
 /** What the panel needs from the language client (kept narrow so any client wrapper fits). */
@@ -50,7 +51,12 @@ export class EfficiencyPanel {
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.css'));
     // The same document and policy as the Attention panel (webview/panelHtml.ts), with this bundle.
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'Attention efficiency' });
-    webview.onDidReceiveMessage((m: EfficiencyToHost) => void this.onMessage(m));
+    webview.onDidReceiveMessage((raw: unknown) => {
+      // Only well-formed messages with values in range reach the runtime (efficiencyMessages.ts).
+      const m = parseEfficiencyMessage(raw);
+      if (m) void this.onMessage(m);
+      else this.post({ type: 'error', message: 'ignored a malformed message from the Efficiency panel' });
+    });
     panel.onDidDispose(() => EfficiencyPanel.open.delete(configPath));
   }
 

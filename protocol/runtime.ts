@@ -121,6 +121,8 @@ export namespace CaptureStartedNotification {
     /** Encoder-decoder models: the decoder's tokens (see CaptureSummary.targetTokens). */
     targetTokens?: string[];
     targetIds?: number[];
+    /** One-line warnings about the input, e.g. most tokens unknown to the tokenizer. */
+    warnings?: string[];
   }
   export const type = new NotificationType<Params>(method);
 }

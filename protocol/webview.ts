@@ -35,6 +35,8 @@ export type HostToWebview =
        * queries are `tokens` (the target). Absent for decoder-only and encoder-only models.
        */
       sourceTokens?: TokenInfo[];
+      /** One-line warnings about the input (most tokens unknown), shown above the grid. */
+      warnings?: string[];
     }
   | {
       type: 'layer';

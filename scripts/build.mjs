@@ -42,6 +42,17 @@ const targets = [
     external: ['onnxruntime-node'],
   },
   {
+    // Tokenizing runs in a worker thread (server/tokenize/workerClient.ts), loaded from beside
+    // the server and CLI bundles.
+    ...common,
+    entryPoints: ['server/tokenize/tokenizeWorker.ts'],
+    outfile: 'dist/tokenizeWorker.js',
+    platform: 'node',
+    mainFields: nodeMainFields,
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
     ...common,
     entryPoints: ['server/cli.ts'],
     outfile: 'dist/cli.js',
@@ -73,5 +84,5 @@ if (watch) {
 } else {
   const started = Date.now();
   await Promise.all(targets.map((t) => esbuild.build(t)));
-  console.log(`[build] extension, server, cli, webview bundles in ${Date.now() - started} ms`);
+  console.log(`[build] extension, server, tokenizer worker, cli, webview bundles in ${Date.now() - started} ms`);
 }

@@ -9,6 +9,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextArea, vsCodeProgress
 import type { HostToWebview, PanelState, WebviewToHost } from '../protocol/webview';
 import { decodeFloat32 } from '../protocol/encoding';
 import { HeadHeatmap, Tile } from './headHeatmap';
+import { InputWarning } from './inputWarning';
 import { LayerMaps, decodeLayer, headView } from './layerMaps';
 import { ThumbnailGrid } from './thumbnailGrid';
 import { setActiveScale } from './colorScale';
@@ -71,6 +72,7 @@ statusEl.setAttribute('role', 'status');
 const errorEl = h('div', 'panel-error', root);
 errorEl.hidden = true;
 errorEl.setAttribute('role', 'alert');
+const inputWarning = new InputWarning(root, errorEl);
 
 const form = h('form', 'inspect-form', root);
 const textArea = document.createElement('vscode-text-area') as HTMLElement & { value: string };
@@ -250,6 +252,7 @@ function handle(msg: HostToWebview): void {
       return;
     case 'captureStarted': {
       showError(undefined);
+      inputWarning.show(msg.warnings);
       const heads: number[] = [];
       for (const l of msg.layers) heads[l.index] = l.heads;
       capture = { id: msg.captureId, modelName: msg.modelName, tokens: msg.tokens.map((t) => t.text), heads, maps: new Map() };

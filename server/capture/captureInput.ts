@@ -1,39 +1,64 @@
 /**
- * Turning a capture's input (text or ids) into token ids and their strings, with the limits
- * and one-line refusals shared by every model format.
+ * Turning a capture's input (text, text file or ids) into token ids and their strings, with the
+ * limits and one-line refusals shared by every model format. Texts are tokenized in a worker
+ * with a time limit, no further than the token limit needs (server/tokenizer.ts).
  */
 import type { TextTokenizer } from '../tokenizer';
-import { UserError, type CaptureInput } from './types';
+import { fileSource, stringSource, type TextSource } from '../tokenize/textSource';
+import { unknownTokenWarning } from '../tokenize/unknownTokens';
+import { UserError, type CaptureInput, type CaptureOptions } from './types';
 
-export function resolveIds(
+type ResolveOptions = Pick<CaptureOptions, 'maxTokens' | 'isCancelled' | 'onWarning'>;
+
+function textOf(input: CaptureInput): TextSource | undefined {
+  if (input.textFile !== undefined) return fileSource(input.textFile);
+  if (input.text !== undefined) return stringSource(input.text);
+  return undefined;
+}
+
+export async function resolveIds(
   input: CaptureInput,
   tokenizer: TextTokenizer | undefined,
   modelPath: string,
-  maxTokens?: number,
-): { ids: number[]; tokens: string[] } {
+  options: ResolveOptions = {},
+): Promise<{ ids: number[]; tokens: string[] }> {
+  const { maxTokens } = options;
   let ids: number[];
   let tokens: string[];
+  const source = input.ids === undefined ? textOf(input) : undefined;
   if (input.ids !== undefined) {
     ids = input.ids;
     const bad = ids.find((id) => !Number.isInteger(id) || id < 0);
     if (bad !== undefined) throw new UserError(`token id ${bad} is not a non-negative integer`);
+    if (maxTokens !== undefined && ids.length > maxTokens) throw tooMany(ids.length, maxTokens);
     tokens = tokenizer ? tokenizer.tokensFor(ids) : ids.map(String);
-  } else if (input.text !== undefined) {
-    if (input.text.trim().length === 0) throw new UserError('empty text: give some text to inspect');
-    if (!tokenizer) {
-      throw new UserError(`${modelPath}: no tokenizer.json beside the model; pass token ids with --ids 3,17,5`);
+  } else if (source !== undefined) {
+    try {
+      const head = source.read(65_536);
+      if (head.text.trim().length === 0 && head.complete) {
+        throw new UserError(source.name === 'the text' ? 'empty text: give some text to inspect' : `${source.name}: the text file is empty; put the text to inspect in it`);
+      }
+      if (!tokenizer) {
+        throw new UserError(`${modelPath}: no tokenizer.json beside the model; pass token ids with --ids 3,17,5`);
+      }
+      ({ ids, tokens } = await tokenizer.encode(source, { maxTokens, isCancelled: options.isCancelled }));
+    } finally {
+      source.close();
     }
-    ({ ids, tokens } = tokenizer.encode(input.text));
+    const warning = unknownTokenWarning(ids, tokens, tokenizer.unkId);
+    if (warning) options.onWarning?.(warning);
   } else {
     throw new UserError('nothing to inspect: give a text or token ids');
   }
   if (ids.length === 0) throw new UserError('empty input: the text produced no tokens');
-  if (maxTokens !== undefined && ids.length > maxTokens) {
-    throw new UserError(
-      `${ids.length} tokens is more than the limit of ${maxTokens} (--max-tokens / attentionInspector.maxTokens); shorten the text or raise the limit`,
-    );
-  }
+  if (maxTokens !== undefined && ids.length > maxTokens) throw tooMany(ids.length, maxTokens);
   return { ids, tokens };
+}
+
+function tooMany(count: number, maxTokens: number): UserError {
+  return new UserError(
+    `${count} tokens is more than the limit of ${maxTokens} (--max-tokens / attentionInspector.maxTokens); shorten the text or raise the limit`,
+  );
 }
 
 /**
@@ -41,19 +66,19 @@ export function resolveIds(
  * source ids again (teacher forcing on the input itself, which shows alignment without a
  * translation at hand). Refused for models without a decoder input.
  */
-export function resolveTarget(
+export async function resolveTarget(
   input: CaptureInput,
   source: { ids: number[]; tokens: string[] },
   tokenizer: TextTokenizer | undefined,
   modelPath: string,
   hasDecoder: boolean,
-  maxTokens?: number,
-): { ids: number[]; tokens: string[] } | undefined {
+  options: ResolveOptions = {},
+): Promise<{ ids: number[]; tokens: string[] } | undefined> {
   const given = input.targetIds !== undefined || input.targetText !== undefined;
   if (!hasDecoder) {
     if (given) throw new UserError(`${modelPath}: has no decoder_input_ids input; a target text or ids applies to encoder-decoder models only`);
     return undefined;
   }
   if (!given) return source;
-  return resolveIds({ ids: input.targetIds, text: input.targetIds === undefined ? input.targetText : undefined }, tokenizer, modelPath, maxTokens);
+  return resolveIds({ ids: input.targetIds, text: input.targetIds === undefined ? input.targetText : undefined }, tokenizer, modelPath, options);
 }

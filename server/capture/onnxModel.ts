@@ -115,8 +115,8 @@ class OnnxModel implements OpenedModel {
 
   async capture(input: CaptureInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const t0 = performance.now();
-    const { ids, tokens } = resolveIds(input, this.tokenizer, this.path, options.maxTokens);
-    const target = resolveTarget(input, { ids, tokens }, this.tokenizer, this.path, this.plan.decoderInput !== undefined, options.maxTokens);
+    const { ids, tokens } = await resolveIds(input, this.tokenizer, this.path, options);
+    const target = await resolveTarget(input, { ids, tokens }, this.tokenizer, this.path, this.plan.decoderInput !== undefined, options);
     // Before the (possibly long) first run, so the client can draw the token strip and layer slots.
     options.onTokens?.(tokens, ids, target);
     const t1 = performance.now();
@@ -203,6 +203,7 @@ class OnnxModel implements OpenedModel {
   }
 
   async dispose(): Promise<void> {
+    this.tokenizer?.dispose();
     await this.current.session.release();
   }
 }

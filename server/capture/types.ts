@@ -17,6 +17,8 @@ export interface LayerMap {
 
 export interface CaptureInput {
   text?: string;
+  /** A UTF-8 text file, read only as far as tokenizing within maxTokens needs (--text-file). */
+  textFile?: string;
   ids?: number[];
   /** Encoder-decoder models: the decoder's input (target) as text or ids; default the source ids. */
   targetText?: string;
@@ -41,6 +43,8 @@ export interface CaptureOptions {
   onProgress?: (fraction: number, message: string) => void;
   /** Log sink for one-line notes (provider fallbacks, timings). */
   log?: (line: string) => void;
+  /** One-line warnings about the input (most tokens unknown), before onTokens. */
+  onWarning?: (line: string) => void;
 }
 
 export interface CaptureResult {

@@ -3,9 +3,11 @@
  * self-attention layer (cross_<i>.npy per cross-attention layer), summary.json. Shared by the
  * capture and demo commands.
  */
+import { existsSync, statSync } from 'node:fs';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { openModel } from '../capture/openModel';
 import { type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 import { UsageError, positiveInt, type Flags } from './args';
 import { parseIdList, readIdsFile, readTextFile } from './inputFiles';
 import { OutputFolder } from './outputFolder';
@@ -39,7 +41,14 @@ export function inputFromFlags(flags: Flags, command: string): CaptureInput {
   const given = ['text', 'text-file', 'ids', 'ids-file'].filter((f) => flags[f] !== undefined);
   if (given.length !== 1) throw new UsageError(`${command}: give exactly one of --text, --text-file, --ids, --ids-file`);
   if (typeof flags.text === 'string') return { text: flags.text };
-  if (typeof flags['text-file'] === 'string') return { text: readTextFile(flags['text-file']) };
+  if (typeof flags['text-file'] === 'string') {
+    const file = flags['text-file'];
+    // Standard input is read whole; a missing path or a folder gets inputFiles' one-line error.
+    if (file === '-' || !existsSync(file) || statSync(file).isDirectory()) return { text: readTextFile(file) };
+    requireRegularFile(file, 'the text to inspect', 'pass a text file to --text-file');
+    // Read while tokenizing, only as far as --max-tokens needs (server/tokenize/textSource.ts).
+    return { textFile: file };
+  }
   if (typeof flags['ids-file'] === 'string') return { ids: readIdsFile(flags['ids-file']) };
   return { ids: parseIds(flags.ids, 'ids', command) };
 }
@@ -91,10 +100,15 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
     const shapes: { index: number; kind: string; heads: number; queries: number; keys: number; file: string }[] = [];
     let self = 0;
     let cross = 0;
+    const warnings: string[] = [];
     const result = await model.capture(req.input, {
       maxTokens: req.maxTokens,
       memoryBudgetBytes: req.memoryBudgetBytes,
       log: req.log,
+      onWarning: (line) => {
+        warnings.push(line);
+        process.stderr.write(`warning: ${line}\n`);
+      },
       onLayer: (map) => {
         const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
         folder.writeNpy(file, map.data, [map.heads, map.queries, map.keys]);
@@ -120,6 +134,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       timings: result.timings,
       peakRssBytes: result.peakRssBytes,
       cancelled: result.cancelled,
+      ...(warnings.length ? { warnings } : {}),
     };
     if (!req.folder) folder.finish(summary);
     return { model, result, files, summary };

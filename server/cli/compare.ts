@@ -101,7 +101,8 @@ export async function run(argv: string[]): Promise<number> {
 
   const source = await openQkvSource(flags.model, layer, ep);
   try {
-    const { ids: tokenIds, tokens } = source.resolve(input, positiveInt(flags['max-tokens'], 'max-tokens', 'compare'));
+    const { ids: tokenIds, tokens } = await source.resolve(input, positiveInt(flags['max-tokens'], 'max-tokens', 'compare'), undefined,
+      (line) => process.stderr.write(`warning: ${line}\n`));
     const captured = await source.capture(tokenIds);
     const only = (x: VariantInputs, probs?: Float32Array): { x: VariantInputs; probs?: Float32Array } => {
       if (head === undefined) return { x, probs };

@@ -46,7 +46,7 @@ export function parseEstimateArgs(argv: string[]): Args {
       case '--batch': a.batch = int(flag, next()); break;
       case '--dtype': {
         const d = next();
-        if (!d || !(d in DTYPE_BYTES)) throw new UserError(`--dtype must be one of ${Object.keys(DTYPE_BYTES).join(', ')} (got ${d ?? 'nothing'}).`);
+        if (!d || !Object.hasOwn(DTYPE_BYTES, d)) throw new UserError(`--dtype must be one of ${Object.keys(DTYPE_BYTES).join(', ')} (got ${d ?? 'nothing'}).`);
         a.dtype = d as Dtype;
         break;
       }

@@ -7,6 +7,7 @@ import { findNodeAtOffset, getNodeValue, parseTree, type Node } from 'jsonc-pars
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { UserError } from '../capture/types';
 import { looksLikeTransformerConfig, readModelShape, type ModelShape } from '../efficiency/modelShape';
+import { boundConfigText, type SkippedKey } from './boundedJson';
 
 export interface ParsedConfig {
   root: Node;
@@ -16,6 +17,8 @@ export interface ParsedConfig {
   shape?: ModelShape;
   /** Why the shape could not be read (a one-line user message). */
   shapeError?: string;
+  /** Keys whose values were too deep or too large to parse, read as null (boundedJson.ts). */
+  skipped: SkippedKey[];
 }
 
 export function isConfigUri(uri: string): boolean {
@@ -29,10 +32,25 @@ function collect(obj: Node | undefined, into: Map<string, Node>): void {
   }
 }
 
+/**
+ * The last parse of each open document, by version: the editor asks for a hover on every
+ * mouse move, and a large config need not be parsed again until it changes.
+ */
+const parsedByDocument = new WeakMap<TextDocument, { version: number; parsed: ParsedConfig | undefined }>();
+
 /** Parses a document; undefined when it is not a transformer config. */
 export function parseConfig(doc: TextDocument): ParsedConfig | undefined {
+  const hit = parsedByDocument.get(doc);
+  if (hit && hit.version === doc.version) return hit.parsed;
+  const parsed = parseConfigNow(doc);
+  parsedByDocument.set(doc, { version: doc.version, parsed });
+  return parsed;
+}
+
+function parseConfigNow(doc: TextDocument): ParsedConfig | undefined {
   if (!isConfigUri(doc.uri)) return undefined;
-  const root = parseTree(doc.getText(), [], { allowTrailingComma: true, disallowComments: false });
+  const bounded = boundConfigText(doc.getText());
+  const root = parseTree(bounded.text, [], { allowTrailingComma: true, disallowComments: false });
   if (!root || root.type !== 'object') return undefined;
   let value: unknown;
   try {
@@ -45,7 +63,7 @@ export function parseConfig(doc: TextDocument): ParsedConfig | undefined {
   collect(root, properties);
   const text = properties.get('text_config')?.children?.[1];
   if (text?.type === 'object') collect(text, properties);
-  const parsed: ParsedConfig = { root, value: value as Record<string, unknown>, properties };
+  const parsed: ParsedConfig = { root, value: value as Record<string, unknown>, properties, skipped: bounded.skipped };
   try {
     parsed.shape = readModelShape(parsed.value, 'config.json');
   } catch (e) {

@@ -6,7 +6,7 @@
  */
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Node } from 'jsonc-parser';
+import { getNodeValue, type Node } from 'jsonc-parser';
 import { parseDtype, KEY_ALIASES, type ShapeField } from '../efficiency/modelShape';
 import { parseConfig, type ParsedConfig } from './configDocument';
 
@@ -28,6 +28,10 @@ export function configDiagnostics(doc: TextDocument): Diagnostic[] {
   const out: Diagnostic[] = [];
   const add = (node: Node, severity: DiagnosticSeverity, message: string, code: string) =>
     out.push({ range: { start: doc.positionAt(node.offset), end: doc.positionAt(node.offset + node.length) }, severity, message, source: SOURCE, code });
+  for (const s of p.skipped) {
+    add({ offset: s.offset, length: Math.min(s.length, 1) } as Node, DiagnosticSeverity.Warning,
+      `"${s.key}" is skipped: its value ${s.why}; hovers and estimates read the other keys.`, 'skipped-key');
+  }
 
   const sizes: Partial<Record<ShapeField, { key: string; node: Node; n: number }>> = {};
   for (const field of SIZE_FIELDS) {
@@ -62,13 +66,21 @@ export function configDiagnostics(doc: TextDocument): Diagnostic[] {
 
   const rope = p.properties.get('rope_scaling')?.children?.[1];
   if (rope?.type === 'object') {
-    const r = p.value.rope_scaling as Record<string, unknown>;
+    // The node's own value: rope_scaling may sit under text_config, not at the top.
+    const r = getNodeValue(rope) as Record<string, unknown>;
     if (r.type === undefined && r.rope_type === undefined) {
       add(rope, DiagnosticSeverity.Warning, 'rope_scaling has no "rope_type" (or "type"): transformers cannot tell how to scale positions.', 'rope-no-type');
     }
-    if (typeof r.factor === 'number' && r.factor < 1) {
+    if (typeof r.factor === 'number' && r.factor <= 0) {
+      add(rope, DiagnosticSeverity.Error, `rope_scaling factor ${r.factor} is not above 0: positions are divided by it, so every attention map would be NaN.`, 'rope-factor');
+    } else if (typeof r.factor === 'number' && r.factor < 1) {
       add(rope, DiagnosticSeverity.Warning, `rope_scaling factor ${r.factor} is below 1: it shrinks the context instead of extending it.`, 'rope-factor');
     }
+  }
+
+  const theta = p.properties.get('rope_theta')?.children?.[1];
+  if (theta?.type === 'number' && !(Number(theta.value) > 0)) {
+    add(theta, DiagnosticSeverity.Error, `rope_theta ${theta.value} is not above 0: the rotary frequencies would be infinite and every attention map NaN.`, 'rope-theta');
   }
 
   const dt = first(p, 'dtype');

@@ -6,11 +6,12 @@
  */
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { estimate } from '../efficiency/estimate';
+import { estimate, MAX_SEQ } from '../efficiency/estimate';
 import { formatBytes, formatCount, formatFlops, formatSeconds } from '../efficiency/format';
 import { DTYPE_BYTES, kvCacheBytesPerToken, type Dtype } from '../efficiency/formulas';
 import { DEFAULT_HARDWARE_ID, findHardware } from '../efficiency/hardware';
 import { KEY_ALIASES, type ModelShape, type ShapeField } from '../efficiency/modelShape';
+import { UserError } from '../capture/types';
 import { keyAtOffset, parseConfig } from './configDocument';
 
 /** Context used when a config names no max positions. */
@@ -67,6 +68,9 @@ function keyLine(field: ShapeField, key: string, s: ModelShape, ctx: number, dty
 
 export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape): string {
   const ctx = s.maxPositions ?? FALLBACK_CONTEXT;
+  if (ctx > MAX_SEQ) {
+    throw new UserError(`${s.keys.maxPositions ?? 'max positions'} = ${ctx} is past any context the estimator covers (${MAX_SEQ.toExponential()} tokens); fix the value.`);
+  }
   const dtype: Dtype = s.dtype ?? 'fp32';
   const hw = findHardware(DEFAULT_HARDWARE_ID);
   const e = estimate(s, { seq: ctx, dtype, hardware: hw, variants: ['exact', 'flash'] });
@@ -102,6 +106,12 @@ export function configHover(doc: TextDocument, offset: number): Hover | null {
   if (!parsed) return null;
   const hit = keyAtOffset(parsed, offset);
   if (!hit) return null;
+  const keyNode0 = hit.property.children![0];
+  const skipped = parsed.skipped.find((s) => s.key === hit.key && s.offset >= keyNode0.offset && s.offset <= hit.property.offset + hit.property.length);
+  if (skipped) {
+    const range = { start: doc.positionAt(keyNode0.offset), end: doc.positionAt(keyNode0.offset + keyNode0.length) };
+    return { contents: { kind: 'markdown', value: `**Attention Inspector**: \`${hit.key}\` is skipped: its value ${skipped.why}; the other keys are read without it.` }, range };
+  }
   const field = fieldOf(hit.key);
   if (!field) return null;
   const keyNode = hit.property.children![0];
@@ -109,5 +119,13 @@ export function configHover(doc: TextDocument, offset: number): Hover | null {
   if (!parsed.shape) {
     return { contents: { kind: 'markdown', value: `**Attention Inspector**: cannot derive figures: ${parsed.shapeError}` }, range };
   }
-  return { contents: { kind: 'markdown', value: hoverMarkdown(field, hit.key, parsed.shape) }, range };
+  let value: string;
+  try {
+    value = hoverMarkdown(field, hit.key, parsed.shape);
+  } catch (e) {
+    // A shape the estimator refuses (a context past its bound) is a line in the hover, not a failed hover.
+    if (!(e instanceof UserError)) throw e;
+    value = `**Attention Inspector**: cannot derive figures: ${e.message}`;
+  }
+  return { contents: { kind: 'markdown', value }, range };
 }

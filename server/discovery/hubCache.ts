@@ -9,6 +9,7 @@
  * complete snapshot stands in.
  */
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { specialKind } from '../regularFile';
 import { homedir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import type { DiscoveredModel } from '../../protocol/runtime';
@@ -76,6 +77,8 @@ function onnxBytes(file: string): number {
 
 function readRef(repoDir: string, ref: string): string | undefined {
   try {
+    // A FIFO planted as refs/main would block the scan forever on open: skipped like a missing ref.
+    if (specialKind(join(repoDir, 'refs', ref)) !== undefined) return undefined;
     const hash = readFileSync(join(repoDir, 'refs', ref), 'utf8').trim();
     return /^[0-9a-f]{6,64}$/i.test(hash) ? hash : undefined;
   } catch {

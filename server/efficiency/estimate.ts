@@ -114,14 +114,28 @@ function figures(shape: ModelShape, variant: EfficiencyVariant, params: VariantP
   };
 }
 
+/**
+ * Past any context a model is run at (the longest are about 10^7 tokens), and low enough
+ * that every figure stays a finite double (1e300 printed null figures) and sweeps stay quick.
+ */
+export const MAX_SEQ = 1e8;
+export const MAX_BATCH = 1e6;
+
 export function estimate(shape: ModelShape, options: EstimateOptions): Estimate {
-  if (!Number.isInteger(options.seq) || options.seq < 1) throw new UserError(`--seq must be a positive integer (got ${options.seq}).`);
+  if (!Number.isInteger(options.seq) || options.seq < 1 || options.seq > MAX_SEQ) {
+    throw new UserError(`--seq must be a whole number from 1 to ${MAX_SEQ.toExponential()} (got ${options.seq}); figures past that are not meaningful.`);
+  }
   const batch = options.batch ?? 1;
-  if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be a positive integer (got ${options.batch}).`);
+  if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
+    throw new UserError(`--batch must be a whole number from 1 to ${MAX_BATCH.toExponential()} (got ${options.batch}).`);
+  }
+  if (options.dtype !== undefined && !Object.hasOwn(F.DTYPE_BYTES, options.dtype)) {
+    throw new UserError(`--dtype must be one of ${Object.keys(F.DTYPE_BYTES).join(', ')} (got ${JSON.stringify(options.dtype)}).`);
+  }
   const o = {
     seq: options.seq,
     batch,
-    dtype: options.dtype ?? (shape.dtype && shape.dtype in F.DTYPE_BYTES ? shape.dtype : 'fp32'),
+    dtype: options.dtype ?? (shape.dtype && Object.hasOwn(F.DTYPE_BYTES, shape.dtype) ? shape.dtype : 'fp32'),
     hardware: options.hardware ?? findHardware(DEFAULT_HARDWARE_ID),
     decode: options.decode ?? false,
   };

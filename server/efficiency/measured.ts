@@ -60,7 +60,7 @@ function randomQkv(heads: number, n: number, d: number, seed: number): Float32Ar
 }
 
 export async function measureVsEstimate(shape: ModelShape, o: MeasureOptions): Promise<MeasuredPoint[]> {
-  const ids = (o.variants ?? Object.keys(MEASURABLE)).filter((id) => id in MEASURABLE);
+  const ids = (o.variants ?? Object.keys(MEASURABLE)).filter((id) => Object.hasOwn(MEASURABLE, id));
   const heads = Math.min(shape.heads, o.maxHeads ?? shape.heads);
   const d = shape.headDim;
   const bytesEl = F.DTYPE_BYTES.fp32;

@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 import type { Dtype } from './formulas';
 
 export type ShapeField = 'layers' | 'hiddenSize' | 'heads' | 'kvHeads' | 'headDim' | 'maxPositions' | 'slidingWindow' | 'dtype' | 'ropeScaling' | 'intermediateSize';
@@ -61,6 +62,14 @@ export function looksLikeTransformerConfig(obj: unknown): obj is Json {
   return KEY_ALIASES.heads.some((k) => k in o) && (KEY_ALIASES.hiddenSize.some((k) => k in o) || 'head_dim' in o);
 }
 
+/**
+ * A config value as text when it is a string, number or boolean, else ''. String() of an
+ * object from a hostile file can throw ({"toString": 1}) or run nothing useful.
+ */
+export function scalarText(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+}
+
 /** Far above any real model (the deepest are a few hundred layers). */
 const MAX_LAYERS = 10_000;
 
@@ -79,7 +88,7 @@ function positiveInt(value: unknown, key: string, source: string): number {
 }
 
 export function parseDtype(value: unknown): Dtype | null {
-  const s = String(value ?? '').toLowerCase().replace(/^torch\./, '');
+  const s = scalarText(value).toLowerCase().replace(/^torch\./, '');
   if (s === 'float16' || s === 'fp16' || s === 'half') return 'fp16';
   if (s === 'bfloat16' || s === 'bf16') return 'bf16';
   if (s === 'float32' || s === 'fp32' || s === 'float') return 'fp32';
@@ -96,9 +105,9 @@ function windowsPerLayer(cfg: Json, layers: number, windowValue: number | null, 
     return all(null);
   }
   if (Array.isArray(cfg.layer_types) && cfg.layer_types.length === layers) {
-    return cfg.layer_types.map((t) => (String(t).includes('sliding') ? windowValue : null));
+    return cfg.layer_types.map((t) => (scalarText(t).includes('sliding') ? windowValue : null));
   }
-  const family = String(cfg.model_type ?? '');
+  const family = scalarText(cfg.model_type);
   if (cfg.use_sliding_window === true && typeof cfg.max_window_layers === 'number') {
     // Qwen2: layers from max_window_layers on slide, the ones below attend fully.
     const first = cfg.max_window_layers;
@@ -115,7 +124,7 @@ function windowsPerLayer(cfg: Json, layers: number, windowValue: number | null, 
     for (const entry of cfg.attention_types as unknown[]) {
       // Malformed entries are skipped, and the expansion stops past the layer count (it is then ignored).
       if (!Array.isArray(entry) || !Array.isArray(entry[0]) || typeof entry[1] !== 'number') continue;
-      for (let r = 0; r < entry[1] && kinds.length <= layers; r++) kinds.push(...(entry[0] as unknown[]).map(String));
+      for (let r = 0; r < entry[1] && kinds.length <= layers; r++) kinds.push(...(entry[0] as unknown[]).map(scalarText));
     }
     if (kinds.length === layers) return kinds.map((k) => (k === 'local' ? windowValue : null));
   }
@@ -196,7 +205,8 @@ export function readModelShape(raw: Json, source = 'config.json'): ModelShape {
   let windowValue: number | null = null;
   const winHit = pick(cfg, 'slidingWindow');
   if (winHit) {
-    const v = Array.isArray(winHit.value) ? Math.max(...(winHit.value as number[])) : winHit.value;
+    // A loop, not Math.max(...list): a spread of a long list overflows the call stack.
+    const v = Array.isArray(winHit.value) ? (winHit.value as unknown[]).reduce<number>((m, x) => (typeof x === 'number' && x > m ? x : m), Number.NEGATIVE_INFINITY) : winHit.value;
     if (typeof v === 'number' && v > 0) {
       keys.slidingWindow = winHit.key;
       windowValue = v;
@@ -215,7 +225,7 @@ export function readModelShape(raw: Json, source = 'config.json'): ModelShape {
     const r = rope as Json;
     keys.ropeScaling = 'rope_scaling';
     ropeScaling = {
-      type: String(r.rope_type ?? r.type ?? 'unknown'),
+      type: scalarText(r.rope_type ?? r.type) || 'unknown',
       factor: typeof r.factor === 'number' ? r.factor : undefined,
       originalMaxPositions: typeof r.original_max_position_embeddings === 'number' ? r.original_max_position_embeddings : undefined,
     };
@@ -225,7 +235,7 @@ export function readModelShape(raw: Json, source = 'config.json'): ModelShape {
   if (ffn) keys.intermediateSize = ffn.key;
 
   return {
-    family: String(cfg.model_type ?? raw.model_type ?? 'unknown'),
+    family: scalarText(cfg.model_type ?? raw.model_type) || 'unknown',
     layers, hiddenSize, heads, kvHeads, headDim, maxPositions, layerWindows, slidingWindow,
     dtype, ropeScaling, intermediateSize, keys, notes,
   };
@@ -239,6 +249,7 @@ export function loadModelShape(path: string): ModelShape {
   } catch {
     throw new UserError(`${path}: no such file; pass a config.json or a model folder that holds one.`);
   }
+  requireRegularFile(file, 'a model config', 'pass a config.json or a model folder that holds one');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -6,6 +6,7 @@
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 import { SafetensorsFile, TensorEntry } from './safetensors';
 
 export interface WeightSource {
@@ -90,6 +91,7 @@ export async function openCheckpoint(folder: string): Promise<WeightSource> {
       for (const [name, entry] of f.tensors) where.set(name, { shard: f, entry });
     } else if (existsSync(indexFile)) {
       let map: Record<string, string>;
+      requireRegularFile(indexFile, 'the shard index', 're-save the model with save_pretrained(dir)');
       try {
         map = JSON.parse(await fsp.readFile(indexFile, 'utf8')).weight_map;
       } catch {

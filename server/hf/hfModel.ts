@@ -63,7 +63,7 @@ export class HfModel implements OpenedModel {
 
   async capture(input: CaptureInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const t0 = performance.now();
-    const { ids, tokens } = resolveIds(input, this.tokenizer, this.path, options.maxTokens);
+    const { ids, tokens } = await resolveIds(input, this.tokenizer, this.path, options);
     options.onTokens?.(tokens, ids);
     const t1 = performance.now();
     let loadMs = this.loadMs;
@@ -109,6 +109,7 @@ export class HfModel implements OpenedModel {
   }
 
   async dispose(): Promise<void> {
+    this.tokenizer?.dispose();
     await this.runner.dispose();
     await this.src.close();
   }

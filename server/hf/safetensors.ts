@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../capture/types';
+import { requireRegularFile } from '../regularFile';
 
 /** Headers above this are refused: real ones are a few hundred kB even for 400-shard models. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -48,7 +49,7 @@ export function parseHeader(file: string, json: string, headerLen: number, fileS
     if (name === '__metadata__') continue;
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') fail(file, `entry "${name}" is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) {
       fail(file, `tensor "${name}" has unknown dtype ${JSON.stringify(e.dtype)}`);
     }
     const shape = e.shape;
@@ -111,6 +112,7 @@ export class SafetensorsFile {
 
   static async open(file: string): Promise<SafetensorsFile> {
     let handle: fsp.FileHandle;
+    requireRegularFile(file, 'a safetensors checkpoint', 'keep the real weights file there');
     try {
       handle = await fsp.open(file, 'r');
     } catch (err) {

@@ -16,6 +16,8 @@ import { guarded } from './errors';
 import type { ModelRegistry } from './models';
 import { choosePool, poolMaps } from './pooling';
 import type { RuntimeStatus } from './status';
+import { CancelledError } from '../tokenize/workerClient';
+import { holdForTest } from './testHold';
 import { validExecutionProvider } from './validate';
 import { notify, onRequest } from './typed';
 
@@ -104,6 +106,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
       ctx.status.send('running', `capturing ${model.info.name}`);
       ctx.store.begin(captureId, model.info.modelId, params.memoryBudgetBytes);
       let sent = 0;
+      const warnings: string[] = [];
       try {
         const result = await model.capture(
           { text: params.text, ids: params.ids, targetText: params.targetText, targetIds: params.targetIds },
@@ -114,15 +117,21 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
             memoryBudgetBytes: params.memoryBudgetBytes,
             isCancelled: () => token.isCancellationRequested,
             log,
+            onWarning: (line) => {
+              warnings.push(line);
+              connection.console.warn(`capture ${captureId}: ${line}`);
+            },
             onTokens: (tokens, ids, target) => {
               void notify(connection, CaptureStartedNotification.type, {
                 captureId, modelId: model.info.modelId, tokens, ids, layers: model.info.layers,
                 ...(target ? { targetTokens: target.tokens, targetIds: target.ids } : {}),
+                ...(warnings.length ? { warnings } : {}),
               });
             },
             onLayer: async (map) => {
               ctx.store.add(captureId, map);
               await notify(connection, LayerNotification.type, layerNotification(captureId, map, params, layerCount));
+              if (sent === 0) await holdForTest(map.keys, token, log);
               sent++;
               progress.report(Math.round((100 * sent) / layerCount), `layer ${sent} of ${layerCount}`);
               await yieldToMessages(ctx.layerPauseMs());
@@ -138,7 +147,8 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
         return { captureId, modelId: model.info.modelId, ...result, cancelled };
       } catch (e) {
         ctx.store.drop(captureId);
-        ctx.status.send('error', e instanceof Error ? e.message.split('\n')[0] : String(e));
+        if (e instanceof CancelledError) ctx.status.send('idle', 'capture cancelled');
+        else ctx.status.send('error', e instanceof Error ? e.message.split('\n')[0] : String(e));
         throw e;
       } finally {
         progress.done();

@@ -100,7 +100,7 @@ export async function runComparison(path: string, modelName: string, params: Com
   const isCancelled = () => hooks.isCancelled?.() ?? false;
   const source = await openQkvSource(path, params.layer, ep);
   try {
-    const { ids: tokenIds, tokens } = source.resolve({ text: params.text, ids: params.ids }, params.maxTokens);
+    const { ids: tokenIds, tokens } = await source.resolve({ text: params.text, ids: params.ids }, params.maxTokens, isCancelled);
     const captured = await source.capture(tokenIds);
     const x: VariantInputs = { ...captured.inputs, seed: SEED };
     const head = params.head ?? 0;

@@ -5,6 +5,7 @@
  */
 import { LSPErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
 import { UserError } from '../capture/types';
+import { CancelledError } from '../tokenize/workerClient';
 
 export function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
@@ -13,6 +14,8 @@ export function firstLine(e: unknown): string {
 
 export function toResponseError(connection: Connection, method: string, e: unknown): ResponseError<void> {
   if (e instanceof ResponseError) return e;
+  // Cancelled while tokenizing: the LSP answer to a cancelled request, which clients ignore.
+  if (e instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, e.message);
   if (e instanceof UserError) {
     connection.console.warn(`${method}: ${firstLine(e)}`);
     return new ResponseError(LSPErrorCodes.RequestFailed, firstLine(e));

@@ -6,6 +6,7 @@
  * externalDataSessionOptions), because onnxruntime refuses absolute or escaping locations.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { requireRegularFile } from '../regularFile';
 import { basename, dirname, extname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { UserError } from '../capture/types';
@@ -53,6 +54,7 @@ export function readOnnxModel(file: string): OnnxModelFile {
   if (!existsSync(path)) throw new UserError(`${file}: no such file; check the --model path`);
   if (statSync(path).isDirectory()) throw new UserError(`${file}: is a folder; expected an .onnx file`);
   if (PICKLE_EXTENSIONS.has(extname(path).toLowerCase())) throw new UserError(pickleAdvice(file));
+  requireRegularFile(path, 'an ONNX model', 'point --model at the exported .onnx file itself');
   const bytes = readFileSync(path);
   // Pickles saved under another extension: protocol 2+ starts with 0x80, torch zips with PK.
   if (bytes.length > 2 && ((bytes[0] === 0x80 && bytes[1] <= 5) || (bytes[0] === 0x50 && bytes[1] === 0x4b))) {
@@ -78,6 +80,7 @@ export function readOnnxModel(file: string): OnnxModelFile {
     if (!existsSync(join(dir, loc))) {
       throw new UserError(`${file}: external data file ${loc} (tensor ${t.name}) is missing; keep it beside ${basename(path)}`);
     }
+    requireRegularFile(join(dir, loc), `external data of ${basename(path)}`, 'keep the real data file beside the model');
     externalFiles.add(loc);
   }
   return { path, dir, model, externalFiles: [...externalFiles] };

@@ -16,8 +16,13 @@ export async function captureMessages(
 ): Promise<{ messages: HostToWebview[]; maps: LayerMap[] }> {
   const maps: LayerMap[] = [];
   const layers: HostToWebview[] = [];
+  const warnings: string[] = [];
   const result = await model.capture(input, {
     ...options,
+    onWarning: (line) => {
+      warnings.push(line);
+      options.onWarning?.(line);
+    },
     onLayer: async (m) => {
       maps.push(m);
       layers.push({
@@ -41,6 +46,7 @@ export async function captureMessages(
     // Encoder-decoder: the panel's tokens are the target, cross layers' keys the source.
     ...panelTokens(result),
     layers: result.layers.map((l) => ({ index: l.index, kind: l.kind, heads: l.heads })),
+    ...(warnings.length ? { warnings } : {}),
   };
   const done: HostToWebview = {
     type: 'captureDone',

@@ -39,7 +39,7 @@ export interface CapturedLayer {
 
 export interface QkvSource {
   layers: number;
-  resolve(input: CaptureInput, maxTokens?: number): { ids: number[]; tokens: string[] };
+  resolve(input: CaptureInput, maxTokens?: number, isCancelled?: () => boolean, onWarning?: (line: string) => void): Promise<{ ids: number[]; tokens: string[] }>;
   capture(ids: number[]): Promise<CapturedLayer>;
   provider: string;
   dispose(): Promise<void>;
@@ -133,7 +133,7 @@ export async function openQkvSource(path: string, layer: number, ep: ExecutionPr
   return {
     layers: count,
     provider: ps.provider,
-    resolve: (input, maxTokens) => resolveIds(input, tokenizer, where, maxTokens),
+    resolve: (input, maxTokens, isCancelled, onWarning) => resolveIds(input, tokenizer, where, { maxTokens, isCancelled, onWarning }),
     async capture(ids) {
       let out: ort.InferenceSession.OnnxValueMapType;
       try {
@@ -163,6 +163,9 @@ export async function openQkvSource(path: string, layer: number, ep: ExecutionPr
         ],
       };
     },
-    dispose: () => ps.session.release(),
+    dispose: () => {
+      tokenizer?.dispose();
+      return ps.session.release();
+    },
   };
 }

@@ -47,6 +47,8 @@ export interface RunningCodeServer {
 export interface CodeServerOptions {
   /** Workspace trust on (test/e2e/trust.e2e.ts): the folder opens asking whether to trust it. */
   workspaceTrust?: boolean;
+  /** Extra environment for code-server, its extension host and the runtime it starts. */
+  env?: Record<string, string>;
 }
 
 export async function startCodeServer(vsix: string, workspace: string, opts: CodeServerOptions = {}): Promise<RunningCodeServer> {
@@ -76,7 +78,7 @@ export async function startCodeServer(vsix: string, workspace: string, opts: Cod
     process.execPath,
     [entry, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
       '--disable-update-check', workspace],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));

@@ -47,6 +47,15 @@ async function thumbPixel(frame: Frame, layer: number, head: number, q: number, 
   }, [layer, head, q, k, n]);
 }
 
+const VISIBLE_HOVER = '.monaco-hover:not(.hidden) .monaco-hover-content';
+
+/** Moves the mouse off the editor, presses Escape, and waits until no hover box is visible. */
+async function dismissHover(page: Page): Promise<void> {
+  await page.mouse.move(0, 0);
+  await page.keyboard.press('Escape');
+  await page.locator(VISIBLE_HOVER).first().waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
 async function waitForCapture(frame: Frame, text: string): Promise<string> {
   const n = expectedTokens(text).length;
   return until(`the panel to finish a capture of ${n} tokens`, async () => {
@@ -68,7 +77,8 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     cpSync(join(repoRoot, 'samples/tiny-gpt'), join(workspace, 'tiny-gpt'), { recursive: true });
     mkdirSync(join(workspace, 'configs'));
     cpSync(join(repoRoot, 'samples/configs/llama-3-8b'), join(workspace, 'configs/llama-3-8b'), { recursive: true });
-    cs = await startCodeServer(VSIX, workspace);
+    // Captures of 1,000 tokens or more are held after their first layer (server/lsp/testHold.ts).
+    cs = await startCodeServer(VSIX, workspace, { env: { ATTENTION_INSPECTOR_TEST_HOLD_TOKENS: '1000' } });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(cs.url);
@@ -97,7 +107,7 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     const names = entries.map((e) => e.name);
     const mib = (statSync(VSIX).size / 2 ** 20).toFixed(1);
     console.log(`      ${VSIX.split('/').pop()}: ${mib} MiB, ${names.length} files`);
-    for (const f of ['dist/extension.js', 'dist/server.js', 'dist/cli.js', 'dist/webview/panel.js', 'dist/webview/efficiency.js', 'package.json',
+    for (const f of ['dist/extension.js', 'dist/server.js', 'dist/tokenizeWorker.js', 'dist/cli.js', 'dist/webview/panel.js', 'dist/webview/efficiency.js', 'package.json',
       'node_modules/onnxruntime-node/dist/index.js', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
       'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1', 'node_modules/onnxruntime-common/dist/cjs/index.js',
       'node_modules/onnxruntime-common/dist/cjs/package.json']) {
@@ -176,11 +186,15 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     // The token's own span (class mtkN), not the line's: the hover is for the key under the mouse.
     const key = page.locator('.monaco-editor .view-line span[class^="mtk"]', { hasText: 'num_key_value_heads' }).first();
     await key.waitFor({ state: 'visible', timeout: 30_000 });
-    const hover = await until('the config hover', async () => {
-      await page.mouse.move(0, 0);
+    const hover = await until('the hover of num_key_value_heads', async () => {
+      // Any earlier hover (another key's, or the editor's own) is closed and seen gone first, so
+      // the box read below can only be the one this hover opens.
+      await dismissHover(page);
       await key.hover();
-      const t = await page.locator('.monaco-hover:not(.hidden) .monaco-hover-content').first().textContent({ timeout: 3000 }).catch(() => '');
-      return t?.includes('KV cache per token') && t.replace(/\u00a0/g, ' ');
+      const box = page.locator(VISIBLE_HOVER).first();
+      await box.waitFor({ state: 'visible', timeout: 5000 });
+      const t = ((await box.textContent()) ?? '').replace(/\u00a0/g, ' ');
+      return t.includes('num_key_value_heads = 8') && t;
     });
     assert.ok(hover.includes(`KV cache per token: ${perToken / 1024} KiB (${perToken.toLocaleString('en-US')} B)`), hover);
     assert.match(hover, /grouped-query attention: 32 query heads in 8 groups of 4/);
@@ -189,7 +203,7 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     assert.match(hover, new RegExp(`KV cache at ${config.max_position_embeddings.toLocaleString('en-US')} tokens\\s*1 GiB`));
     await page.waitForTimeout(800); // let the hover's fade-in finish before the picture
     await page.screenshot({ path: screenshotPath('vscode-hover.png') });
-    await page.mouse.move(0, 0);
+    await dismissHover(page);
   });
 
   it('Estimate Attention Cost… opens the Efficiency panel for the open config.json', async function () {
@@ -206,12 +220,15 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
 
   it('reports a runtime killed mid-inspection, restarts it with backoff, and inspects again', async function () {
     const [before] = runtimePids(cs.extensionsDir);
-    // A long input keeps the runtime busy for about a second, so the kill lands mid-capture.
+    // The runtime runs with ATTENTION_INSPECTOR_TEST_HOLD_TOKENS (see before()): a capture this
+    // long stops after its first layer until cancelled, so the kill lands mid-capture however
+    // fast the machine is. The test waits for that state (the runtime's log line), not a delay.
     const long = readFileSync(join(repoRoot, 'samples/texts/long.txt'), 'utf8').split(/\s+/).slice(0, 2500).join(' ');
     await runCommand(page, 'Attention: Inspect Text');
     await answerInputBox(page, long);
     const frame = await webviewFrame(page, '.attention-panel .token-strip');
     await until('the capture to start', async () => ((await frame.textContent('.panel-status')) ?? '').includes('capturing'), 30_000);
+    await until('the runtime to hold the capture after its first layer', () => /test hold: capture of \d+ tokens held/.test(extensionLog(userData())));
     process.kill(before, 'SIGKILL');
     const error = await until('the panel error', async () => (await frame.isVisible('.panel-error')) && (await frame.textContent('.panel-error')));
     assert.ok(error && error.length > 0);

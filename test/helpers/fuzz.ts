@@ -166,3 +166,30 @@ export async function fuzz(
 export function report(what: string, c: FuzzCounts): string {
   return `${what}: ${c.tried} files tried, ${c.userErrors} user errors, ${c.successes} successes, ${c.crashes.length} crashes`;
 }
+
+/**
+ * JSON text (not a value: JSON.stringify of it would itself overflow the stack) that breaks
+ * recursive readers or spread calls: nesting tens of thousands deep, lists of 20,000+ values.
+ */
+export function oversizedJsonText(r: Rand): string {
+  const depth = 1000 + int(r, 100_000);
+  switch (int(r, 5)) {
+    case 0: return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    case 1: return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    case 2: return `${'['.repeat(depth)}`; // unclosed
+    case 3: return `[${Array.from({ length: 20_001 + int(r, 100_000) }, () => 4).join(',')}]`;
+    default: return `[${Array.from({ length: 20_001 + int(r, 20_000) }, (_, i) => (i % 2 ? '"sliding_attention"' : '"full_attention"')).join(',')}]`;
+  }
+}
+
+/**
+ * Regexes that backtrack catastrophically on the right text (nested or overlapping
+ * quantifiers), and texts that trigger them: the input of a tokenizer's Replace normalizer or
+ * Split pre-tokenizer that must be stopped, not waited for.
+ */
+export const CATASTROPHIC_REGEXES = ['(a+)+b', '(a|a)+b', '(a|aa)+b', '(a*)*b', '(\\w+\\s?)+$', '(.*a){12}', '^(a+)+$', '(x+x+)+y'];
+
+export function backtrackingText(r: Rand): string {
+  const run = pickOne(r, ['a', 'x', 'ab', 'a ']).repeat(20 + int(r, 30));
+  return pickOne(r, [run, `${run}!`, `the cat ${run}`, 'the cat sat', `${run}b`]);
+}

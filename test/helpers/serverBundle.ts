@@ -46,8 +46,8 @@ export async function ensureServerBundle(): Promise<string> {
   if (!existsSync(serverBundle) || statSync(serverBundle).mtimeMs < sources) {
     await esbuild.build({
       absWorkingDir: repoRoot,
-      entryPoints: ['server/main.ts'],
-      outfile: 'dist/server.js',
+      entryPoints: { server: 'server/main.ts', tokenizeWorker: 'server/tokenize/tokenizeWorker.ts' },
+      outdir: 'dist',
       bundle: true,
       sourcemap: true,
       platform: 'node',

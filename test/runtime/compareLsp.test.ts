@@ -139,7 +139,7 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
 
     // The same Q, K, V in process, then attention written out here.
     const source = await openQkvSource(SAMPLE, 1, 'cpu');
-    const x = (await source.capture(source.resolve({ text: TEXT }).ids)).inputs;
+    const x = (await source.capture((await source.resolve({ text: TEXT })).ids)).inputs;
     await source.dispose();
     const { q, k, v, heads, n, d } = x;
     const ref = attend(q, k, v, heads, n, d, true, (qi, kj) => {

@@ -47,6 +47,18 @@ describe('capture relay (host -> panel)', () => {
     assert.equal(posted.length, 3, 'nothing after captureDone');
   });
 
+  it('passes the runtime\'s warnings about the input on to the panel with captureStarted', () => {
+    const posted: HostToWebview[] = [];
+    const relay = new CaptureRelay((m) => posted.push(m));
+    relay.begin('c5', 'tiny');
+    const warnings = ['2 of 3 tokens are unknown to the tokenizer ([UNK]): …'];
+    relay.started({ captureId: 'c5', modelId: 'm', tokens: ['a', 'b', 'c'], ids: [5, 1, 1], layers, warnings });
+    assert.deepEqual((posted[0] as Extract<HostToWebview, { type: 'captureStarted' }>).warnings, warnings);
+    relay.begin('c6', 'tiny');
+    relay.started({ captureId: 'c6', modelId: 'm', tokens: ['a'], ids: [5], layers });
+    assert.equal('warnings' in posted[1], false);
+  });
+
   it('a new capture replaces the replay; a failure posts one error', () => {
     const posted: HostToWebview[] = [];
     const relay = new CaptureRelay((m) => posted.push(m));

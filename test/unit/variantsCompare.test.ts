@@ -49,7 +49,7 @@ describe('Q/K/V capture and the compare command', () => {
 
   it('captures layer 1 Q/K/V whose exact softmax(qk/√d) equals the engine\'s map', async () => {
     const src = await openQkvSource(MODEL, 1, 'cpu');
-    const c = await src.capture(src.resolve({ text: TEXT }).ids);
+    const c = await src.capture((await src.resolve({ text: TEXT })).ids);
     await src.dispose();
     const { heads, n, m, d, q, k, causal } = c.inputs;
     const ref = engineMaps[1];

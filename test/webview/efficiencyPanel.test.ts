@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { parseEfficiencyMessage } from '../../extension/efficiencyMessages';
 import type { EfficiencyToHost, HostToEfficiency } from '../../protocol/efficiencyWebview';
 import { loadModelShape } from '../../server/efficiency/modelShape';
 import { curvesFromSweep, sweep } from '../../server/efficiency/sweep';
@@ -95,5 +96,11 @@ describe('Efficiency panel in headless Chromium', function () {
     assert.deepEqual(problems, []);
     assert.deepEqual(refused, []);
     assert.deepEqual(await violations(page), []);
+  });
+
+  it('every message this webview posted passes the host\'s validation unchanged', async () => {
+    const all = await posted();
+    assert.ok(all.some((m) => m.type === 'settings') && all.some((m) => m.type === 'measure'));
+    for (const m of all) assert.deepEqual(parseEfficiencyMessage(m), m);
   });
 });

@@ -156,6 +156,23 @@ describe('Attention panel in headless Chromium', function () {
     });
   });
 
+  it('says so above the grid when most of the text is unknown to the tokenizer, and clears it on the next capture', async () => {
+    // Four of the six tokens are [UNK] in tiny-gpt's vocabulary ([BOS] the + four unknown words).
+    const unknown = await run('zebra quokka axolotl the narwhal', 'unknown');
+    const started = unknown.messages[0] as Extract<HostToWebview, { type: 'captureStarted' }>;
+    assert.equal(unknown.tokens.filter((t) => t === '[UNK]').length, 4);
+    assert.equal(started.warnings?.length, 1);
+    const p = await panel(unknown);
+    try {
+      assert.ok(await p.page.isVisible('.panel-warning'));
+      assert.match((await p.page.textContent('.panel-warning')) ?? '', /^4 of 6 tokens are unknown to the tokenizer \(\[UNK\]\)/);
+      await p.post(short.messages);
+      assert.ok(await p.page.isHidden('.panel-warning'));
+    } finally {
+      await p.close();
+    }
+  });
+
   describe('on the sample text (69 tokens, the induction phrase three times)', () => {
     let p: PanelPage;
     before(async () => {
