@@ -1,0 +1,90 @@
+/**
+ * Graph surgery for simulated KV-cache eviction: an additive mask input per attention site,
+ * added to the scores right before the attention Softmax (found by structure,
+ * server/onnx/attentionFinder.ts), so each query sees only the keys a policy keeps. The same
+ * surgery serves ONNX exports and the graphs built from Hugging Face checkpoints. It also
+ * exposes what the metrics need: the probabilities, the values each map multiplies (the
+ * second input of the MatMul reading the probabilities) and the logits.
+ */
+import { onnx } from 'onnx-proto';
+import type { AttentionSite } from '../onnx/attentionFinder';
+import { withExtraOutputs } from '../onnx/surgery';
+import { UserError } from '../capture/types';
+
+export interface MaskedGraph {
+  model: onnx.ModelProto;
+  /** Mask input per site (float32 [heads, n, n], broadcast over a leading batch axis). */
+  maskInputs: string[];
+  /** Probabilities (Softmax output) per site. */
+  probs: string[];
+  /** Values tensor per site, undefined where no MatMul reads the probabilities directly. */
+  values: (string | undefined)[];
+  logits: string;
+}
+
+/** Ops that pass probabilities through unchanged on their way to the values MatMul. */
+const CARRY = new Set(['Identity', 'Cast', 'Dropout']);
+
+function valuesOf(nodes: onnx.INodeProto[], probs: string): string | undefined {
+  let names = [probs];
+  for (let hop = 0; hop < 3; hop++) {
+    const next: string[] = [];
+    for (const n of nodes) {
+      if (!(n.input ?? []).some((x) => names.includes(x))) continue;
+      if (n.opType === 'MatMul' && names.includes(n.input?.[0] ?? '')) return n.input?.[1] ?? undefined;
+      if (CARRY.has(n.opType ?? '')) next.push(...(n.output ?? []).slice(0, 1));
+    }
+    names = next;
+  }
+  return undefined;
+}
+
+function logitsName(graph: onnx.IGraphProto, file: string): string {
+  const outs = (graph.output ?? []).map((o) => o.name ?? '');
+  const name = outs.includes('logits') ? 'logits' : outs[0];
+  if (!name) throw new UserError(`${file}: the model has no outputs; KV-cache simulation compares its logits`);
+  return name;
+}
+
+export function maskAttention(model: onnx.IModelProto, sites: AttentionSite[], file: string): MaskedGraph {
+  const graph = model.graph ?? {};
+  const nodes = graph.node ?? [];
+  const fused = sites.find((s) => s.fusedNode !== undefined);
+  if (fused) throw new UserError(`${file}: attention in ONNX Attention op ${fused.nodeName} cannot be masked per key yet; export the model with eager attention`);
+  const opset = Number((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13);
+  const bySoftmaxOutput = new Map(sites.map((s, i) => [s.output, i]));
+  const maskInputs = sites.map((_, i) => `kv_policy_mask_${i}`);
+  const out: onnx.INodeProto[] = [];
+  for (const n of nodes) {
+    const i = n.opType === 'Softmax' ? bySoftmaxOutput.get(n.output?.[0] ?? '') : undefined;
+    if (i === undefined) {
+      out.push(n);
+      continue;
+    }
+    const scores = n.input?.[0] ?? '';
+    let mask = maskInputs[i];
+    // Half-precision graphs: the float32 mask takes the scores' type (CastLike, opset 15+).
+    if (opset >= 15) {
+      const cast = `${mask}/like_scores`;
+      out.push(onnx.NodeProto.create({ name: cast, opType: 'CastLike', input: [mask, scores], output: [cast] }));
+      mask = cast;
+    }
+    const masked = `${mask}/masked_scores`;
+    out.push(onnx.NodeProto.create({ name: masked, opType: 'Add', input: [scores, mask], output: [masked] }));
+    out.push(onnx.NodeProto.create({ ...n, input: [masked, ...(n.input ?? []).slice(1)] }));
+  }
+  const values = sites.map((s) => valuesOf(nodes, s.output));
+  const logits = logitsName(graph, file);
+  const F = onnx.TensorProto.DataType.FLOAT;
+  // Own symbolic dims per mask: layers may differ in head count.
+  const inputs = maskInputs.map((name, i) => ({
+    name,
+    type: { tensorType: { elemType: F, shape: { dim: [{ dimParam: `mask_heads_${i}` }, { dimParam: `mask_queries_${i}` }, { dimParam: `mask_keys_${i}` }] } } },
+  }));
+  const withInputs = onnx.ModelProto.create({
+    ...model,
+    graph: onnx.GraphProto.create({ ...graph, node: out, input: [...(graph.input ?? []), ...inputs] }),
+  });
+  const exposed = [...sites.map((s) => s.output), ...values.filter((v): v is string => v !== undefined)];
+  return { model: withExtraOutputs(withInputs, exposed), maskInputs, probs: sites.map((s) => s.output), values, logits };
+}
