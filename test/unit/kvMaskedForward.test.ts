@@ -1,0 +1,100 @@
+/**
+ * The policy-masked forward pass (a mask added before every attention Softmax of the graph)
+ * against an independent float64 forward pass with the same kept keys (test/helpers/
+ * hfReference.ts), for GPT-2 and for Llama with grouped-query attention, every policy: logits
+ * and maps within 1e-4. The KL and top-1 figures of kv.json are recomputed from the reference
+ * logits.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { POLICIES, type KeepMask } from '../../server/serving/evictionPolicies';
+import { simulateKv } from '../../server/serving/kvSimulation';
+import { openMaskedModel, type MaskedModel } from '../../server/serving/maskedModel';
+import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { gpt2Reference, llamaReference, type KeepKey, type RefOutput } from '../helpers/hfReference';
+import { writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
+
+type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let root: string;
+before(() => (root = mkdtempSync(join(tmpdir(), 'kv-masked-'))));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+const keepFn = (masks: KeepMask[]): KeepKey => (l, h, i, j) => masks[l].keep[(h * masks[l].n + i) * masks[l].n + j] === 1;
+
+/** KL(p ‖ p') of two logits rows, float64, written out independently of kvSimulation. */
+function kl(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const soft = (x: ArrayLike<number>) => {
+    const m = Math.max(...Array.from(x));
+    const e = Array.from(x, (v) => Math.exp(v - m));
+    const z = e.reduce((s, v) => s + v, 0);
+    return e.map((v) => v / z);
+  };
+  const p = soft(a);
+  const q = soft(b);
+  return p.reduce((s, pi, i) => s + (pi > 0 ? pi * Math.log(pi / q[i]) : 0), 0);
+}
+
+const argmax = (x: ArrayLike<number>) => Array.from(x).reduce((best, v, i, arr) => (v > arr[best] ? i : best), 0);
+
+async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], keep?: KeepKey) => RefOutput, ids: number[]): Promise<void> {
+  const dir = join(root, name);
+  writeHfFolder(dir, config, tensors, {});
+  const weights = (n: string) => tensors[n].data;
+  const model: MaskedModel = await openMaskedModel(dir, 'cpu');
+  try {
+    const full = await model.run(ids);
+    const refFull = reference(config, weights, ids);
+    assert.ok(maxDiff(full.logits, refFull.logits) < 1e-4, `${name}: unmasked logits differ by ${maxDiff(full.logits, refFull.logits)}`);
+    const budget = 6;
+    for (const policy of POLICIES) {
+      const { report, details } = await simulateKv(model, ids, full, { policy, budget, sinks: policy === 'streaming' ? 2 : undefined });
+      const masked = await model.run(ids, details.kept);
+      const ref = reference(config, weights, ids, keepFn(details.kept));
+      const d = maxDiff(masked.logits, ref.logits);
+      assert.ok(d < 1e-4, `${name} ${policy}: masked logits differ from the reference by ${d}`);
+      masked.probs.forEach((p, l) => assert.ok(maxDiff(p, ref.attn[l]) < 1e-4, `${name} ${policy} layer ${l}: maps differ by ${maxDiff(p, ref.attn[l])}`));
+      // The mask really changed the output: eviction of a random model's keys moves its logits.
+      assert.ok(maxDiff(ref.logits, refFull.logits) > 1e-3, `${name} ${policy}: the mask changed nothing`);
+      const V = config.vocab_size;
+      const rows = ids.map((_, q) => q).filter((q) => q >= budget);
+      const row = (x: ArrayLike<number>, q: number) => Array.from(x).slice(q * V, (q + 1) * V);
+      const expectKl = rows.reduce((s, q) => s + kl(row(refFull.logits, q), row(ref.logits, q)), 0) / rows.length;
+      const expectTop1 = rows.filter((q) => argmax(row(refFull.logits, q)) === argmax(row(ref.logits, q))).length / rows.length;
+      assert.ok(Math.abs(report.nextTokenKL! - expectKl) < 1e-4 * Math.max(1, expectKl), `${name} ${policy}: KL ${report.nextTokenKL} vs ${expectKl}`);
+      assert.equal(report.top1Agreement, expectTop1);
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+const ids = [3, 17, 5, 0, 22, 9, 31, 5, 12, 7, 3, 17, 5, 0, 22, 30, 11, 2];
+
+describe('KV-cache eviction: the policy-masked forward pass', () => {
+  it('GPT-2: every policy equals an independent float64 forward pass with the same kept keys (1e-4)', async () => {
+    const { config, tensors } = gpt2Fixture();
+    await checkFamily('gpt2', config, tensors, gpt2Reference, ids);
+  });
+
+  it('Llama with grouped-query attention (4 query heads, 2 K/V heads): same check', async () => {
+    const { config, tensors } = llamaFixture({ heads: 4, kvHeads: 2 });
+    await checkFamily('llama', config, tensors, llamaReference, ids);
+  });
+
+  it('an encoder (BERT) is refused with one line: it has no KV cache', async () => {
+    const { config, tensors, heads } = bertFixture('bert');
+    const dir = join(root, 'bert');
+    writeHfFolder(dir, config, tensors, { prefix: 'bert.' }, heads);
+    await assert.rejects(openMaskedModel(dir, 'cpu'), (e: Error) => e.name === 'UserError' && /bert is an encoder \(no KV cache\)/.test(e.message) && !e.message.includes('\n'));
+  });
+});
