@@ -74,7 +74,7 @@ function drawMap(): void {
   canvas.dataset.query = String(query);
   summary.replaceChildren();
   el('div', summary, '', `${c.name} at B = ${report.headMapBudget}, layer ${layer}, head ${head}`);
-  el('div', summary, 'query-summary', `query ${query} ("${report.tokens[query]}") keeps ${s.kept} of ${query + 1} keys, drops ${s.dropped}; mass kept ${s.mass.toFixed(4)}`);
+  el('div', summary, 'query-summary', `query ${query} (${JSON.stringify(report.tokens[query])}) keeps ${s.kept} of ${query + 1} keys, drops ${s.dropped}; mass kept ${s.mass.toFixed(4)}`);
   const line = el('div', summary);
   el('span', line, 'swatch');
   line.append('dropped keys (solid on the selected query\'s row)');
