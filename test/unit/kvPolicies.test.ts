@@ -11,7 +11,7 @@ import type { LayerMap } from '../../server/capture/types';
 import { POLICIES, h2oSplit, keepMask, massKept, snapWindow, type KeepMask } from '../../server/serving/evictionPolicies';
 
 const TINY = join(__dirname, '..', '..', 'samples', 'tiny-gpt');
-let maps: LayerMap[] = [];
+const maps: LayerMap[] = [];
 let n = 0;
 
 before(async () => {
