@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import type { ServingReport } from '../../protocol/serving';
+import type { ServingReport } from '../../protocol/servingWebview';
 import { panelCsp } from '../../webview/csp';
 import { UserError } from '../capture/types';
 import { scriptSafeJson } from '../report/htmlReport';

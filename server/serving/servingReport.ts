@@ -4,8 +4,8 @@
  * budget for the head map, and the head-type scores. Bounded before any work: the head map
  * carries every layer's maps, so long texts on big models are refused with the way out.
  */
-import type { ServingPolicy, ServingReport } from '../../protocol/serving';
-import { encodeBytes } from '../../protocol/serving';
+import type { ServingPolicy, ServingReport } from '../../protocol/servingWebview';
+import { encodeBytes } from '../../protocol/servingWebview';
 import { encodeFloat32 } from '../../protocol/encoding';
 import { UserError } from '../capture/types';
 import { POLICIES, POLICY_PAPERS, type EvictionPolicy } from './evictionPolicies';

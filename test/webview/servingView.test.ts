@@ -13,13 +13,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { decodeFloat32 } from '../../protocol/encoding';
-import { decodeBytes, type ServingReport } from '../../protocol/serving';
+import { decodeBytes, type ServingReport } from '../../protocol/servingWebview';
 import { openMaskedModel } from '../../server/serving/maskedModel';
 import { buildServingReport } from '../../server/serving/servingReport';
 import { writeServingHtml } from '../../server/serving/servingHtml';
 import { launchChromium } from '../helpers/chromium';
-import { PROBE, violations, watchProblems } from '../helpers/panelPage';
-import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
+import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
+import { ensureWebviewBundle, repoRoot, webviewDist } from '../helpers/webviewBundle';
+import { makeNonce } from '../../webview/csp';
+import { panelHtml } from '../../webview/panelHtml';
 
 describe('serving view (KV-cache eviction) in headless Chromium', function () {
   this.timeout(120_000);
@@ -138,5 +140,58 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
     await page.screenshot({ path: join(shots, 'serving.png'), fullPage: true });
     assert.deepEqual(requested, []);
     assert.deepEqual([...problems, ...(await violations(page))], []);
+  });
+});
+
+describe('serving view as a VS Code webview (host messages, headless Chromium)', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+
+  before(async () => {
+    await ensureWebviewBundle('serving', 'webview/serving/main.ts');
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it('posts ready, draws the report the host posts, and shows a host error as text', async () => {
+    const model = await openMaskedModel(join(repoRoot, 'samples', 'tiny-gpt'), 'cpu');
+    let report: ServingReport;
+    try {
+      const { ids, tokens } = model.resolve({ ids: [2, 10, 11, 12, 13, 10, 11, 12, 13, 14, 15] });
+      report = await buildServingReport(model, ids, tokens, { budgets: [2, 4], sinks: 1, headMapBudget: 4 });
+    } finally {
+      await model.dispose();
+    }
+    const nonce = makeNonce();
+    const html = panelHtml({ cspSource: ORIGIN, nonce, scriptUri: `${ORIGIN}/serving.js`, styleUri: `${ORIGIN}/serving.css`, title: 'KV-cache eviction' });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const refused: string[] = [];
+    const problems: string[] = [];
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url === `${ORIGIN}/`) return route.fulfill({ body: html, contentType: 'text/html' });
+      if (url === `${ORIGIN}/serving.js`) return route.fulfill({ body: readFileSync(join(webviewDist, 'serving.js')), contentType: 'text/javascript' });
+      if (url === `${ORIGIN}/serving.css`) return route.fulfill({ body: readFileSync(join(webviewDist, 'serving.css')), contentType: 'text/css' });
+      refused.push(url);
+      return route.abort();
+    });
+    watchProblems(page, problems);
+    await page.addInitScript(PROBE);
+    await page.addInitScript(stubVsCodeApi());
+    await page.goto(`${ORIGIN}/`);
+    await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
+    assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted), [{ type: 'ready' }]);
+    await page.evaluate((r) => window.postMessage({ type: 'report', report: r }, '*'), report);
+    await page.waitForFunction(() => document.querySelectorAll('.curve-kl .scatterlayer .trace').length === 4);
+    assert.match((await page.textContent('.meta')) ?? '', /^11 tokens \(text\); budgets 2, 4; StreamingLLM sinks 1; ran on cpu/);
+    assert.equal(await page.$$eval('table.head-types tbody tr', (trs) => trs.length), 8);
+    await page.evaluate(() => window.postMessage({ type: 'error', message: 'tiny-gpt: out of memory' }, '*'));
+    await page.waitForFunction(() => document.querySelector('.meta')?.textContent?.includes('failed'));
+    assert.equal(await page.textContent('.meta'), 'The simulation failed: tiny-gpt: out of memory');
+    assert.deepEqual(refused, []);
+    assert.deepEqual([...problems, ...(await violations(page))], []);
+    await page.close();
   });
 });

@@ -4,7 +4,7 @@
  * them back by index.
  */
 import Plotly from 'plotly.js-strict-dist-min';
-import type { ServingReport } from '../../protocol/serving';
+import type { ServingReport } from '../../protocol/servingWebview';
 
 function layout(title: string, yTitle: string, budgets: number[]): Record<string, unknown> {
   const css = getComputedStyle(document.body);

@@ -3,7 +3,7 @@
  * (server/serving/headScores.ts: thresholds, ε = 0.3 for sinks). A null score (no row
  * qualifies) shows as a dash.
  */
-import type { ServingLayer } from '../../protocol/serving';
+import type { ServingLayer } from '../../protocol/servingWebview';
 import { headTypes } from '../../server/serving/headScores';
 
 export function drawHeadTable(parent: HTMLElement, layers: ServingLayer[], onOpen: (layer: number, head: number) => void): void {

@@ -7,7 +7,7 @@
  */
 import '../cspNonce';
 import { decodeFloat32 } from '../../protocol/encoding';
-import { decodeBytes, type HostToServing, type ServingPolicy, type ServingReport, type ServingToHost } from '../../protocol/serving';
+import { decodeBytes, type HostToServing, type ServingPolicy, type ServingReport, type ServingToHost } from '../../protocol/servingWebview';
 import { drawCurves } from './charts';
 import { drawHeadMap, querySummary } from './headMap';
 import { drawHeadTable } from './headTable';
@@ -120,6 +120,7 @@ else if (typeof acquireVsCodeApi === 'function') {
   const vscode = acquireVsCodeApi();
   window.addEventListener('message', (e: MessageEvent<HostToServing>) => {
     if (e.data?.type === 'report') show(e.data.report);
+    else if (e.data?.type === 'error') meta.textContent = `The simulation failed: ${e.data.message}`;
   });
   vscode.postMessage({ type: 'ready' });
 }
