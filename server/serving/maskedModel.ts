@@ -5,6 +5,7 @@
  * probabilities and values and the logits.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
@@ -23,6 +24,7 @@ import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
 import { serializeModel } from '../onnx/surgery';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
 import type { KeepMask } from './evictionPolicies';
+import { MaskedLayerRunner } from './maskedLayerRunner';
 import { maskAttention, type MaskedGraph } from './maskSurgery';
 
 /** Masked scores: exp(-1e9 - max) is exactly 0 in float32, as the HF builders' causal mask. */
@@ -72,9 +74,29 @@ function additive(mask: KeepMask | undefined, heads: number, n: number): Float32
   return out;
 }
 
+/** IEEE half -> number (Uint16Array raw halves from float16 graphs). */
+function halfToFloat(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
 function toF32(t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
-  return Float32Array.from(t.data as ArrayLike<number>);
+  const src = t.data as ArrayLike<number>;
+  if (t.type === 'float16' && src instanceof Uint16Array) return Float32Array.from(src, halfToFloat);
+  return Float32Array.from(src);
+}
+
+/** Runs ids with per-layer additive masks; what openMaskedModel wraps. */
+interface Runner {
+  provider: string;
+  heads: number[];
+  run(ids: number[], masks: Float32Array[]): Promise<{ probs: Float32Array[]; values: (Float32Array | undefined)[]; logits: Float32Array; vocab: number }>;
+  dispose(): Promise<void>;
 }
 
 interface Built {
@@ -82,7 +104,6 @@ interface Built {
   bytes: Uint8Array;
   options: ort.InferenceSession.SessionOptions;
   feeds: (ids: number[]) => Record<string, ort.Tensor>;
-  heads: number[];
 }
 
 function onnxBuilt(file: string): Built {
@@ -103,20 +124,92 @@ function onnxBuilt(file: string): Built {
       if (bad !== undefined) throw new UserError(`token id ${bad} is outside the vocabulary (${plan.vocabSize} ids) of ${file}`);
       return buildFeeds(plan, ids, file);
     },
-    heads: [],
   };
 }
 
-async function hfBuilt(folder: string): Promise<Built> {
+/** One session over the whole masked graph (ONNX exports, HF checkpoints that fit). */
+async function graphRunner(path: string, built: Built, setting: ExecutionProviderSetting, log?: (line: string) => void): Promise<Runner> {
+  let ps: ProviderSession;
+  try {
+    ps = await createSession(built.bytes, setting, built.options, log);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${path}: onnxruntime cannot load the masked model: ${firstLine(e)}`);
+  }
+  const g = built.graph;
+  const heads: number[] = g.maskInputs.map(() => 1);
+  const runOnce = async (ids: number[], masks: Float32Array[] | undefined): Promise<ort.InferenceSession.OnnxValueMapType> => {
+    const n = ids.length;
+    const feeds = built.feeds(ids);
+    g.maskInputs.forEach((name, i) => {
+      feeds[name] = new ort.Tensor('float32', masks?.[i] ?? new Float32Array(heads[i] * n * n), [heads[i], n, n]);
+    });
+    try {
+      return await ps.session.run(feeds);
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError(`${path}: onnxruntime failed to run the masked model: ${firstLine(e)}`);
+    }
+  };
+  // Head counts are only known from shapes: a one-token run with 1 x 1 x 1 masks finds them.
+  const probe = await runOnce([0], undefined);
+  g.probs.forEach((name, i) => {
+    const d = (probe[name] as ort.Tensor).dims.map(Number);
+    heads[i] = d.length === 4 ? d[1] : d[0];
+  });
+  return {
+    provider: ps.provider,
+    heads,
+    async run(ids, masks) {
+      const n = ids.length;
+      const out = await runOnce(ids, masks);
+      const lt = out[g.logits] as ort.Tensor;
+      const vocab = Number(lt.dims[lt.dims.length - 1]);
+      const logits = toF32(lt);
+      if (logits.length !== n * vocab) throw new UserError(`${path}: output ${g.logits} has shape [${lt.dims.join(', ')}], not one row of logits per token`);
+      return {
+        probs: g.probs.map((name) => toF32(out[name] as ort.Tensor)),
+        values: g.values.map((name) => (name && out[name] ? toF32(out[name] as ort.Tensor) : undefined)),
+        logits,
+        vocab,
+      };
+    },
+    dispose: () => ps.session.release(),
+  };
+}
+
+export interface MaskedOpenOptions {
+  /** HF checkpoints: true runs layer by layer; default when the whole graph would not fit. */
+  layerByLayer?: boolean;
+  log?: (line: string) => void;
+}
+
+async function hfRunner(folder: string, setting: ExecutionProviderSetting, o: MaskedOpenOptions): Promise<Runner> {
   const cfg = readHfConfig(folder);
   if (cfg.family === 'bert') throw new UserError(`${folder}: ${cfg.modelType} is an encoder (no KV cache); KV-cache eviction is simulated on causal decoders`);
   refusePickleOnly(folder);
   const src = await openCheckpoint(folder);
+  let keepSource = false;
   try {
     const fam = familyGraph(cfg, src, folder);
     fullModelNeeds(cfg, fam, src);
-    if (src.float32Bytes() > WHOLE_GRAPH_LIMIT) {
-      throw new UserError(`${folder}: ${(src.float32Bytes() / 1e9).toFixed(1)} GB of float32 weights; KV-cache simulation builds the whole graph and takes checkpoints up to ${(WHOLE_GRAPH_LIMIT / 1e9).toFixed(1)} GB`);
+    const bytes = src.float32Bytes();
+    // As hfModel.ts: whole graphs peak at about 4x the weights and protobuf stops at 2 GiB.
+    const layerMode = o.layerByLayer ?? (bytes > WHOLE_GRAPH_LIMIT || bytes * 4 > freemem());
+    if (layerMode) {
+      const runner = new MaskedLayerRunner(cfg, fam, src, folder, setting, o.log);
+      keepSource = true;
+      return {
+        get provider() {
+          return runner.provider || setting;
+        },
+        heads: new Array(cfg.layers).fill(cfg.heads),
+        run: (ids, masks) => runner.run(ids, masks.length > 0 ? masks : new Array(cfg.layers).fill(0).map(() => new Float32Array(cfg.heads * ids.length * ids.length))),
+        async dispose() {
+          await runner.dispose();
+          await src.close();
+        },
+      };
     }
     const built = await buildFullModel(cfg, fam, src);
     const model = onnx.ModelProto.decode(built.bytes);
@@ -129,80 +222,42 @@ async function hfBuilt(folder: string): Promise<Built> {
       }
       return out;
     };
-    return { graph, bytes: serializeModel(graph.model), options: { logSeverityLevel: 3 }, feeds, heads: [] };
+    return await graphRunner(folder, { graph, bytes: serializeModel(graph.model), options: { logSeverityLevel: 3 }, feeds }, setting, o.log);
   } finally {
-    await src.close();
+    if (!keepSource) await src.close();
   }
 }
 
-export async function openMaskedModel(path: string, setting: ExecutionProviderSetting = 'auto', log?: (line: string) => void): Promise<MaskedModel> {
+export async function openMaskedModel(path: string, setting: ExecutionProviderSetting = 'auto', options: MaskedOpenOptions = {}): Promise<MaskedModel> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new UserError(`${path}: no such file or folder; check the model path`);
   const isDir = statSync(abs).isDirectory();
   const folder = isDir ? abs : dirname(abs);
   const file = isDir ? onnxIn(abs) : abs;
-  let built: Built;
-  if (file) built = onnxBuilt(file);
-  else if (existsSync(join(abs, 'config.json'))) built = await hfBuilt(abs);
+  let runner: Runner;
+  if (file) runner = await graphRunner(file, onnxBuilt(file), setting, options.log);
+  else if (existsSync(join(abs, 'config.json'))) runner = await hfRunner(abs, setting, options);
   else throw new UserError(`${path}: no model.onnx, and no config.json with *.safetensors; point at an ONNX export or a Hugging Face checkpoint folder`);
-  let ps: ProviderSession;
-  try {
-    ps = await createSession(built.bytes, setting, built.options, log);
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`${path}: onnxruntime cannot load the masked model: ${firstLine(e)}`);
-  }
   const tokenizer = hasTokenizer(folder) ? loadTokenizer(folder) : undefined;
-  const g = built.graph;
-  const sites = g.maskInputs.length;
-  const heads: number[] = new Array(sites).fill(0);
-
-  const runOnce = async (ids: number[], masks: KeepMask[] | undefined): Promise<ort.InferenceSession.OnnxValueMapType> => {
-    const n = ids.length;
-    const feeds = built.feeds(ids);
-    g.maskInputs.forEach((name, i) => {
-      feeds[name] = new ort.Tensor('float32', additive(masks?.[i], heads[i], n), [heads[i], n, n]);
-    });
-    try {
-      return await ps.session.run(feeds);
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`${path}: onnxruntime failed to run the masked model: ${firstLine(e)}`);
-    }
-  };
-
-  // Head counts are only known from shapes: a one-token run with 1 x 1 x 1 masks finds them.
-  heads.fill(1);
-  const probe = await runOnce([0], undefined);
-  g.probs.forEach((name, i) => {
-    const d = (probe[name] as ort.Tensor).dims.map(Number);
-    heads[i] = d.length === 4 ? d[1] : d[0];
-  });
-
   return {
     path: abs,
     name: basename(isDir ? abs : file ?? abs),
     folder,
     tokenizer,
-    provider: ps.provider,
+    get provider() {
+      return runner.provider;
+    },
     resolve: (input, maxTokens) => resolveIds(input, tokenizer, abs, maxTokens),
     async run(ids, masks) {
       const n = ids.length;
-      const out = await runOnce(ids, masks);
-      const probs = g.maskInputs.map((_, i) => toF32(out[g.probs[i]] as ort.Tensor));
-      const values = g.values.map((name, i) => {
-        const t = name ? (out[name] as ort.Tensor | undefined) : undefined;
-        if (!t) return undefined;
-        const data = toF32(t);
-        const headDim = data.length / (heads[i] * n);
+      const out = await runner.run(ids, masks ? masks.map((m, i) => additive(m, runner.heads[i], n)) : []);
+      const values = out.values.map((data, i) => {
+        if (!data) return undefined;
+        const headDim = data.length / (runner.heads[i] * n);
         return Number.isInteger(headDim) ? { data, headDim } : undefined;
       });
-      const lt = out[g.logits] as ort.Tensor;
-      const vocab = Number(lt.dims[lt.dims.length - 1]);
-      const logits = toF32(lt);
-      if (logits.length !== n * vocab) throw new UserError(`${path}: output ${g.logits} has shape [${lt.dims.join(', ')}], not one row of logits per token`);
-      return { probs, values, logits, vocab };
+      return { probs: out.probs, values, logits: out.logits, vocab: out.vocab };
     },
-    dispose: () => ps.session.release(),
+    dispose: () => runner.dispose(),
   };
 }

@@ -46,11 +46,11 @@ function kl(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 const argmax = (x: ArrayLike<number>) => Array.from(x).reduce((best, v, i, arr) => (v > arr[best] ? i : best), 0);
 
-async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], keep?: KeepKey) => RefOutput, ids: number[]): Promise<void> {
+async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], keep?: KeepKey) => RefOutput, ids: number[], layerByLayer?: boolean): Promise<void> {
   const dir = join(root, name);
   writeHfFolder(dir, config, tensors, {});
   const weights = (n: string) => tensors[n].data;
-  const model: MaskedModel = await openMaskedModel(dir, 'cpu');
+  const model: MaskedModel = await openMaskedModel(dir, 'cpu', { layerByLayer });
   try {
     const full = await model.run(ids);
     const refFull = reference(config, weights, ids);
@@ -89,6 +89,11 @@ describe('KV-cache eviction: the policy-masked forward pass', () => {
   it('Llama with grouped-query attention (4 query heads, 2 K/V heads): same check', async () => {
     const { config, tensors } = llamaFixture({ heads: 4, kvHeads: 2 });
     await checkFamily('llama', config, tensors, llamaReference, ids);
+  });
+
+  it('a checkpoint run layer by layer (weights read per stage, as for models too big for one graph): same check', async () => {
+    const { config, tensors } = llamaFixture({ heads: 4, kvHeads: 2 }, 5);
+    await checkFamily('llama-layers', config, tensors, llamaReference, ids, true);
   });
 
   it('an encoder (BERT) is refused with one line: it has no KV cache', async () => {
