@@ -166,14 +166,35 @@ function snapkv(probs: Float32Array, heads: number, n: number, budget: number): 
         for (let j = k - half; j <= k + half; j++) if (j >= 0 && j < prefix) s += votes[j];
         pooled[k] = s / SNAPKV_KERNEL;
       }
-      if (top > 0) {
-        const order = Array.from({ length: prefix }, (_, k) => k).sort((a, b) => pooled[b] - pooled[a] || a - b);
-        for (let i = 0; i < top; i++) keep[r + order[i]] = 1;
-      }
+      if (top > 0) keepTop(pooled, prefix, top, keep, r);
       keep.fill(1, r + prefix, r + q + 1);
     }
   }
   return keep;
+}
+
+/**
+ * Marks the `top` highest of scores[0..len) in keep[r + k], ties to the lower index: the set a
+ * sort by (score desc, index asc) would take, found with a native numeric sort of the values
+ * (a comparator sort per query row dominated SnapKV's cost).
+ */
+function keepTop(scores: Float64Array, len: number, top: number, keep: Uint8Array, r: number): void {
+  if (top >= len) {
+    keep.fill(1, r, r + len);
+    return;
+  }
+  const sorted = scores.slice(0, len).sort();
+  const threshold = sorted[len - top];
+  let above = 0;
+  for (let k = 0; k < len; k++) if (scores[k] > threshold) above++;
+  let ties = top - above;
+  for (let k = 0; k < len; k++) {
+    if (scores[k] > threshold) keep[r + k] = 1;
+    else if (scores[k] === threshold && ties > 0) {
+      keep[r + k] = 1;
+      ties--;
+    }
+  }
 }
 
 /** The kept keys of one causal self-attention layer ([heads, n, n] probabilities). */
