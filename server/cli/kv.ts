@@ -2,7 +2,7 @@
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { UserError } from '../capture/types';
 import { POLICIES, type EvictionPolicy } from '../serving/evictionPolicies';
-import { assertCausal, simulateKv, validatePolicy } from '../serving/kvSimulation';
+import { assertCausal, checkSimulationSize, simulateKv, validatePolicy } from '../serving/kvSimulation';
 import { openMaskedModel } from '../serving/maskedModel';
 import { writeJsonAtomic } from '../serving/writeJson';
 import { UsageError, parseFlags, positiveInt } from './args';
@@ -64,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const model = await openMaskedModel(flags.model, ep);
   try {
     const { ids, tokens } = model.resolve(input, maxTokens);
+    checkSimulationSize(model.heads, ids.length, flags.model);
     const full = await model.run(ids);
     assertCausal(full.probs, ids.length, flags.model);
     const { report, details } = await simulateKv(model, ids, full, options);

@@ -1,6 +1,5 @@
 /** `attention-inspector kv-report`: every eviction policy swept over budgets, as an HTML view and JSON. */
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SINKS } from '../serving/evictionPolicies';
 import { openMaskedModel } from '../serving/maskedModel';
@@ -60,8 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     let probe;
     if (input) ({ ids, tokens } = model.resolve(input));
     else {
-      const folder = statSync(model.path).isDirectory() ? model.path : model.folder;
-      const v = probeVocabulary(folder);
+      const v = probeVocabulary(model.folder);
       ids = repeatProbeIds(repeat!, seed, v);
       tokens = model.tokenizer ? model.tokenizer.tokensFor(ids) : ids.map(String);
       probe = { repeat: repeat!, seed, bos: v.bos ?? null };

@@ -112,6 +112,22 @@ export function assertCausal(probs: Float32Array[], n: number, path: string): vo
   }
 }
 
+/**
+ * Map cells (layers x heads x n²) a simulation may hold: the full-cache maps, the masks, the
+ * kept flags and the masked run's maps come to about 13 bytes a cell (~3.5 GB here).
+ */
+export const MAX_SIMULATION_CELLS = 2 ** 28;
+
+/** Refuses, before any run, a text whose maps would not fit the simulation's bound. */
+export function checkSimulationSize(heads: number[], n: number, path: string, limit = MAX_SIMULATION_CELLS): void {
+  const perToken2 = heads.reduce((a, b) => a + b, 0);
+  const cells = perToken2 * n * n;
+  if (cells > limit) {
+    const most = Math.floor(Math.sqrt(limit / Math.max(1, perToken2)));
+    throw new UserError(`${path}: ${n} tokens make ${cells.toExponential(2)} attention cells over ${heads.length} layers, above the simulation's ${limit.toExponential(2)}; use at most ${most} tokens`);
+  }
+}
+
 export function validatePolicy(o: PolicyOptions): void {
   if (!Number.isInteger(o.budget) || o.budget < 1) throw new UserError(`--budget must be a whole number of tokens ≥ 1 (got ${o.budget})`);
   if (o.sinks !== undefined) {

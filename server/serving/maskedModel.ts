@@ -29,7 +29,7 @@ import { maskAttention, type MaskedGraph } from './maskSurgery';
 
 /** Masked scores: exp(-1e9 - max) is exactly 0 in float32, as the HF builders' causal mask. */
 const DROPPED = -1e9;
-/** Whole HF graphs above this are refused: protobuf cannot serialise more than 2 GiB. */
+/** HF checkpoints above this run layer by layer: protobuf cannot serialise more than 2 GiB. */
 const WHOLE_GRAPH_LIMIT = 1.5 * 1024 ** 3;
 
 export interface MaskedRun {
@@ -49,6 +49,8 @@ export interface MaskedModel {
   folder: string;
   tokenizer?: TextTokenizer;
   provider: string;
+  /** Heads of each attention layer, in graph order. */
+  heads: number[];
   resolve(input: CaptureInput, maxTokens?: number): { ids: number[]; tokens: string[] };
   run(ids: number[], masks?: KeepMask[]): Promise<MaskedRun>;
   dispose(): Promise<void>;
@@ -247,6 +249,7 @@ export async function openMaskedModel(path: string, setting: ExecutionProviderSe
     get provider() {
       return runner.provider;
     },
+    heads: runner.heads,
     resolve: (input, maxTokens) => resolveIds(input, tokenizer, abs, maxTokens),
     async run(ids, masks) {
       const n = ids.length;

@@ -34,12 +34,12 @@ export interface ReportOptions {
 
 export async function buildServingReport(model: MaskedModel, ids: number[], tokens: string[], o: ReportOptions): Promise<ServingReport> {
   const n = ids.length;
-  const full = await model.run(ids);
-  assertCausal(full.probs, n, model.path);
-  const cells = full.probs.reduce((s, p) => s + p.length, 0);
+  const cells = model.heads.reduce((a, b) => a + b, 0) * n * n;
   if (cells > MAX_REPORT_CELLS) {
     throw new UserError(`${model.path}: ${n} tokens make ${cells} map cells, above the report's ${MAX_REPORT_CELLS}; use a shorter text, or the kv command for the figures alone`);
   }
+  const full = await model.run(ids);
+  assertCausal(full.probs, n, model.path);
   const budgets = [...new Set([...o.budgets, o.headMapBudget])].sort((a, b) => a - b);
   const policies = {} as ServingReport['policies'];
   for (const policy of POLICIES) {

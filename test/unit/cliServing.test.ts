@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkSimulationSize } from '../../server/serving/kvSimulation';
 
 const ROOT = join(__dirname, '..', '..');
 const TINY = join(ROOT, 'samples', 'tiny-gpt');
@@ -114,5 +115,13 @@ describe('CLI: heads and kv', () => {
     assert.equal(r.code, 1);
     assert.equal(r.stderrLines.length, 1);
     assert.match(r.stderrLines[0], /nonexistent: no such file or folder/);
+  });
+});
+
+describe('CLI: size bounds of the simulations', () => {
+  it('a text whose maps exceed the bound is refused before any run, naming the longest text that fits', () => {
+    // tiny-gpt: 2 layers x 4 heads = 8 cells per token pair.
+    assert.doesNotThrow(() => checkSimulationSize([4, 4], 100, 'm', 8 * 100 * 100));
+    assert.throws(() => checkSimulationSize([4, 4], 101, 'm', 8 * 100 * 100), /m: 101 tokens make 8\.16e\+4 attention cells over 2 layers.*use at most 100 tokens/);
   });
 });
