@@ -30,7 +30,7 @@ interface StageGraph {
 
 export interface LayerOutputs {
   probs: Float32Array[];
-  values: (Float32Array | undefined)[];
+  values: ({ data: Float32Array; dims: number[] } | undefined)[];
   logits: Float32Array;
   vocab: number;
 }
@@ -126,7 +126,7 @@ export class MaskedLayerRunner {
     const n = ids.length;
     let hidden = (await this.runStage({ kind: 'embed' }, ids, {})).hidden as ort.Tensor;
     const probs: Float32Array[] = [];
-    const values: (Float32Array | undefined)[] = [];
+    const values: LayerOutputs['values'] = [];
     for (let i = 0; i < this.cfg.layers; i++) {
       const g = this.graph({ kind: 'layer', index: i });
       const m = g.masked!;
@@ -136,7 +136,8 @@ export class MaskedLayerRunner {
       });
       hidden = out.hidden as ort.Tensor;
       probs.push(out[m.probs[0]].data as Float32Array);
-      values.push(m.values[0] ? (out[m.values[0]].data as Float32Array) : undefined);
+      const v = m.values[0] ? (out[m.values[0]] as ort.Tensor) : undefined;
+      values.push(v ? { data: v.data as Float32Array, dims: v.dims.map(Number) } : undefined);
     }
     const logits = (await this.runStage({ kind: 'head' }, ids, { hidden_in: hidden })).logits as ort.Tensor;
     return { probs, values, logits: logits.data as Float32Array, vocab: Number(logits.dims[logits.dims.length - 1]) };

@@ -97,7 +97,7 @@ function toF32(t: ort.Tensor): Float32Array {
 interface Runner {
   provider: string;
   heads: number[];
-  run(ids: number[], masks: Float32Array[]): Promise<{ probs: Float32Array[]; values: (Float32Array | undefined)[]; logits: Float32Array; vocab: number }>;
+  run(ids: number[], masks: Float32Array[]): Promise<{ probs: Float32Array[]; values: ({ data: Float32Array; dims: number[] } | undefined)[]; logits: Float32Array; vocab: number }>;
   dispose(): Promise<void>;
 }
 
@@ -171,7 +171,7 @@ async function graphRunner(path: string, built: Built, setting: ExecutionProvide
       if (logits.length !== n * vocab) throw new UserError(`${path}: output ${g.logits} has shape [${lt.dims.join(', ')}], not one row of logits per token`);
       return {
         probs: g.probs.map((name) => toF32(out[name] as ort.Tensor)),
-        values: g.values.map((name) => (name && out[name] ? toF32(out[name] as ort.Tensor) : undefined)),
+        values: g.values.map((name) => (name && out[name] ? { data: toF32(out[name] as ort.Tensor), dims: (out[name] as ort.Tensor).dims.map(Number) } : undefined)),
         logits,
         vocab,
       };
@@ -254,10 +254,13 @@ export async function openMaskedModel(path: string, setting: ExecutionProviderSe
     async run(ids, masks) {
       const n = ids.length;
       const out = await runner.run(ids, masks ? masks.map((m, i) => additive(m, runner.heads[i], n)) : []);
-      const values = out.values.map((data, i) => {
-        if (!data) return undefined;
-        const headDim = data.length / (runner.heads[i] * n);
-        return Number.isInteger(headDim) ? { data, headDim } : undefined;
+      // Values count only when laid out [.., heads, n, d] like the map: K/V heads a MatMul
+      // broadcasts over query-head groups would pair the wrong rows.
+      const values = out.values.map((v, i) => {
+        if (!v || v.dims.length < 2) return undefined;
+        const headDim = v.dims[v.dims.length - 1];
+        const lead = v.dims.slice(0, -2).reduce((a, b) => a * b, 1);
+        return v.dims[v.dims.length - 2] === n && lead === runner.heads[i] ? { data: v.data, headDim } : undefined;
       });
       return { probs: out.probs, values, logits: out.logits, vocab: out.vocab };
     },

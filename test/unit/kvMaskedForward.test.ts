@@ -3,7 +3,7 @@
  * against an independent float64 forward pass with the same kept keys (test/helpers/
  * hfReference.ts), for GPT-2 and for Llama with grouped-query attention, every policy: logits
  * and maps within 1e-4. The KL and top-1 figures of kv.json are recomputed from the reference
- * logits.
+ * logits, and each layer's attention-output error from the reference's probabilities and values.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,9 +44,60 @@ function kl(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return p.reduce((s, pi, i) => s + (pi > 0 ? pi * Math.log(pi / q[i]) : 0), 0);
 }
 
+/** Values of layer l, head h, token t, channel c, from the reference's layer inputs and the checkpoint's weights. */
+type ValueAt = (ref: RefOutput, l: number, h: number, t: number, c: number) => number;
+
+const gpt2Values = (config: Cfg, tensors: Tensors): ValueAt => {
+  const H = config.n_embd;
+  const d = H / config.n_head;
+  return (ref, l, h, t, c) => {
+    const w = tensors[`h.${l}.attn.c_attn.weight`].data; // Conv1D [H, 3H]
+    const b = tensors[`h.${l}.attn.c_attn.bias`].data;
+    const col = 2 * H + h * d + c;
+    let s = b[col];
+    for (let i = 0; i < H; i++) s += ref.hidden[l][t * H + i] * w[i * 3 * H + col];
+    return s;
+  };
+};
+
+const llamaValues = (config: Cfg, tensors: Tensors): ValueAt => {
+  const H = config.hidden_size;
+  const heads = config.num_attention_heads;
+  const kv = config.num_key_value_heads;
+  const d = config.head_dim ?? H / heads;
+  return (ref, l, h, t, c) => {
+    const w = tensors[`model.layers.${l}.self_attn.v_proj.weight`].data; // [kv*d, H]
+    const row = Math.floor(h / (heads / kv)) * d + c;
+    let s = 0;
+    for (let i = 0; i < H; i++) s += ref.hidden[l][t * H + i] * w[row * H + i];
+    return s;
+  };
+};
+
+/** ‖O_policy − O_full‖ / ‖O_full‖ of one layer, O = P V, P renormalised over the kept keys. */
+function referenceOutputError(ref: RefOutput, l: number, heads: number, d: number, n: number, mask: KeepMask, value: ValueAt): number {
+  let num = 0;
+  let den = 0;
+  for (let h = 0; h < heads; h++) {
+    for (let q = 0; q < n; q++) {
+      const p = (k: number) => ref.attn[l][(h * n + q) * n + k];
+      const kept = Array.from({ length: n }, (_, k) => k).filter((k) => mask.keep[(h * n + q) * n + k] === 1);
+      const z = kept.reduce((acc, k) => acc + p(k), 0);
+      for (let c = 0; c < d; c++) {
+        let full = 0;
+        for (let k = 0; k < n; k++) full += p(k) * value(ref, l, h, k, c);
+        const pol = kept.reduce((acc, k) => acc + p(k) * value(ref, l, h, k, c), 0) / z;
+        num += (pol - full) ** 2;
+        den += full ** 2;
+      }
+    }
+  }
+  return Math.sqrt(num / den);
+}
+
 const argmax = (x: ArrayLike<number>) => Array.from(x).reduce((best, v, i, arr) => (v > arr[best] ? i : best), 0);
 
-async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], keep?: KeepKey) => RefOutput, ids: number[], layerByLayer?: boolean): Promise<void> {
+async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], keep?: KeepKey) => RefOutput, ids: number[], value: ValueAt, layerByLayer?: boolean): Promise<void> {
   const dir = join(root, name);
   writeHfFolder(dir, config, tensors, {});
   const weights = (n: string) => tensors[n].data;
@@ -60,8 +111,8 @@ async function checkFamily(name: string, config: Cfg, tensors: Tensors, referenc
       const { report, details } = await simulateKv(model, ids, full, { policy, budget, sinks: policy === 'streaming' ? 2 : undefined });
       const masked = await model.run(ids, details.kept);
       const ref = reference(config, weights, ids, keepFn(details.kept));
-      const d = maxDiff(masked.logits, ref.logits);
-      assert.ok(d < 1e-4, `${name} ${policy}: masked logits differ from the reference by ${d}`);
+      const diff = maxDiff(masked.logits, ref.logits);
+      assert.ok(diff < 1e-4, `${name} ${policy}: masked logits differ from the reference by ${diff}`);
       masked.probs.forEach((p, l) => assert.ok(maxDiff(p, ref.attn[l]) < 1e-4, `${name} ${policy} layer ${l}: maps differ by ${maxDiff(p, ref.attn[l])}`));
       // The mask really changed the output: eviction of a random model's keys moves its logits.
       assert.ok(maxDiff(ref.logits, refFull.logits) > 1e-3, `${name} ${policy}: the mask changed nothing`);
@@ -72,6 +123,14 @@ async function checkFamily(name: string, config: Cfg, tensors: Tensors, referenc
       const expectTop1 = rows.filter((q) => argmax(row(refFull.logits, q)) === argmax(row(ref.logits, q))).length / rows.length;
       assert.ok(Math.abs(report.nextTokenKL! - expectKl) < 1e-4 * Math.max(1, expectKl), `${name} ${policy}: KL ${report.nextTokenKL} vs ${expectKl}`);
       assert.equal(report.top1Agreement, expectTop1);
+      // Each layer's attention-output error, from the reference's own P and V.
+      const heads = details.kept[0].heads;
+      const d = full.values[0]!.headDim;
+      details.outputRelativeL2.forEach((e, l) => {
+        const want = referenceOutputError(refFull, l, heads, d, ids.length, details.kept[l], value);
+        assert.ok(e !== null && Math.abs(e - want) < 1e-4 * Math.max(1, want), `${name} ${policy} layer ${l}: output error ${e} vs ${want}`);
+        assert.ok(want > 0);
+      });
     }
   } finally {
     await model.dispose();
@@ -83,17 +142,17 @@ const ids = [3, 17, 5, 0, 22, 9, 31, 5, 12, 7, 3, 17, 5, 0, 22, 30, 11, 2];
 describe('KV-cache eviction: the policy-masked forward pass', () => {
   it('GPT-2: every policy equals an independent float64 forward pass with the same kept keys (1e-4)', async () => {
     const { config, tensors } = gpt2Fixture();
-    await checkFamily('gpt2', config, tensors, gpt2Reference, ids);
+    await checkFamily('gpt2', config, tensors, gpt2Reference, ids, gpt2Values(config, tensors));
   });
 
   it('Llama with grouped-query attention (4 query heads, 2 K/V heads): same check', async () => {
     const { config, tensors } = llamaFixture({ heads: 4, kvHeads: 2 });
-    await checkFamily('llama', config, tensors, llamaReference, ids);
+    await checkFamily('llama', config, tensors, llamaReference, ids, llamaValues(config, tensors));
   });
 
   it('a checkpoint run layer by layer (weights read per stage, as for models too big for one graph): same check', async () => {
     const { config, tensors } = llamaFixture({ heads: 4, kvHeads: 2 }, 5);
-    await checkFamily('llama-layers', config, tensors, llamaReference, ids, true);
+    await checkFamily('llama-layers', config, tensors, llamaReference, ids, llamaValues(config, tensors), true);
   });
 
   it('an encoder (BERT) is refused with one line: it has no KV cache', async () => {
