@@ -6,12 +6,13 @@
  * logits, and each layer's attention-output error from the reference's probabilities and values.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POLICIES, type KeepMask } from '../../server/serving/evictionPolicies';
 import { simulateKv } from '../../server/serving/kvSimulation';
 import { openMaskedModel, type MaskedModel } from '../../server/serving/maskedModel';
+import { attentionOpGraph, hfStyleGraph, referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
 import { gpt2Reference, llamaReference, type KeepKey, type RefOutput } from '../helpers/hfReference';
 import { writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
@@ -160,5 +161,42 @@ describe('KV-cache eviction: the policy-masked forward pass', () => {
     const dir = join(root, 'bert');
     writeHfFolder(dir, config, tensors, { prefix: 'bert.' }, heads);
     await assert.rejects(openMaskedModel(dir, 'cpu'), (e: Error) => e.name === 'UserError' && /bert is an encoder \(no KV cache\)/.test(e.message) && !e.message.includes('\n'));
+  });
+});
+
+describe('KV-cache eviction on ONNX exports (masks found by structure)', () => {
+  for (const [name, make] of [
+    ['torch.onnx.export layout ([batch*heads, q, k], Softmax axis 2)', () => torchStyleGraph({ layers: 3, heads: 2, headDim: 4, seed: 31, vocab: 24 })],
+    ['Hugging Face layout ([batch, heads, q, k], Where-masked scores)', () => hfStyleGraph({ layers: 3, heads: 2, headDim: 4, seed: 32, vocab: 24, maxPositions: 32 })],
+  ] as const) {
+    it(`${name}: every layer's masked maps equal the independent reference with the same kept keys`, async () => {
+      const t = make();
+      const file = join(root, `${t.style}.onnx`);
+      writeFileSync(file, t.bytes);
+      const ids = [3, 7, 1, 9, 3, 7, 1, 9, 4, 11, 3, 7, 2, 5, 8, 3];
+      const model = await openMaskedModel(file, 'cpu');
+      try {
+        const full = await model.run(ids);
+        const refFull = referenceProbabilities(t, ids);
+        full.probs.forEach((p, l) => assert.ok(maxDiff(p, refFull[l]) < 1e-5, `layer ${l} unmasked`));
+        for (const policy of POLICIES) {
+          const { details } = await simulateKv(model, ids, full, { policy, budget: 5 });
+          const masked = await model.run(ids, details.kept);
+          const ref = referenceProbabilities(t, ids, undefined, keepFn(details.kept));
+          masked.probs.forEach((p, l) => assert.ok(maxDiff(p, ref[l]) < 1e-5, `${policy} layer ${l}: maps differ by ${maxDiff(p, ref[l])}`));
+          // Later layers see the earlier layers' evictions: their maps move too.
+          assert.ok(maxDiff(masked.probs[2], refFull[2]) > 1e-3, `${policy}: the masks changed nothing`);
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+
+  it('an ONNX Attention op (opset 23) is refused with one line: its scores never exist as a tensor to mask', async () => {
+    const t = attentionOpGraph({ layers: 1, heads: 2, headDim: 4, seed: 33 });
+    const file = join(root, 'attention-op.onnx');
+    writeFileSync(file, t.bytes);
+    await assert.rejects(openMaskedModel(file, 'cpu'), (e: Error) => e.name === 'UserError' && /cannot be masked per key yet/.test(e.message) && !e.message.includes('\n'));
   });
 });
