@@ -1,6 +1,8 @@
 /** `attention-inspector heads`: previous-token, duplicate-token, induction and sink scores of every head. */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { planFeeds } from '../capture/onnxFeeds';
+import { readOnnxModel } from '../onnx/modelFile';
 import { openModel } from '../capture/openModel';
 import type { CaptureInput } from '../capture/types';
 import { scoreLayer, headTypes, type LayerHeadScores } from '../serving/headScores';
@@ -67,8 +69,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const model = await openModel(flags.model, { executionProvider: ep });
   try {
-    const folder = () => (statSync(model.path).isDirectory() ? model.path : dirname(model.path));
-    const { input, probe } = headsInput(flags, folder);
+    const folder = statSync(model.path).isDirectory() ? model.path : dirname(model.path);
+    // An ONNX export without tokenizer.json or config.json: the embedding's rows are the vocabulary.
+    const bare = model.info.format === 'onnx' && !existsSync(join(folder, 'tokenizer.json')) && !existsSync(join(folder, 'config.json'));
+    const vocab = flags.repeat !== undefined && bare ? planFeeds(readOnnxModel(model.path).model, model.path).vocabSize : undefined;
+    const { input, probe } = headsInput(flags, () => folder, vocab);
     const layers: LayerHeadScores[] = [];
     let ids: number[] = [];
     const result = await model.capture(input, {

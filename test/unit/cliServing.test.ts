@@ -6,10 +6,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSimulationSize } from '../../server/serving/kvSimulation';
+import { torchStyleGraph } from '../helpers/attentionGraphs';
 
 const ROOT = join(__dirname, '..', '..');
 const TINY = join(ROOT, 'samples', 'tiny-gpt');
@@ -47,6 +48,19 @@ describe('CLI: heads and kv', () => {
     assert.equal(tokens.ids.length, 25);
     assert.deepEqual(tokens.ids.slice(1, 13), tokens.ids.slice(13));
     assert.ok(heads.layers[1].induction[0] > 0.9, 'L1H0 is the induction head');
+  });
+
+  it('heads --repeat on a bare ONNX file (no tokenizer, no config) draws from the embedding rows, without BOS', () => {
+    const dir = join(out, 'bare');
+    mkdirSync(dir);
+    const file = join(dir, 'model.onnx');
+    writeFileSync(file, torchStyleGraph({ layers: 1, heads: 2, headDim: 4, vocab: 20, seed: 4 }).bytes);
+    const r = cli(['heads', '--model', file, '--repeat', '6', '--seed', '9', '--out', join(out, 'heads-bare')]);
+    assert.equal(r.code, 0, r.stderrLines.join('\n'));
+    const tokens = json(join(out, 'heads-bare', 'tokens.json'));
+    assert.deepEqual(tokens.probe, { repeat: 6, seed: 9, bos: null });
+    assert.equal(tokens.ids.length, 12);
+    assert.ok(tokens.ids.every((id: number) => id < 20));
   });
 
   it('heads --ids without repeats writes null for duplicate-token and induction', () => {
