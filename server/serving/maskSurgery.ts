@@ -49,17 +49,35 @@ function logitsName(graph: onnx.IGraphProto, file: string): string {
 export function maskAttention(model: onnx.IModelProto, sites: AttentionSite[], file: string): MaskedGraph {
   const graph = model.graph ?? {};
   const nodes = graph.node ?? [];
-  const fused = sites.find((s) => s.fusedNode !== undefined);
-  if (fused) throw new UserError(`${file}: attention in ONNX Attention op ${fused.nodeName} cannot be masked per key yet; export the model with eager attention`);
   const opset = Number((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13);
   const bySoftmaxOutput = new Map(sites.map((s, i) => [s.output, i]));
+  const byFusedNode = new Map(sites.flatMap((s, i) => (s.fusedNode !== undefined ? [[s.fusedNode, i] as const] : [])));
   const maskInputs = sites.map((_, i) => `kv_policy_mask_${i}`);
+  const T = onnx.AttributeProto.AttributeType;
   const out: onnx.INodeProto[] = [];
-  for (const n of nodes) {
+  nodes.forEach((n, j) => {
+    const fused = byFusedNode.get(j);
+    if (fused !== undefined) {
+      // ONNX Attention op (opset 23): the mask goes in as its attn_mask, added to the scores
+      // before its softmax; its probabilities come out of qk_matmul_output in mode 3.
+      const site = sites[fused];
+      if (n.input?.[3]) throw new UserError(`${file}: Attention node ${site.nodeName} has its own attn_mask, which the eviction mask cannot be combined with yet; export the model with eager attention`);
+      const cast = `${maskInputs[fused]}/like_queries`;
+      out.push(onnx.NodeProto.create({ name: cast, opType: 'CastLike', input: [maskInputs[fused], n.input?.[0] ?? ''], output: [cast] }));
+      const input = [...(n.input ?? [])];
+      while (input.length < 3) input.push('');
+      input[3] = cast;
+      const output = [...(n.output ?? [])];
+      while (output.length < 4) output.push('');
+      output[3] = site.output;
+      const attribute = [...(n.attribute ?? []).filter((a) => a.name !== 'qk_matmul_output_mode'), { name: 'qk_matmul_output_mode', type: T.INT, i: 3 }];
+      out.push(onnx.NodeProto.create({ ...n, input, output, attribute }));
+      return;
+    }
     const i = n.opType === 'Softmax' ? bySoftmaxOutput.get(n.output?.[0] ?? '') : undefined;
     if (i === undefined) {
       out.push(n);
-      continue;
+      return;
     }
     const scores = n.input?.[0] ?? '';
     let mask = maskInputs[i];
@@ -72,8 +90,9 @@ export function maskAttention(model: onnx.IModelProto, sites: AttentionSite[], f
     const masked = `${mask}/masked_scores`;
     out.push(onnx.NodeProto.create({ name: masked, opType: 'Add', input: [scores, mask], output: [masked] }));
     out.push(onnx.NodeProto.create({ ...n, input: [masked, ...(n.input ?? []).slice(1)] }));
-  }
-  const values = sites.map((s) => valuesOf(nodes, s.output));
+  });
+  // The Attention op multiplies by its third input (V); elsewhere the MatMul reading the map does.
+  const values = sites.map((s) => (s.fusedNode !== undefined ? nodes[s.fusedNode].input?.[2] || undefined : valuesOf(nodes, s.output)));
   const logits = logitsName(graph, file);
   const F = onnx.TensorProto.DataType.FLOAT;
   // Own symbolic dims per mask: layers may differ in head count.
