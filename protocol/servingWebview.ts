@@ -18,7 +18,7 @@ export interface ServingPoint {
   outputRelativeL2: number | null;
   nextTokenKL: number | null;
   top1Agreement: number | null;
-  kvBytesSaved: number;
+  kvBytesSaved: number | null;
 }
 
 export interface ServingPolicyCurve {

@@ -76,10 +76,17 @@ export async function run(argv: string[]): Promise<number> {
     const { input, probe } = headsInput(flags, () => folder, vocab);
     const layers: LayerHeadScores[] = [];
     let ids: number[] = [];
+    let targetIds: number[] | undefined;
     const result = await model.capture(input, {
-      onTokens: (_t, i) => (ids = i),
+      onTokens: (_t, i, target) => {
+        ids = i;
+        targetIds = target?.ids;
+      },
       onLayer: (map) => {
-        if (map.kind === 'self') layers.push(scoreLayer(map, ids));
+        if (map.kind !== 'self') return;
+        // Encoder-decoders: encoder self layers run over the source, decoder ones over the target.
+        const over = map.queries === ids.length ? ids : targetIds;
+        if (over && map.queries === over.length && map.keys === over.length) layers.push(scoreLayer(map, over));
       },
     });
     writeJsonAtomic(flags.out, 'heads.json', { layers });

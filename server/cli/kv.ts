@@ -75,10 +75,11 @@ export async function run(argv: string[]): Promise<number> {
       executionProvider: model.provider,
       outputRelativeL2: details.outputRelativeL2,
       klByPosition: details.klByPosition,
+      notes: details.notes,
     });
     const mass = report.layers.flatMap((l) => l.massKept);
     const meanMass = mass.reduce((a, b) => a + b, 0) / Math.max(1, mass.length);
-    const kl = report.nextTokenKL === null ? `no position beyond the budget (${ids.length} tokens)` : `KL ${report.nextTokenKL.toExponential(3)}, top-1 ${(100 * report.top1Agreement!).toFixed(1)}%`;
+    const kl = details.notes.length > 0 ? 'no logits output, no KL' : report.nextTokenKL === null ? `no position beyond the budget (${ids.length} tokens)` : `KL ${report.nextTokenKL.toExponential(3)}, top-1 ${(100 * report.top1Agreement!).toFixed(1)}%`;
     process.stdout.write(`${model.name}: ${policy} B=${budget}${report.sinks !== null ? ` s=${report.sinks}` : ''} over ${ids.length} tokens: mass kept ${meanMass.toFixed(4)}, ${kl}, ${report.kvBytesSaved} KV bytes saved -> ${flags.out}\n`);
     return 0;
   } finally {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { estimate } from '../efficiency/estimate';
 import { loadModelShape, readModelShape, type ModelShape } from '../efficiency/modelShape';
 
-export function servingShape(folder: string, layers: number, heads: number, headDim: number): ModelShape {
+/** The model's shape for the estimator; undefined when neither config.json nor the graph tells the head size. */
+export function servingShape(folder: string, layers: number, heads: number, headDim: number): ModelShape | undefined {
   if (existsSync(join(folder, 'config.json'))) {
     try {
       return loadModelShape(folder);
@@ -17,6 +18,7 @@ export function servingShape(folder: string, layers: number, heads: number, head
       // An export's folder may hold a config.json the estimator cannot read; the graph still tells.
     }
   }
+  if (!(headDim > 0) || !(heads > 0)) return undefined;
   const shape = readModelShape({ model_type: 'onnx', num_hidden_layers: layers, num_attention_heads: heads, num_key_value_heads: heads, hidden_size: heads * headDim, head_dim: headDim }, 'the graph');
   shape.notes.push('shape read from the graph: K/V heads taken equal to query heads, fp32 cache');
   return shape;

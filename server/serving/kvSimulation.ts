@@ -20,7 +20,8 @@ export interface KvReport {
   layers: { massKept: number[] }[];
   nextTokenKL: number | null;
   top1Agreement: number | null;
-  kvBytesSaved: number;
+  /** null when the model's head size is unknown (no config.json and no values found in the graph). */
+  kvBytesSaved: number | null;
 }
 
 export interface KvDetails {
@@ -30,6 +31,8 @@ export interface KvDetails {
   klByPosition: number[];
   kept: KeepMask[];
   tokens: number;
+  /** Why a figure is missing (no logits output), when one is. */
+  notes: string[];
 }
 
 /** Log-softmax of one logits row, in float64. */
@@ -151,9 +154,10 @@ export async function simulateKv(model: MaskedModel, ids: number[], full: Masked
   });
   let kl: number[] = [];
   let top1: number[] = [];
-  if (n > o.budget) {
+  // A base model (no language-model head) has no next-token distribution: KL stays null.
+  if (n > o.budget && full.logits) {
     const masked = await model.run(ids, kept);
-    ({ kl, top1 } = nextTokenDivergence(full.logits, masked.logits, n, full.vocab, o.budget));
+    ({ kl, top1 } = nextTokenDivergence(full.logits, masked.logits!, n, full.vocab, o.budget));
   }
   const mean = (xs: number[]) => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   const heads = kept[0]?.heads ?? 0;
@@ -167,8 +171,17 @@ export async function simulateKv(model: MaskedModel, ids: number[], full: Masked
       layers,
       nextTokenKL: mean(kl),
       top1Agreement: mean(top1),
-      kvBytesSaved: kvBytesSaved(shape, n, o.budget),
+      kvBytesSaved: shape ? kvBytesSaved(shape, n, o.budget) : null,
     },
-    details: { outputRelativeL2: outputRelL2, klByPosition: kl, kept, tokens: n },
+    details: {
+      outputRelativeL2: outputRelL2,
+      klByPosition: kl,
+      kept,
+      tokens: n,
+      notes: [
+        ...(full.logits ? [] : ['the model has no logits output (a base model without its language-model head): next-token KL and top-1 agreement are not defined']),
+        ...(shape ? shape.notes : ['no config.json and no values found in the graph: the head size, so the KV bytes, are unknown']),
+      ],
+    },
   };
 }

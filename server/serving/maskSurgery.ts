@@ -19,31 +19,43 @@ export interface MaskedGraph {
   probs: string[];
   /** Values tensor per site, undefined where no MatMul reads the probabilities directly. */
   values: (string | undefined)[];
-  logits: string;
+  /** The logits output, undefined for a model without a language-model head. */
+  logits?: string;
 }
 
 /** Ops that pass probabilities through unchanged on their way to the values MatMul. */
 const CARRY = new Set(['Identity', 'Cast', 'Dropout']);
 
+/**
+ * The values a map multiplies: the second input of the MatMul reading the probabilities,
+ * through pass-through ops and SDPA exports' Where(IsNaN(p), 0, p) guard.
+ */
 function valuesOf(nodes: onnx.INodeProto[], probs: string): string | undefined {
   let names = [probs];
   for (let hop = 0; hop < 3; hop++) {
     const next: string[] = [];
     for (const n of nodes) {
-      if (!(n.input ?? []).some((x) => names.includes(x))) continue;
-      if (n.opType === 'MatMul' && names.includes(n.input?.[0] ?? '')) return n.input?.[1] ?? undefined;
-      if (CARRY.has(n.opType ?? '')) next.push(...(n.output ?? []).slice(0, 1));
+      const ins = n.input ?? [];
+      if (!ins.some((x) => names.includes(x))) continue;
+      if (n.opType === 'MatMul' && names.includes(ins[0] ?? '')) return ins[1] ?? undefined;
+      const carries = CARRY.has(n.opType ?? '') || (n.opType === 'Where' && (names.includes(ins[1] ?? '') || names.includes(ins[2] ?? '')));
+      if (carries) next.push(...(n.output ?? []).slice(0, 1));
     }
     names = next;
   }
   return undefined;
 }
 
-function logitsName(graph: onnx.IGraphProto, file: string): string {
-  const outs = (graph.output ?? []).map((o) => o.name ?? '');
-  const name = outs.includes('logits') ? 'logits' : outs[0];
-  if (!name) throw new UserError(`${file}: the model has no outputs; KV-cache simulation compares its logits`);
-  return name;
+/**
+ * The next-token logits: an output named logits (or holding it in its name), else a lone
+ * output not named as hidden states. Base models (GPT2Model, LlamaModel exports) have none:
+ * their last_hidden_state is no distribution over tokens.
+ */
+function logitsName(graph: onnx.IGraphProto): string | undefined {
+  const outs = (graph.output ?? []).map((o) => o.name ?? '').filter((n) => n);
+  const named = outs.find((n) => n === 'logits') ?? outs.find((n) => /logits/i.test(n));
+  if (named) return named;
+  return outs.length === 1 && !/hidden|pooler|embedding/i.test(outs[0]) ? outs[0] : undefined;
 }
 
 export function maskAttention(model: onnx.IModelProto, sites: AttentionSite[], file: string): MaskedGraph {
@@ -93,7 +105,7 @@ export function maskAttention(model: onnx.IModelProto, sites: AttentionSite[], f
   });
   // The Attention op multiplies by its third input (V); elsewhere the MatMul reading the map does.
   const values = sites.map((s) => (s.fusedNode !== undefined ? nodes[s.fusedNode].input?.[2] || undefined : valuesOf(nodes, s.output)));
-  const logits = logitsName(graph, file);
+  const logits = logitsName(graph);
   const F = onnx.TensorProto.DataType.FLOAT;
   // Own symbolic dims per mask: layers may differ in head count.
   const inputs = maskInputs.map((name, i) => ({

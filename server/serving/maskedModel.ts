@@ -37,8 +37,8 @@ export interface MaskedRun {
   probs: Float32Array[];
   /** Per layer the values the map multiplies, [heads, n, d] (after any GQA expansion). */
   values: ({ data: Float32Array; headDim: number } | undefined)[];
-  /** [n, vocab] */
-  logits: Float32Array;
+  /** [n, vocab]; undefined for a model without a language-model head (a base model export). */
+  logits?: Float32Array;
   vocab: number;
 }
 
@@ -97,7 +97,7 @@ function toF32(t: ort.Tensor): Float32Array {
 interface Runner {
   provider: string;
   heads: number[];
-  run(ids: number[], masks: Float32Array[]): Promise<{ probs: Float32Array[]; values: ({ data: Float32Array; dims: number[] } | undefined)[]; logits: Float32Array; vocab: number }>;
+  run(ids: number[], masks: Float32Array[]): Promise<{ probs: Float32Array[]; values: ({ data: Float32Array; dims: number[] } | undefined)[]; logits?: Float32Array; vocab: number }>;
   dispose(): Promise<void>;
 }
 
@@ -165,10 +165,10 @@ async function graphRunner(path: string, built: Built, setting: ExecutionProvide
     async run(ids, masks) {
       const n = ids.length;
       const out = await runOnce(ids, masks);
-      const lt = out[g.logits] as ort.Tensor;
-      const vocab = Number(lt.dims[lt.dims.length - 1]);
-      const logits = toF32(lt);
-      if (logits.length !== n * vocab) throw new UserError(`${path}: output ${g.logits} has shape [${lt.dims.join(', ')}], not one row of logits per token`);
+      const lt = g.logits ? (out[g.logits] as ort.Tensor) : undefined;
+      const vocab = lt ? Number(lt.dims[lt.dims.length - 1]) : 0;
+      const logits = lt ? toF32(lt) : undefined;
+      if (logits && logits.length !== n * vocab) throw new UserError(`${path}: output ${g.logits} has shape [${lt!.dims.join(', ')}], not one row of logits per token`);
       return {
         probs: g.probs.map((name) => toF32(out[name] as ort.Tensor)),
         values: g.values.map((name) => (name && out[name] ? { data: toF32(out[name] as ort.Tensor), dims: (out[name] as ort.Tensor).dims.map(Number) } : undefined)),

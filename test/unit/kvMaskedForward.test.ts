@@ -106,13 +106,13 @@ async function checkFamily(name: string, config: Cfg, tensors: Tensors, referenc
   try {
     const full = await model.run(ids);
     const refFull = reference(config, weights, ids);
-    assert.ok(maxDiff(full.logits, refFull.logits) < 1e-4, `${name}: unmasked logits differ by ${maxDiff(full.logits, refFull.logits)}`);
+    assert.ok(maxDiff(full.logits!, refFull.logits) < 1e-4, `${name}: unmasked logits differ by ${maxDiff(full.logits!, refFull.logits)}`);
     const budget = 6;
     for (const policy of POLICIES) {
       const { report, details } = await simulateKv(model, ids, full, { policy, budget, sinks: policy === 'streaming' ? 2 : undefined });
       const masked = await model.run(ids, details.kept);
       const ref = reference(config, weights, ids, keepFn(details.kept));
-      const diff = maxDiff(masked.logits, ref.logits);
+      const diff = maxDiff(masked.logits!, ref.logits);
       assert.ok(diff < 1e-4, `${name} ${policy}: masked logits differ from the reference by ${diff}`);
       masked.probs.forEach((p, l) => assert.ok(maxDiff(p, ref.attn[l]) < 1e-4, `${name} ${policy} layer ${l}: maps differ by ${maxDiff(p, ref.attn[l])}`));
       // The mask really changed the output: eviction of a random model's keys moves its logits.
@@ -187,6 +187,37 @@ describe('KV-cache eviction on ONNX exports (masks found by structure)', () => {
           masked.probs.forEach((p, l) => assert.ok(maxDiff(p, ref[l]) < 1e-5, `${policy} layer ${l}: maps differ by ${maxDiff(p, ref[l])}`));
           // Later layers see the earlier layers' evictions: their maps move too.
           assert.ok(maxDiff(masked.probs[2], refFull[2]) > 1e-3, `${policy}: the masks changed nothing`);
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+});
+
+describe('KV-cache eviction on real torch.onnx.export graphs (test/fixtures/torch-exports)', () => {
+  for (const name of ['gpt2-eager', 'llama-gqa-sdpa']) {
+    it(`${name}: the first layer's masked map is its full map restricted to the kept keys and renormalised; a base model gets no KL`, async () => {
+      const model = await openMaskedModel(join(__dirname, '..', 'fixtures', 'torch-exports', name), 'cpu');
+      try {
+        const ids = [1, 5, 9, 13, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15];
+        const n = ids.length;
+        const full = await model.run(ids);
+        for (const policy of POLICIES) {
+          const { report, details } = await simulateKv(model, ids, full, { policy, budget: 6 });
+          const masked = await model.run(ids, details.kept);
+          const keep = details.kept[0].keep;
+          const p = full.probs[0];
+          const want = new Float64Array(p.length);
+          for (let r = 0; r < p.length / n; r++) {
+            let z = 0;
+            for (let k = 0; k < n; k++) if (keep[r * n + k]) z += p[r * n + k];
+            for (let k = 0; k < n; k++) want[r * n + k] = keep[r * n + k] ? p[r * n + k] / z : 0;
+          }
+          assert.ok(maxDiff(masked.probs[0], want) < 1e-5, `${name} ${policy}: layer 0 differs by ${maxDiff(masked.probs[0], want)}`);
+          assert.equal(report.nextTokenKL, null);
+          assert.match(details.notes[0], /no logits output/);
+          assert.ok(details.outputRelativeL2.every((e) => e !== null && e > 0));
         }
       } finally {
         await model.dispose();
