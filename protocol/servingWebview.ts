@@ -29,6 +29,8 @@ export interface ServingPolicyCurve {
   points: ServingPoint[];
   /** Per layer: kept keys at the head-map budget, base64 bytes [heads, n, n]. */
   kept: string[];
+  /** At the head-map budget: mass kept [layer][head] and each layer's attention-output error. */
+  atHeadMapBudget: { massKept: number[][]; outputRelativeL2: (number | null)[] };
 }
 
 export interface ServingLayer {

@@ -45,6 +45,7 @@ export async function buildServingReport(model: MaskedModel, ids: number[], toke
   for (const policy of POLICIES) {
     const points = [];
     let kept: string[] = [];
+    let atHeadMapBudget: ServingReport['policies'][ServingPolicy]['atHeadMapBudget'] = { massKept: [], outputRelativeL2: [] };
     for (const budget of budgets) {
       const { report, details } = await simulateKv(model, ids, full, { policy, budget, sinks: policy === 'streaming' ? Math.min(o.sinks, budget - 1) : undefined });
       const byLayer = report.layers.map((l) => l.massKept.reduce((a, b) => a + b, 0) / l.massKept.length);
@@ -58,9 +59,12 @@ export async function buildServingReport(model: MaskedModel, ids: number[], toke
         top1Agreement: report.top1Agreement,
         kvBytesSaved: report.kvBytesSaved,
       });
-      if (budget === o.headMapBudget) kept = details.kept.map((m) => encodeBytes(m.keep));
+      if (budget === o.headMapBudget) {
+        kept = details.kept.map((m) => encodeBytes(m.keep));
+        atHeadMapBudget = { massKept: report.layers.map((l) => l.massKept), outputRelativeL2: details.outputRelativeL2 };
+      }
     }
-    policies[policy as ServingPolicy] = { name: NAMES[policy], paper: POLICY_PAPERS[policy], mapping: POLICY_MAPPINGS[policy], points, kept };
+    policies[policy as ServingPolicy] = { name: NAMES[policy], paper: POLICY_PAPERS[policy], mapping: POLICY_MAPPINGS[policy], points, kept, atHeadMapBudget };
   }
   return {
     model: model.name,

@@ -56,7 +56,7 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
     watchProblems(page, problems);
     await page.addInitScript(PROBE);
     await page.goto(pathToFileURL(join(dir, 'serving.html')).href);
-    await page.waitForFunction(() => document.querySelectorAll('.curve-mass .scatterlayer .trace').length === 4);
+    await page.waitForFunction(() => document.querySelectorAll('.curve-error .scatterlayer .trace').length === 4);
   });
 
   after(async () => {
@@ -64,8 +64,8 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('plots mass kept, KL and bytes saved against B: one trace per policy holding the report figures', async () => {
-    for (const [cls, key] of [['curve-mass', 'massKept'], ['curve-kl', 'nextTokenKL'], ['curve-bytes', 'kvBytesSaved']] as const) {
+  it('plots mass kept, KL, output error and bytes saved against B: one trace per policy holding the report figures', async () => {
+    for (const [cls, key] of [['curve-mass', 'massKept'], ['curve-kl', 'nextTokenKL'], ['curve-error', 'outputRelativeL2'], ['curve-bytes', 'kvBytesSaved']] as const) {
       const traces = await page.$eval(`.${cls}`, (e) => (e as unknown as { data: { name: string; x: number[]; y: (number | null)[] }[] }).data.map((t) => ({ name: t.name, x: t.x, y: t.y })));
       assert.deepEqual(traces.map((t) => t.name), ['StreamingLLM', 'H2O', 'SnapKV', 'TOVA']);
       Object.values(report.policies).forEach((c, i) => {
@@ -112,7 +112,27 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
         const red = rgb[0] === 230 && rgb[1] === 40 && rgb[2] === 40;
         assert.equal(red, keep[query * n + k] === 0, `${policy} L${layer}H${head} query ${query} key ${k}: ${rgb}`);
       });
+      // Beside it, the policy's mass kept per layer x head at that budget; its mean is the curve's point.
+      await page.waitForFunction((name) => (document.querySelector('.mass-grid') as unknown as { layout?: { title?: { text?: string } } }).layout?.title?.text?.startsWith(name), report.policies[policy].name);
+      const z = await page.$eval('.mass-grid', (e) => (e as unknown as { data: { z: number[][] }[] }).data[0].z);
+      assert.deepEqual(z, report.policies[policy].atHeadMapBudget.massKept);
+      const flat = z.flat();
+      const point = report.policies[policy].points.find((p) => p.budget === report.headMapBudget)!;
+      assert.ok(Math.abs(flat.reduce((a, b) => a + b, 0) / flat.length - point.massKept) < 1e-12);
     }
+  });
+
+  it('a click on a cell of the mass-kept grid opens that head in the head map', async () => {
+    const box = await page.evaluate(() => {
+      const el = document.querySelector('.mass-grid') as unknown as { _fullLayout: { xaxis: { d2p(v: number): number }; yaxis: { d2p(v: number): number }; _size: { l: number; t: number } } } & HTMLElement;
+      const r = el.getBoundingClientRect();
+      const f = el._fullLayout;
+      return { x: r.left + f._size.l + f.xaxis.d2p(3), y: r.top + f._size.t + f.yaxis.d2p(1) };
+    });
+    await page.mouse.click(box.x, box.y);
+    await page.waitForFunction(() => (document.querySelector('.controls label:nth-child(3) select') as HTMLSelectElement).value === '3');
+    assert.equal(await page.$eval('.controls label:nth-child(2) select', (e) => (e as HTMLSelectElement).value), '1');
+    assert.match((await page.textContent('.summary')) ?? '', /layer 1, head 3/);
   });
 
   it('the head-types table names the heads samples/tiny-gpt/README.md describes', async () => {
@@ -135,6 +155,7 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
       (s as HTMLInputElement).value = String(v);
       s.dispatchEvent(new Event('change'));
     }, report.tokens.length - 1);
+    await page.mouse.move(0, 0);
     const shots = join(repoRoot, 'out', 'screenshots');
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'serving.png'), fullPage: true });

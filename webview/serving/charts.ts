@@ -1,5 +1,6 @@
 /**
- * The serving view's curves: mass kept, next-token KL and KV bytes saved against the budget B,
+ * The serving view's curves: mass kept, next-token KL, attention-output error and KV bytes saved
+ * against the budget B,
  * one trace per policy (Plotly). Trace order follows the report's policies, so a test can read
  * them back by index.
  */
@@ -27,7 +28,7 @@ function layout(title: string, yTitle: string, budgets: number[]): Record<string
 
 const config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
 
-export function drawCurves(els: { mass: HTMLElement; kl: HTMLElement; bytes: HTMLElement }, r: ServingReport): void {
+export function drawCurves(els: { mass: HTMLElement; kl: HTMLElement; bytes: HTMLElement; error: HTMLElement }, r: ServingReport): void {
   const traces = (pick: (p: ServingReport['policies']['streaming']['points'][number]) => number | null, fmt: string) =>
     Object.values(r.policies).map((c) => ({
       x: c.points.map((p) => p.budget),
@@ -39,5 +40,30 @@ export function drawCurves(els: { mass: HTMLElement; kl: HTMLElement; bytes: HTM
     }));
   void Plotly.react(els.mass, traces((p) => p.massKept, '.4f'), layout('Attention mass kept (mean over layers, heads, rows)', 'mass kept', r.budgets), config);
   void Plotly.react(els.kl, traces((p) => p.nextTokenKL, '.3e'), layout('Next-token KL(full ‖ policy), mean over q ≥ B', 'KL (nats)', r.budgets), config);
+  void Plotly.react(els.error, traces((p) => p.outputRelativeL2, '.4f'), layout('Attention-output error (relative L2, mean over layers)', 'relative L2', r.budgets), config);
   void Plotly.react(els.bytes, traces((p) => p.kvBytesSaved, '.3s'), layout(`KV-cache bytes saved over ${r.tokens.length} tokens`, 'bytes', r.budgets), config);
+}
+
+/** Mass kept per layer x head of one policy at the head-map budget; a click opens that head. */
+export function drawMassGrid(el: HTMLElement, r: ServingReport, policy: keyof ServingReport['policies'], onOpen: (layer: number, head: number) => void): void {
+  const c = r.policies[policy];
+  const z = c.atHeadMapBudget.massKept;
+  const err = c.atHeadMapBudget.outputRelativeL2;
+  const css = getComputedStyle(document.body);
+  const fg = css.getPropertyValue('--vscode-foreground').trim() || '#333';
+  const text = z.map((row, l) => row.map((v, h) => `L${l} H${h}<br>mass kept ${v.toFixed(4)}<br>layer output error ${err[l] === null ? '–' : err[l]!.toFixed(4)}`));
+  const trace = { z, text, type: 'heatmap', zmin: 0, zmax: 1, colorscale: 'Viridis', hovertemplate: '%{text}<extra></extra>', colorbar: { title: { text: 'mass kept' } } };
+  const layout = {
+    title: { text: `${c.name} at B = ${r.headMapBudget}: mass kept per head`, font: { size: 13, color: fg } },
+    paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: 'rgba(0,0,0,0)', font: { color: fg, size: 11 },
+    margin: { l: 50, r: 10, t: 30, b: 40 },
+    xaxis: { title: { text: 'head' }, dtick: 1, color: fg },
+    yaxis: { title: { text: 'layer' }, dtick: 1, autorange: 'reversed', color: fg },
+    height: 260, width: 380,
+  };
+  void Plotly.react(el, [trace], layout, { displaylogo: false, displayModeBar: false }).then(() => {
+    const plot = el as HTMLElement & { removeAllListeners?: (e: string) => void; on?: (e: string, f: (d: { points: { x: number; y: number }[] }) => void) => void };
+    plot.removeAllListeners?.('plotly_click');
+    plot.on?.('plotly_click', (d) => d.points[0] && onOpen(d.points[0].y, d.points[0].x));
+  });
 }

@@ -8,7 +8,7 @@
 import '../cspNonce';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { decodeBytes, type HostToServing, type ServingPolicy, type ServingReport, type ServingToHost } from '../../protocol/servingWebview';
-import { drawCurves } from './charts';
+import { drawCurves, drawMassGrid } from './charts';
 import { drawHeadMap, querySummary } from './headMap';
 import { drawHeadTable } from './headTable';
 import './serving.css';
@@ -29,6 +29,7 @@ const meta = el('div', root, 'meta');
 const curves = el('div', root, 'curves');
 const massEl = el('div', curves, 'curve-mass');
 const klEl = el('div', curves, 'curve-kl');
+const errorEl = el('div', curves, 'curve-error');
 const bytesEl = el('div', curves, 'curve-bytes');
 const mapTitle = el('h2', root, '', 'Head map: keys the policy drops');
 const controls = el('div', root, 'controls');
@@ -43,10 +44,12 @@ const queryIn = labelled('query', Object.assign(document.createElement('input'),
 const mapRow = el('div', root, 'headmap');
 const canvas = el('canvas', mapRow, 'kv-headmap');
 const summary = el('div', mapRow, 'summary');
+const massGrid = el('div', mapRow, 'mass-grid');
 el('h2', root, '', 'Head types');
 const typesEl = el('div', root, 'types');
 
 let report: ServingReport | undefined;
+let openHead: (layer: number, head: number) => void = () => undefined;
 const maps: Float32Array[] = [];
 const kept = new Map<string, Uint8Array>();
 
@@ -68,6 +71,10 @@ function drawMap(): void {
   const off = head * n * n;
   const view = { n, map: maps[layer].subarray(off, off + n * n), keep: keptOf(policy, layer).subarray(off, off + n * n), query };
   drawHeadMap(canvas, view);
+  if (massGrid.dataset.policy !== policy) {
+    massGrid.dataset.policy = policy;
+    drawMassGrid(massGrid, report, policy, openHead);
+  }
   const s = querySummary(view);
   const c = report.policies[policy];
   canvas.dataset.dropped = String(s.dropped);
@@ -90,7 +97,7 @@ function show(r: ServingReport): void {
   title.textContent = `KV-cache eviction: ${r.model}`;
   const input = r.probe ? `repeat probe: ${r.probe.repeat} random tokens twice${r.probe.bos !== null ? ' after BOS' : ''}, seed ${r.probe.seed}` : 'text';
   meta.textContent = `${r.tokens.length} tokens (${input}); budgets ${r.budgets.join(', ')}; StreamingLLM sinks ${r.sinks}; ran on ${r.executionProvider}`;
-  drawCurves({ mass: massEl, kl: klEl, bytes: bytesEl }, r);
+  drawCurves({ mass: massEl, kl: klEl, bytes: bytesEl, error: errorEl }, r);
   mapTitle.textContent = `Head map at B = ${r.headMapBudget}: keys the policy drops`;
   policySel.replaceChildren(...Object.entries(r.policies).map(([id, c]) => new Option(c.name, id)));
   layerSel.replaceChildren(...r.layers.map((_, i) => new Option(String(i), String(i))));
@@ -102,11 +109,15 @@ function show(r: ServingReport): void {
   };
   queryIn.max = String(r.tokens.length - 1);
   queryIn.value = String(r.tokens.length - 1);
-  drawHeadTable(typesEl, r.layers, (layer, head) => {
+  openHead = (layer, head) => {
     layerSel.value = String(layer);
     heads();
     headSel.value = String(head);
     drawMap();
+  };
+  delete massGrid.dataset.policy;
+  drawHeadTable(typesEl, r.layers, (layer, head) => {
+    openHead(layer, head);
     mapTitle.scrollIntoView();
   });
   drawMap();
