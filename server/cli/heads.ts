@@ -12,7 +12,7 @@ import { UsageError, parseFlags, positiveInt, type Flags } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 
-const HELP = `usage: attention-inspector heads --model <folder|file.onnx> (--text "<text>" | --ids 3,17,5 | --repeat N --seed S) --out <dir> [--ep <provider>]
+const HELP = `usage: attention-inspector heads --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5 | --repeat N --seed S) --out <dir> [--ep <provider>]
 
 Scores every head of every self-attention layer and writes to <dir>:
   heads.json    {"layers":[{"previousToken":[...],"duplicateToken":[...],"induction":[...],"sink":[...]}, ...]}

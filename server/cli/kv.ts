@@ -8,7 +8,7 @@ import { writeJsonAtomic } from '../serving/writeJson';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 
-const HELP = `usage: attention-inspector kv --model <folder|file.onnx> (--text "<text>" | --ids 3,17,5) --policy streaming|h2o|snapkv|tova --budget B [--sinks S] --out <dir> [--ep <provider>] [--max-tokens N]
+const HELP = `usage: attention-inspector kv --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --policy streaming|h2o|snapkv|tova --budget B [--sinks S] --out <dir> [--ep <provider>] [--max-tokens N]
 
 Simulates a KV-cache eviction policy with a budget of B tokens per head on a causal model and
 writes to <dir>:
