@@ -12,6 +12,7 @@ import { log, showError } from './log';
 import { registerModelTree } from './modelTree';
 import { RuntimeContext } from './runtimeContext';
 import { RuntimeStatusBar } from './statusBar';
+import { registerServingCommand } from './servingPanel';
 
 let runtime: RuntimeContext | undefined;
 
@@ -28,6 +29,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     registerCompareCommand(context.extensionUri, runtime),
   );
   context.subscriptions.push(...new CompareCommands(context.extensionUri, runtime).register());
+  // KV-cache eviction simulated on the model (extension/servingPanel.ts).
+  context.subscriptions.push(registerServingCommand(context.extensionUri, runtime));
   // Efficiency panel and the config.json CodeLens commands (engineer E's extension/efficiency*.ts).
   const rt = runtime;
   registerEfficiencyCommands(context, { sendRequest: (method, params) => rt.running.sendRequest(method, params) });

@@ -13,6 +13,9 @@ import * as diff from './cli/diff';
 import * as estimate from './cli/estimate';
 import * as variantsCmd from './cli/variants';
 import * as compare from './cli/compare';
+import * as heads from './cli/heads';
+import * as kv from './cli/kv';
+import * as kvReport from './cli/kvReport';
 import { UserError } from './capture/types';
 
 interface Command {
@@ -27,6 +30,9 @@ const COMMANDS: Record<string, Command> = {
   compare: { summary: 'run attention variants on one layer\'s Q, K, V and score them against exact', run: compare.run },
   diff: { summary: 'A − B of two capture folders, per layer (diff_<i>.npy), over the common prefix', run: diff.run },
   demo: { summary: 'capture a text and write a self-contained HTML report', run: demo.run },
+  heads: { summary: 'score every head: previous-token, duplicate-token, induction, sink (heads.json)', run: heads.run },
+  kv: { summary: 'simulate a KV-cache eviction policy (StreamingLLM, H2O, SnapKV, TOVA) on the model (kv.json)', run: kv.run },
+  'kv-report': { summary: 'every eviction policy swept over budgets: an HTML view (mass kept, KL, bytes saved, head map) and JSON', run: kvReport.run },
   estimate: { summary: 'FLOPs, bytes, KV cache and roofline time of attention from a config.json, per variant', run: estimate.run },
 };
 

@@ -12,6 +12,7 @@ import { registerCompare } from './lsp/compareHandler';
 import { CaptureStore } from './lsp/captureStore';
 import { sweepSpillFolders } from './lsp/spillFolders';
 import { registerListModels } from './lsp/listModelsHandler';
+import { registerKvReport } from './lsp/kvReportHandler';
 import { registerOpenModel, registerTile } from './lsp/modelHandlers';
 import { ModelRegistry } from './lsp/models';
 import { RuntimeStatus } from './lsp/status';
@@ -44,6 +45,7 @@ registerCapture(connection, { models, store, status, layerPauseMs: () => layerPa
 registerTile(connection, store);
 registerCompare(connection, { models, status, layerPauseMs: () => layerPauseMs });
 registerListModels(connection);
+registerKvReport(connection, { models });
 
 // ---- config.json intelligence (engineer E): hovers, diagnostics, CodeLens ----
 registerConfigIntelligence(connection, documents);

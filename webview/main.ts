@@ -18,6 +18,7 @@ import { TokenStrip } from './tokenStrip';
 import { AnalysisSection } from './views/analysisSection';
 import { PanelViews2 } from './views/panelViews2';
 import './panel.css';
+import { GridHeadTypes } from './serving/gridHeadTypes';
 
 interface VsCodeApi {
   postMessage(msg: WebviewToHost): void;
@@ -146,6 +147,8 @@ const heatmap = new HeadHeatmap(
 const grid = new ThumbnailGrid(gridHost, (layer, head) => selectHead(layer, head, true), (text) => {
   gridHint.textContent = text || 'Click a head (or use the arrow keys) to open it.';
 });
+// Head types (previous-token, duplicate-token, induction, sink) on the grid and the statistics table.
+const gridHeadTypes = new GridHeadTypes(gridHost, grid.canvas, root);
 // Colour scale and thumbnail scaling (webview/scaleControls.ts), kept in PanelState.
 const scaleControls = new ScaleControls(gridSection, gridHost, normaliseChoice(state), (c) => applyChoice(c, true));
 function applyChoice(c: ScaleChoice, fromUser: boolean): void {
@@ -268,6 +271,7 @@ function handle(msg: HostToWebview): void {
       legend.textContent = '';
       heatmap.clear();
       grid.reset(heads, capture.tokens.length);
+      gridHeadTypes.reset(msg.tokens.map((t) => t.id));
       analysis.reset(capture.tokens, heads);
       grid.select(state.selected!.layer, state.selected!.head);
       setStatus(`${summary(capture)} · capturing…`, true);
@@ -278,6 +282,7 @@ function handle(msg: HostToWebview): void {
       const m = decodeLayer(msg);
       capture.maps.set(m.layer, m);
       grid.addLayer(m);
+      gridHeadTypes.addLayer(m);
       analysis.addLayer(m);
       legend.textContent = legendText(scaleControls.value(), grid.sharedMax(), grid.cellsPerPixel() * m.pool);
       setStatus(`${summary(capture)} · layer ${capture.maps.size} of ${capture.heads.length}`, true);

@@ -21,8 +21,9 @@ function matmul(x: Float64Array, W: Float32Array, n: number, a: number, b: numbe
  * Every layer's attention probabilities, [heads, n, n] C order, computed from the equations
  * (softmax(q k^T / sqrt(d) + mask)) in float64, without onnxruntime. attentionMask (HF style
  * only) marks padded keys with 0; positions are 0..n-1 and token types 0, as the capture feeds.
+ * keep (simulated KV-cache eviction) hides key j from query i of head hd in layer l when false.
  */
-export function referenceProbabilities(model: TinyTransformer, ids: number[], attentionMask?: number[]): Float32Array[] {
+export function referenceProbabilities(model: TinyTransformer, ids: number[], attentionMask?: number[], keep?: (l: number, hd: number, i: number, j: number) => boolean): Float32Array[] {
   const w = model.weights;
   const { heads: h, headDim: d, dModel: D } = w;
   const n = ids.length;
@@ -33,7 +34,7 @@ export function referenceProbabilities(model: TinyTransformer, ids: number[], at
     }
   }
   const result: Float32Array[] = [];
-  for (const lw of w.layers) {
+  for (const [l, lw] of w.layers.entries()) {
     const q = matmul(x, lw.wq, n, D, D);
     const k = matmul(x, lw.wk, n, D, D);
     const v = matmul(x, lw.wv, n, D, D);
@@ -52,6 +53,7 @@ export function referenceProbabilities(model: TinyTransformer, ids: number[], at
             s += (1 - (attentionMask ? attentionMask[j] : 1)) * -1e9;
             if (j > i) s = -Infinity;
           }
+          if (keep && j <= i && !keep(l, hd, i, j)) s = -Infinity;
           row[j] = s;
         }
         const max = Math.max(...row);

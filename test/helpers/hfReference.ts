@@ -5,6 +5,11 @@
  * server/hf, so a wrong builder and a wrong reference would have to be wrong the same way.
  */
 type W = (name: string) => Float32Array;
+/**
+ * Extra restriction on top of the causal mask: query i of head h in layer l sees key j only
+ * when it returns true (simulated KV-cache eviction).
+ */
+export type KeepKey = (layer: number, head: number, i: number, j: number) => boolean;
 type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface RefOutput {
@@ -76,7 +81,7 @@ const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
  * Multi-head attention on [T, heads*d] projections; query head h reads kv head
  * floor(h / (heads / kvHeads)). Returns the merged output and the probabilities.
  */
-function mha(q: Float64Array, k: Float64Array, v: Float64Array, T: number, heads: number, kvHeads: number, d: number, scale: number, visible: (i: number, j: number) => boolean) {
+function mha(q: Float64Array, k: Float64Array, v: Float64Array, T: number, heads: number, kvHeads: number, d: number, scale: number, visible: (i: number, j: number, h: number) => boolean) {
   const probs = new Float64Array(heads * T * T);
   const out = new Float64Array(T * heads * d);
   const group = heads / kvHeads;
@@ -85,7 +90,7 @@ function mha(q: Float64Array, k: Float64Array, v: Float64Array, T: number, heads
     for (let i = 0; i < T; i++) {
       const row = new Float64Array(T).fill(-Infinity);
       for (let j = 0; j < T; j++) {
-        if (!visible(i, j)) continue;
+        if (!visible(i, j, h)) continue;
         let s = 0;
         for (let c = 0; c < d; c++) s += q[i * heads * d + h * d + c] * k[j * kvHeads * d + kh * d + c];
         row[j] = s * scale;
@@ -111,7 +116,7 @@ function embed(table: Float32Array, width: number, rows: number[]): Float64Array
   return y;
 }
 
-export function gpt2Reference(c: Cfg, w: W, ids: number[]): RefOutput {
+export function gpt2Reference(c: Cfg, w: W, ids: number[], keep?: KeepKey): RefOutput {
   const T = ids.length;
   const H = c.n_embd;
   const heads = c.n_head;
@@ -134,7 +139,7 @@ export function gpt2Reference(c: Cfg, w: W, ids: number[]): RefOutput {
     };
     // GPT2Attention: / sqrt(d) unless scale_attn_weights is false, / (layer + 1) when asked.
     const scale = (c.scale_attn_weights === false ? 1 : 1 / Math.sqrt(d)) / (c.scale_attn_by_inverse_layer_idx ? l + 1 : 1);
-    const m = mha(part(0), part(1), part(2), T, heads, heads, d, scale, (i, j) => j <= i);
+    const m = mha(part(0), part(1), part(2), T, heads, heads, d, scale, (i, j, h) => j <= i && (!keep || keep(l, h, i, j)));
     attn.push(m.probs);
     x = add(x, dense(m.out, T, H, H, w(p + 'attn.c_proj.weight'), w(p + 'attn.c_proj.bias'), true));
     const f = dense(layerNorm(x, T, H, w(p + 'ln_2.weight'), w(p + 'ln_2.bias'), eps), T, H, I, w(p + 'mlp.c_fc.weight'), w(p + 'mlp.c_fc.bias'), true).map(act);
@@ -216,7 +221,7 @@ function applyRope(x: Float64Array, T: number, heads: number, d: number, freqs: 
 }
 
 /** Llama, Mistral (sliding_window) and Qwen2 (q/k/v biases). */
-export function llamaReference(c: Cfg, w: W, ids: number[]): RefOutput {
+export function llamaReference(c: Cfg, w: W, ids: number[], keep?: KeepKey): RefOutput {
   const T = ids.length;
   const H = c.hidden_size;
   const heads = c.num_attention_heads;
@@ -238,7 +243,7 @@ export function llamaReference(c: Cfg, w: W, ids: number[]): RefOutput {
     const q = applyRope(proj('q_proj', heads * d, qkvBias), T, heads, d, freqs);
     const k = applyRope(proj('k_proj', kv * d, qkvBias), T, kv, d, freqs);
     const v = proj('v_proj', kv * d, qkvBias);
-    const m = mha(q, k, v, T, heads, kv, d, 1 / Math.sqrt(d), (i, j) => j <= i && (window === undefined || i - j < window));
+    const m = mha(q, k, v, T, heads, kv, d, 1 / Math.sqrt(d), (i, j, hd) => j <= i && (window === undefined || i - j < window) && (!keep || keep(l, hd, i, j)));
     attn.push(m.probs);
     x = add(x, dense(m.out, T, heads * d, H, w(p + 'self_attn.o_proj.weight')));
     const h2 = rmsNorm(x, T, H, w(p + 'post_attention_layernorm.weight'), eps);

@@ -1,0 +1,75 @@
+/**
+ * The command "Simulate KV-Cache Eviction…" and the serving view's host: a webview with the
+ * serving bundle, fed by the runtime's attention/kvReport for the open model (picked when there
+ * is none) and a text. The host keeps the model's path; the view only sees the report. Nothing
+ * is posted before the view's `ready`.
+ */
+import * as vscode from 'vscode';
+import type { ExecutionProviderSetting } from '../protocol/runtime';
+import { KvReportRequest } from '../protocol/serving';
+import type { HostToServing, ServingToHost } from '../protocol/servingWebview';
+import { makeNonce } from '../webview/csp';
+import { panelHtml } from '../webview/panelHtml';
+import { showError } from './log';
+import { pickModel } from './modelPicker';
+import { listModels } from './modelTree';
+import type { RuntimeContext } from './runtimeContext';
+
+export const SIMULATE_KV_COMMAND = 'attentionInspector.simulateKvCache';
+export const SERVING_VIEW_TYPE = 'attentionInspector.serving';
+
+/** "4, 8,16" -> [4, 8, 16]; undefined when any entry is not a whole number ≥ 1. */
+export function parseBudgets(text: string): number[] | undefined {
+  const list = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  if (list.length === 0 || list.length > 16 || list.some((b) => !Number.isInteger(b) || b < 1)) return undefined;
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+async function simulate(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Attention Inspector loads models only in a trusted workspace.');
+    return;
+  }
+  const path = runtime.model?.path ?? runtime.lastModelPath ?? (await pickModel(() => listModels(runtime)));
+  if (!path) return;
+  const text = await vscode.window.showInputBox({ title: 'Attention: simulate KV-cache eviction', prompt: 'Text to run through the model', value: runtime.lastText ?? '', ignoreFocusOut: true });
+  if (!text || !text.trim()) return;
+  const budgetText = await vscode.window.showInputBox({
+    title: 'Attention: cache budgets (tokens per head)',
+    value: '4, 8, 16, 32',
+    ignoreFocusOut: true,
+    validateInput: (v) => (parseBudgets(v) ? undefined : 'comma-separated whole numbers ≥ 1 (at most 16), e.g. 4, 8, 16, 32'),
+  });
+  const budgets = budgetText === undefined ? undefined : parseBudgets(budgetText);
+  if (!budgets) return;
+  const executionProvider = vscode.workspace.getConfiguration('attentionInspector').get<ExecutionProviderSetting>('executionProvider', 'auto');
+  const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+  const panel = vscode.window.createWebviewPanel(SERVING_VIEW_TYPE, 'KV-cache eviction', vscode.ViewColumn.Beside, {
+    enableScripts: true,
+    retainContextWhenHidden: true,
+    localResourceRoots: [root],
+  });
+  const webview = panel.webview;
+  const nonce = makeNonce();
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'serving.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'serving.css'));
+  webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'KV-cache eviction' });
+  const post = (m: HostToServing) => void webview.postMessage(m);
+  webview.onDidReceiveMessage(async (m: ServingToHost) => {
+    if (m?.type !== 'ready') return;
+    try {
+      const report = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Attention: simulating KV-cache eviction (4 policies)' },
+        () => runtime.running.sendRequest(KvReportRequest.type, { path, text, budgets, executionProvider }),
+      );
+      post({ type: 'report', report });
+    } catch (e) {
+      post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      await showError('KV-cache simulation failed', e);
+    }
+  });
+}
+
+export function registerServingCommand(extensionUri: vscode.Uri, runtime: RuntimeContext): vscode.Disposable {
+  return vscode.commands.registerCommand(SIMULATE_KV_COMMAND, () => simulate(extensionUri, runtime));
+}
