@@ -12,6 +12,8 @@ import * as diff from './cli/diff';
 import * as estimate from './cli/estimate';
 import * as variantsCmd from './cli/variants';
 import * as compare from './cli/compare';
+import * as internals from './cli/internals';
+import * as ablate from './cli/ablate';
 import { UserError } from './capture/types';
 
 interface Command {
@@ -26,6 +28,8 @@ const COMMANDS: Record<string, Command> = {
   compare: { summary: 'run attention variants on one layer\'s Q, K, V and score them against exact', run: compare.run },
   diff: { summary: 'A − B of two capture folders, per layer (diff_<i>.npy), over the common prefix', run: diff.run },
   demo: { summary: 'capture a text and write a self-contained HTML report', run: demo.run },
+  internals: { summary: 'one layer\'s queries and keys as they enter the score, and value-weighted norms (.npy)', run: internals.run },
+  ablate: { summary: 'remove each head in turn and measure the change of the output (ablation.json)', run: ablate.run },
   estimate: { summary: 'FLOPs, bytes, KV cache and roofline time of attention from a config.json, per variant', run: estimate.run },
 };
 

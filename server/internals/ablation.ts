@@ -1,0 +1,162 @@
+/**
+ * Head importance by ablation: one head's slice of the concatenated heads is set to zero before
+ * the output projection (a Mul by a per-layer keep mask fed as a graph input), the model re-runs,
+ * and the effect on the output is measured. Causal LMs: KL(p_full ‖ p_ablated) of the next-token
+ * distribution at the last position, in nats. Encoders, and graphs that end in hidden states
+ * rather than logits: the relative L2 change of the last hidden state (all positions).
+ *
+ * Every re-run goes through AblationForward.run(keep, from): `from` is the layer whose output
+ * changes, so a runner that keeps the layer boundaries of a capture can start there and pay only
+ * for the layers after the head. The whole-graph runner here recomputes from the embeddings.
+ */
+import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import type { ExecutionProviderSetting } from '../../protocol/runtime';
+import { createSession } from '../capture/executionProvider';
+import { UserError } from '../capture/types';
+import { serializeModel, withExtraOutputs } from '../onnx/surgery';
+import { looksCausal } from '../variants/qkvShapes';
+import { f32Output, type InternalsGraph } from './internalsGraph';
+import { klLastPosition, relativeL2 } from './outputEffect';
+
+export interface AblationResult {
+  /** The position the KL is read at: n − 1. */
+  position: number;
+  metric: 'kl' | 'relL2';
+  /** The tensor compared (logits or the last hidden state). */
+  target: string;
+  /** One array per attention layer in graph order, one value per head. */
+  layers: number[][];
+  provider: string;
+  notes: string[];
+}
+
+export interface AblationForward {
+  /** The target tensor with the heads whose keep-mask entries are 0 removed; layers before `from` are unchanged. */
+  run(keep: Float32Array[], from: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+const keepInput = (layer: number) => `attention_inspector_keep_${layer}`;
+
+/** The model with a keep mask [heads·dHead] multiplied in before every output projection. */
+export function withHeadMasks(model: onnx.IModelProto, g: InternalsGraph): onnx.ModelProto {
+  const graph = model.graph ?? {};
+  const node = [...(graph.node ?? [])];
+  const inputs = [...(graph.input ?? [])];
+  const added: onnx.INodeProto[] = [];
+  for (const s of g.sites) {
+    if (!s.outProj) throw new UserError(`${g.where} layer ${s.layer}: no output projection with a constant weight after P·V, so its heads cannot be removed one by one`);
+    const name = keepInput(s.layer);
+    const masked = `${name}/masked`;
+    inputs.push(onnx.ValueInfoProto.create({
+      name,
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: s.outProj.weight.dims[0] }] } } },
+    }));
+    added.push(onnx.NodeProto.create({ opType: 'Mul', name: `${name}/Mul`, input: [s.outProj.input, name], output: [masked] }));
+    const proj = node[s.outProj.node];
+    node[s.outProj.node] = onnx.NodeProto.create({ ...proj, input: [masked, ...(proj.input ?? []).slice(1)] });
+  }
+  // Each Mul goes right before its projection so the node list stays topologically sorted.
+  const order: onnx.INodeProto[] = [];
+  node.forEach((n, i) => {
+    const s = g.sites.find((x) => x.outProj?.node === i);
+    if (s) order.push(added[s.layer]);
+    order.push(n);
+  });
+  return onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, node: order, input: inputs }) });
+}
+
+/** The last hidden state of a graph that ends in logits: the last residual sum, after its LayerNorm when one follows (post-norm). */
+function lastHiddenState(g: InternalsGraph): string | undefined {
+  const nodes = g.model.graph?.node ?? [];
+  const produced = new Set(nodes.flatMap((n) => n.output ?? []));
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (n.opType !== 'Add' || (n.input ?? []).length !== 2) continue;
+    if (!(n.input ?? []).every((x) => produced.has(x) && !g.constants.isConst(x))) continue;
+    const t = n.output![0];
+    const ln = nodes.find((u) => u.opType === 'LayerNormalization' && u.input?.[0] === t);
+    return ln ? ln.output![0] : t;
+  }
+  return undefined;
+}
+
+async function wholeGraphForward(g: InternalsGraph, ids: number[], ep: ExecutionProviderSetting, target: string, extra: string[]) {
+  const outputs = [target, ...extra];
+  const ps = await createSession(serializeModel(withExtraOutputs(withHeadMasks(g.model, g), outputs)), ep, g.options);
+  const base = g.feedsFor(ids);
+  const runOnce = async (keep: Float32Array[]) => {
+    const feeds: Record<string, ort.Tensor> = { ...base };
+    keep.forEach((k, l) => (feeds[keepInput(l)] = new ort.Tensor('float32', k, [k.length])));
+    try {
+      return await ps.session.run(feeds, outputs);
+    } catch (e) {
+      throw new UserError(`${g.where}: onnxruntime failed to run the model with a head removed: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
+    }
+  };
+  return { ps, runOnce };
+}
+
+export async function ablateHeads(g: InternalsGraph, ids: number[], ep: ExecutionProviderSetting = 'auto', onLayer?: (layer: number, values: number[]) => void): Promise<AblationResult> {
+  const notes: string[] = [];
+  const dModel = g.sites[0].outProj?.weight.dims[1];
+  const first = (g.model.graph?.output ?? [])[0]?.name ?? '';
+  // Decide the target after one run: causality is read off layer 0's map.
+  const probe = await wholeGraphForward(g, ids, ep, first, [g.sites[0].probs]);
+  const ones = g.sites.map((s) => new Float32Array(s.outProj!.weight.dims[0]).fill(1));
+  const out0 = await probe.runOnce(ones);
+  const p0 = f32Output(out0, g.sites[0].probs, 'layer 0 map').data;
+  const n = ids.length;
+  // A first output of n × dModel values is a hidden state (a base model's export), not logits.
+  const endsInHidden = f32Output(out0, first, 'the first graph output').data.length === n * (dModel ?? -1);
+  const causal = looksCausal(p0, p0.length / (n * n), n, n);
+  let target = first;
+  let metric: AblationResult['metric'] = 'kl';
+  let runner = probe;
+  if (!causal || endsInHidden) {
+    metric = 'relL2';
+    if (!endsInHidden) {
+      const h = lastHiddenState(g);
+      if (!h) throw new UserError(`${g.where}: no residual sum found after the last layer to compare hidden states; export the model's last_hidden_state as its first output`);
+      target = h;
+      await probe.ps.session.release();
+      runner = await wholeGraphForward(g, ids, ep, target, [g.sites[0].probs]);
+    }
+    notes.push(causal ? `the graph ends in hidden states (${target}), not logits: relative L2 change of the last hidden state` : `encoder: relative L2 change of the last hidden state (${target}) over all positions`);
+  } else {
+    notes.push(`KL(p_full ‖ p_ablated) of the next-token distribution from ${target} at position ${n - 1}`);
+  }
+  const forward: AblationForward = {
+    run: async (keep) => f32Output(await runner.runOnce(keep), target, 'ablation target').data.slice(),
+    release: () => runner.ps.session.release(),
+  };
+  try {
+    const full = await forward.run(ones, 0);
+    const layers: number[][] = [];
+    for (const s of g.sites) {
+      const width = s.outProj!.weight.dims[0];
+      const heads = headsOf(g, s.layer, width, p0.length / (n * n));
+      const d = width / heads;
+      const values: number[] = [];
+      for (let h = 0; h < heads; h++) {
+        const keep = [...ones];
+        keep[s.layer] = new Float32Array(width).fill(1).fill(0, h * d, (h + 1) * d);
+        const ablated = await forward.run(keep, s.layer);
+        values.push(metric === 'kl' ? klLastPosition(full, ablated, n) : relativeL2(full, ablated));
+      }
+      layers.push(values);
+      onLayer?.(s.layer, values);
+    }
+    return { position: n - 1, metric, target, layers, provider: runner.ps.provider, notes };
+  } finally {
+    await forward.release();
+  }
+}
+
+/** Heads of a later layer: the same count as layer 0 unless its projection width says otherwise. */
+function headsOf(g: InternalsGraph, layer: number, width: number, heads0: number): number {
+  const w0 = g.sites[0].outProj!.weight.dims[0];
+  if (width === w0) return heads0;
+  throw new UserError(`${g.where} layer ${layer}: output projection width ${width} differs from layer 0's ${w0}; per-layer head counts are not supported for ablation`);
+}
