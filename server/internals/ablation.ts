@@ -37,6 +37,7 @@ export interface AblationForward {
   release(): Promise<void>;
 }
 
+const LAYOUT = new Set(['Identity', 'Unsqueeze', 'Squeeze', 'Reshape', 'Cast', 'Transpose']);
 const keepInput = (layer: number) => `attention_inspector_keep_${layer}`;
 
 /** The model with a keep mask [heads·dHead] multiplied in before every output projection. */
@@ -65,6 +66,18 @@ export function withHeadMasks(model: onnx.IModelProto, g: InternalsGraph): onnx.
     order.push(n);
   });
   return onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, node: order, input: inputs }) });
+}
+
+/** The first graph output that is not an attention map (or a reshaped copy of one): logits or hidden states. */
+function modelOutput(g: InternalsGraph): string {
+  const nodes = g.model.graph?.node ?? [];
+  const maps = new Set(g.sites.map((s) => s.probs));
+  for (let hop = 0; hop < 4; hop++) {
+    for (const n of nodes) if (LAYOUT.has(n.opType ?? '') && maps.has(n.input?.[0] ?? '')) maps.add(n.output![0]);
+  }
+  const out = (g.model.graph?.output ?? []).map((o) => o.name ?? '').find((o) => !maps.has(o));
+  if (!out) throw new UserError(`${g.where}: every graph output is an attention map; ablation needs the model's logits or hidden states as an output`);
+  return out;
 }
 
 /** The last hidden state of a graph that ends in logits: the last residual sum, after its LayerNorm when one follows (post-norm). */
@@ -101,7 +114,7 @@ async function wholeGraphForward(g: InternalsGraph, ids: number[], ep: Execution
 export async function ablateHeads(g: InternalsGraph, ids: number[], ep: ExecutionProviderSetting = 'auto', onLayer?: (layer: number, values: number[]) => void): Promise<AblationResult> {
   const notes: string[] = [];
   const dModel = g.sites[0].outProj?.weight.dims[1];
-  const first = (g.model.graph?.output ?? [])[0]?.name ?? '';
+  const first = modelOutput(g);
   // Decide the target after one run: causality is read off layer 0's map.
   const probe = await wholeGraphForward(g, ids, ep, first, [g.sites[0].probs]);
   const ones = g.sites.map((s) => new Float32Array(s.outProj!.weight.dims[0]).fill(1));
