@@ -8,6 +8,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { registerConfigIntelligence } from './config/register';
 import { registerCapture } from './lsp/captureHandler';
 import { registerCompare } from './lsp/compareHandler';
+import { registerInternals } from './lsp/internalsHandler';
 import { CaptureStore } from './lsp/captureStore';
 import { registerListModels } from './lsp/listModelsHandler';
 import { registerOpenModel, registerTile } from './lsp/modelHandlers';
@@ -40,6 +41,7 @@ registerCapture(connection, { models, store, status, layerPauseMs: () => layerPa
 registerTile(connection, store);
 registerCompare(connection, { models, status, layerPauseMs: () => layerPauseMs });
 registerListModels(connection);
+registerInternals(connection, models);
 
 // ---- config.json intelligence (engineer E): hovers, diagnostics, CodeLens ----
 registerConfigIntelligence(connection, documents);

@@ -41,7 +41,14 @@ export interface InternalsRun {
   layers: LayerInternals[];
 }
 
-export async function headInternals(g: InternalsGraph, ids: number[], layers: number[], ep: ExecutionProviderSetting = 'auto'): Promise<InternalsRun> {
+/** A session that returns the given layers' internals for any ids (one run each). */
+export interface InternalsSession {
+  provider: string;
+  run(ids: number[]): Promise<LayerInternals[]>;
+  release(): Promise<void>;
+}
+
+export async function openInternalsSession(g: InternalsGraph, layers: number[], ep: ExecutionProviderSetting = 'auto'): Promise<InternalsSession> {
   for (const l of layers) {
     if (!Number.isInteger(l) || l < 0 || l >= g.sites.length) {
       throw new UserError(`${g.where}: layer ${l} is out of range (the model has ${g.sites.length} attention layers, 0-${g.sites.length - 1})`);
@@ -55,15 +62,28 @@ export async function headInternals(g: InternalsGraph, ids: number[], layers: nu
   }
   const names = [...fetch];
   const ps = await createSession(serializeModel(withExtraOutputs(g.model, names)), ep, g.options);
-  let out: ort.InferenceSession.OnnxValueMapType;
+  return {
+    provider: ps.provider,
+    async run(ids) {
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await ps.session.run(g.feedsFor(ids), names);
+      } catch (e) {
+        throw new UserError(`${g.where}: onnxruntime failed to run the model: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
+      }
+      return layers.map((l) => layerFrom(g, out, l));
+    },
+    release: () => ps.session.release(),
+  };
+}
+
+export async function headInternals(g: InternalsGraph, ids: number[], layers: number[], ep: ExecutionProviderSetting = 'auto'): Promise<InternalsRun> {
+  const s = await openInternalsSession(g, layers, ep);
   try {
-    out = await ps.session.run(g.feedsFor(ids), names);
-  } catch (e) {
-    throw new UserError(`${g.where}: onnxruntime failed to run the model: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
+    return { provider: s.provider, layers: await s.run(ids) };
   } finally {
-    await ps.session.release();
+    await s.release();
   }
-  return { provider: ps.provider, layers: layers.map((l) => layerFrom(g, out, l)) };
 }
 
 function layerFrom(g: InternalsGraph, out: ort.InferenceSession.OnnxValueMapType, layer: number): LayerInternals {
