@@ -21,9 +21,12 @@ export function parseInternalsMessage(m: Record<string, unknown>): InternalsToHo
       if (!Array.isArray(layers) || layers.length === 0 || layers.length > 4096 || !layers.every((l) => isInt(l, 0, MAX_LAYER))) return undefined;
       return { type: 'requestInternals', requestId, captureId, layers: layers as number[], qk: m.qk === true };
     }
-    case 'requestCorpus':
+    case 'requestCorpus': {
       if (!isInt(m.layer, 0, MAX_LAYER)) return undefined;
-      return { type: 'requestCorpus', requestId, captureId, layer: m.layer };
+      const heads = m.heads;
+      if (heads !== undefined && (!Array.isArray(heads) || heads.length > 4096 || !heads.every((h) => isInt(h, 0, MAX_LAYER)))) return undefined;
+      return { type: 'requestCorpus', requestId, captureId, layer: m.layer, ...(heads ? { heads: heads as number[] } : {}) };
+    }
     case 'requestAblation':
       return { type: 'requestAblation', requestId, captureId };
     default:

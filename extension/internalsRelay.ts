@@ -42,7 +42,7 @@ export async function answerInternals(msg: InternalsToHost, relay: CaptureRelay,
       const size = statSync(file).size;
       if (size > MAX_CORPUS_BYTES) throw new Error(`${file}: ${size} bytes is more than the ${MAX_CORPUS_BYTES / 1024 / 1024} MB a corpus may have; use a smaller file`);
       const texts = readFileSync(file, 'utf8').split(/\r?\n/).filter((t) => t.trim() !== '');
-      const res = await client.sendRequest(CorpusInternalsRequest.type, { modelId: input.modelId, texts, layer: msg.layer });
+      const res = await client.sendRequest(CorpusInternalsRequest.type, { modelId: input.modelId, texts, layer: msg.layer, heads: msg.heads });
       post({ type: 'corpus', requestId: msg.requestId, name: basename(file), texts: res.texts });
     }
   } catch (e) {

@@ -17,9 +17,11 @@ export interface LayerInternalsData {
   /** softmax(q·kᵀ·scale + mask) is the layer's map. */
   scale: number;
   causal: boolean;
-  /** base64 float32 [heads, n, dHead], present when asked for (qk). */
+  /** base64 float32 [heads, n, dHead] (or [qkHeads.length, n, dHead]), present when asked for (qk). */
   q?: string;
   k?: string;
+  /** The heads q and k hold, in order, when not all of them. */
+  qkHeads?: number[];
   /** base64 float32 [heads, n]: ‖f_h(x_k)‖ per key (Kobayashi et al. 2020); absent when the graph has no output projection. */
   valueNorms?: string;
   /** base64 float32 [n]: the mixing ratio with the residual per token (Kobayashi et al. 2021). */
@@ -58,6 +60,8 @@ export namespace CorpusInternalsRequest {
     modelId: string;
     texts: string[];
     layer: number;
+    /** Heads whose q and k to return (default all): a corpus is large, one head is a twelfth of it. */
+    heads?: number[];
     maxTokens?: number;
     executionProvider?: ExecutionProviderSetting;
   }
@@ -83,7 +87,7 @@ export namespace AblationRequest {
 export type InternalsToHost =
   | { type: 'requestInternals'; requestId: number; captureId: string; layers: number[]; qk: boolean }
   /** The host asks for a text file (one text per line) and runs it through `layer`. */
-  | { type: 'requestCorpus'; requestId: number; captureId: string; layer: number }
+  | { type: 'requestCorpus'; requestId: number; captureId: string; layer: number; heads?: number[] }
   | { type: 'requestAblation'; requestId: number; captureId: string };
 
 /** host -> webview */

@@ -48,7 +48,12 @@ export interface InternalsSession {
   release(): Promise<void>;
 }
 
-export async function openInternalsSession(g: InternalsGraph, layers: number[], ep: ExecutionProviderSetting = 'auto'): Promise<InternalsSession> {
+export interface InternalsOptions {
+  /** Value norms and mixing ratios (default true); a corpus for the query–key view needs neither. */
+  norms?: boolean;
+}
+
+export async function openInternalsSession(g: InternalsGraph, layers: number[], ep: ExecutionProviderSetting = 'auto', opts: InternalsOptions = {}): Promise<InternalsSession> {
   for (const l of layers) {
     if (!Number.isInteger(l) || l < 0 || l >= g.sites.length) {
       throw new UserError(`${g.where}: layer ${l} is out of range (the model has ${g.sites.length} attention layers, 0-${g.sites.length - 1})`);
@@ -71,7 +76,7 @@ export async function openInternalsSession(g: InternalsGraph, layers: number[], 
       } catch (e) {
         throw new UserError(`${g.where}: onnxruntime failed to run the model: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
       }
-      return layers.map((l) => layerFrom(g, out, l));
+      return layers.map((l) => layerFrom(g, out, l, opts.norms !== false));
     },
     release: () => ps.session.release(),
   };
@@ -86,7 +91,7 @@ export async function headInternals(g: InternalsGraph, ids: number[], layers: nu
   }
 }
 
-function layerFrom(g: InternalsGraph, out: ort.InferenceSession.OnnxValueMapType, layer: number): LayerInternals {
+function layerFrom(g: InternalsGraph, out: ort.InferenceSession.OnnxValueMapType, layer: number, norms: boolean): LayerInternals {
   const s = g.sites[layer];
   const what = `${g.where} layer ${layer}`;
   const x = normaliseQkv(f32Output(out, s.q, `${what} queries`), f32Output(out, s.kt, `${what} keys`), f32Output(out, s.v, `${what} values`), what);
@@ -103,6 +108,7 @@ function layerFrom(g: InternalsGraph, out: ort.InferenceSession.OnnxValueMapType
     causal: looksCausal(probs, x.heads, x.n, x.m), notes,
   };
   const wo = s.outProj?.weight;
+  if (!norms) return res;
   if (wo && wo.dims[0] === x.heads * x.d) {
     const dModel = wo.dims[1];
     const tensors = { heads: x.heads, n: x.n, m: x.m, d: x.d, v: x.v, probs };

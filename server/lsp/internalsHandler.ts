@@ -20,10 +20,18 @@ import { onRequest } from './typed';
 export const MAX_CORPUS_TEXTS = 2000;
 const MAX_IDS = 1 << 16;
 
-export function toWire(x: LayerInternals, qk: boolean): LayerInternalsData {
+/** The wire form; `heads` limits q and k to those heads (in that order). */
+export function toWire(x: LayerInternals, qk: boolean, heads?: number[]): LayerInternalsData {
+  const per = x.n * x.dHead;
+  const pick = (t: Float32Array) => {
+    if (!heads) return t;
+    const out = new Float32Array(heads.length * per);
+    heads.forEach((h, i) => out.set(t.subarray(h * per, (h + 1) * per), i * per));
+    return out;
+  };
   return {
     layer: x.layer, heads: x.heads, n: x.n, dHead: x.dHead, scale: x.scale, causal: x.causal,
-    ...(qk ? { q: encodeFloat32(x.q), k: encodeFloat32(x.k) } : {}),
+    ...(qk ? { q: encodeFloat32(pick(x.q)), k: encodeFloat32(pick(x.k)), ...(heads ? { qkHeads: heads } : {}) } : {}),
     ...(x.valueNorms ? { valueNorms: encodeFloat32(x.valueNorms) } : {}),
     ...(x.mixing ? { mixing: encodeFloat32(x.mixing) } : {}),
     notes: x.notes,
@@ -60,14 +68,16 @@ export function registerInternals(connection: Connection, models: ModelRegistry)
     const texts = p.texts.filter((t) => t.trim() !== '');
     if (texts.length === 0) throw new UserError('the corpus file has no text; put one text per line');
     if (texts.length > MAX_CORPUS_TEXTS) throw new UserError(`the corpus has ${texts.length} texts, more than ${MAX_CORPUS_TEXTS}; split it into smaller files`);
+    if (p.heads !== undefined && (!Array.isArray(p.heads) || p.heads.some((h) => !Number.isInteger(h) || h < 0))) throw new UserError(`${CorpusInternalsRequest.method}: heads must be a list of head indices`);
     const g = await graphFor(p.modelId);
-    const s = await openInternalsSession(g, [p.layer], validExecutionProvider(p.executionProvider));
+    const s = await openInternalsSession(g, [p.layer], validExecutionProvider(p.executionProvider), { norms: false });
     try {
       const out: CorpusInternalsRequest.Result['texts'] = [];
       for (const text of texts) {
         const { ids, tokens } = g.resolve({ text }, p.maxTokens);
         const [x] = await s.run(ids);
-        out.push({ tokens, data: toWire(x, true) });
+        const heads = p.heads?.filter((h) => h < x.heads);
+        out.push({ tokens, data: toWire(x, true, heads && heads.length > 0 ? heads : undefined) });
       }
       return { texts: out };
     } finally {

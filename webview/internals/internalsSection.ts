@@ -38,9 +38,15 @@ export function decodeInternals(d: LayerInternalsData): DecodedInternals {
   };
 }
 
+/** Where head h sits in q and k (they may hold only some heads), or -1. */
+export function qkSlot(x: DecodedInternals, h: number): number {
+  return x.qkHeads ? x.qkHeads.indexOf(h) : h < x.heads ? h : -1;
+}
+
 /** softmax(q·kᵀ·scale + mask) of one query row (corpus texts, which have no captured map). */
-export function rowFromQk(x: DecodedInternals, head: number, query: number): Float64Array {
+export function rowFromQk(x: DecodedInternals, h: number, query: number): Float64Array {
   const { n, dHead: d } = x;
+  const head = qkSlot(x, h);
   const row = new Float64Array(n).fill(-Infinity);
   for (let j = 0; j < n; j++) {
     if (x.causal && j > query) continue;
@@ -195,12 +201,12 @@ export class InternalsSection {
   }
 
   private groupsFor(x: DecodedInternals, tokens: string[], text: number): QkGroup[] {
-    const heads = this.scope === 'head' ? [this.head] : Array.from({ length: x.heads }, (_, h) => h);
+    const heads = (this.scope === 'head' ? [this.head] : Array.from({ length: x.heads }, (_, h) => h)).filter((h) => qkSlot(x, h) >= 0);
     const { n, dHead: d } = x;
     return heads.map((h) => ({
       head: h, rows: n, d, tokens,
-      q: x.q!.subarray(h * n * d, (h + 1) * n * d),
-      k: x.k!.subarray(h * n * d, (h + 1) * n * d),
+      q: x.q!.subarray(qkSlot(x, h) * n * d, (qkSlot(x, h) + 1) * n * d),
+      k: x.k!.subarray(qkSlot(x, h) * n * d, (qkSlot(x, h) + 1) * n * d),
       text: new Int32Array(n).fill(text),
       position: Int32Array.from({ length: n }, (_, i) => i),
     }));
@@ -213,6 +219,10 @@ export class InternalsSection {
     let title: string;
     if (this.corpus && this.corpus.layer === this.layer) {
       groups = this.corpus.texts.flatMap((t, i) => this.groupsFor(t.data, t.tokens, i));
+      if (groups.length === 0) {
+        this.status.textContent = `The corpus was embedded for other heads; embed it again for head ${this.head}.`;
+        return;
+      }
       title = `Layer ${this.layer}, ${this.scope === 'head' ? `head ${this.head}` : 'all heads'}: ${this.corpus.texts.length} texts of ${this.corpus.name}`;
     } else {
       const x = await this.layerInternals(this.layer);
@@ -252,7 +262,9 @@ export class InternalsSection {
     if (!this.captureId) return;
     this.status.textContent = 'Pick a text file with one text per line…';
     const layer = this.layer;
-    this.request({ type: 'requestCorpus', captureId: this.captureId, layer }, (r) => {
+    // Only the heads on show travel: a corpus's q and k for every head would be many times larger.
+    const heads = this.scope === 'head' ? [this.head] : undefined;
+    this.request({ type: 'requestCorpus', captureId: this.captureId, layer, ...(heads ? { heads } : {}) }, (r) => {
       if (r.type !== 'corpus') return;
       this.corpus = { name: r.name, layer, texts: r.texts.map((t) => ({ tokens: t.tokens, data: decodeInternals(t.data) })) };
       this.status.textContent = `${r.texts.length} texts of ${r.name}, ${r.texts.reduce((a, t) => a + t.tokens.length, 0)} tokens in one embedding.`;
