@@ -154,6 +154,8 @@ function applyValueWeighted(norms: Map<number, DecodedInternals> | undefined): s
     capture.maps = rawMaps;
     rawMaps = undefined;
   } else return undefined;
+  // Every view now reads the weighted maps; say so where the grid is titled.
+  gridHint.textContent = rawMaps ? 'Value-weighted maps ‖α·f(x)‖ (Kobayashi et al. 2020), each row rescaled to sum to 1. Click a head to open it.' : 'Click a head (or use the arrow keys) to open it.';
   grid.reset(capture.heads, capture.tokens.length);
   analysis.reset(capture.tokens, capture.heads);
   for (const m of [...capture.maps.values()].sort((a, b) => a.layer - b.layer)) {

@@ -159,6 +159,9 @@ describe('Inside the head: query–key scatter, neuron view, value-weighted maps
       const s = raw.reduce((a, b) => a + b, 0);
       raw.forEach((v, k) => assert.ok(Math.abs(z[q][k] - v / s) < 1e-5, `row ${q} key ${k}: ${z[q][k]} vs ${v / s}`));
     }
+    await p.page.waitForFunction(() => ((document.querySelector('.mixing-plot') as Plot | null)?.data?.length ?? 0) === 1);
+    await p.page.locator('.views').screenshot({ path: join(shots, 'value-weighted.png') });
+    await p.page.locator('.mixing-plot').screenshot({ path: join(shots, 'mixing-ratio.png') });
     await p.page.uncheck('.value-weighted-toggle');
     const back = await p.page.$eval('.head-heatmap', (e) => (e as Plot).data[0].z!);
     assert.ok(Math.abs(back[n - 1][0] - m.data[(1 * n + n - 1) * n]) < 1e-6, 'raw maps come back');
