@@ -161,7 +161,8 @@ export class InternalsSection {
 
   /** Consumes this section's replies (and errors to its requests); false for everything else. */
   handle(msg: HostToWebview): boolean {
-    if (!('requestId' in msg) || msg.requestId === undefined || msg.requestId < FIRST_REQUEST) return false;
+    // Anything may arrive on the window's message channel; only this section's replies are taken.
+    if (typeof msg !== 'object' || msg === null || !('requestId' in msg) || typeof msg.requestId !== 'number' || msg.requestId < FIRST_REQUEST) return false;
     const done = this.pending.get(msg.requestId);
     if (!done) return msg.type === 'internals' || msg.type === 'corpus' || msg.type === 'ablation';
     this.pending.delete(msg.requestId);
