@@ -17,6 +17,8 @@ export interface LayerInternalsData {
   /** softmax(q·kᵀ·scale + mask) is the layer's map. */
   scale: number;
   causal: boolean;
+  /** Sliding-window models: each query sees its last `window` keys. */
+  window?: number;
   /** base64 float32 [heads, n, dHead] (or [qkHeads.length, n, dHead]), present when asked for (qk). */
   q?: string;
   k?: string;

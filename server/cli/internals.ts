@@ -17,7 +17,7 @@ Runs the model once and writes, for attention layer L (graph order, from 0), to 
                     output projection (bias excluded)
   internals.json    {"layer", "heads", "dHead", "scale", ...}: softmax(q·kᵀ·scale + mask), with
                     the causal mask for decoders, reproduces layer_<L>.npy of a capture; also
-                    "causal", "scaleFrom", "mixingRatio" (Kobayashi et al. 2021, per token) and notes`;
+                    "causal", "window" (sliding-window models: keys j > i - window only), "scaleFrom", "mixingRatio" (Kobayashi et al. 2021, per token) and notes`;
 
 const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', layer: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', help: 'boolean' } as const;
 
@@ -45,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   writeNpyAtomic(dir, 'k.npy', x.k, [x.heads, x.n, x.dHead]);
   if (x.valueNorms) writeNpyAtomic(dir, 'value_norms.npy', valueWeightedMaps(x.probs, x.valueNorms, x.heads, x.n, x.n), [x.heads, x.n, x.n]);
   writeJsonAtomic(dir, 'internals.json', {
-    layer, heads: x.heads, dHead: x.dHead, scale: x.scale, n: x.n, causal: x.causal, scaleFrom: x.scaleFrom,
+    layer, heads: x.heads, dHead: x.dHead, scale: x.scale, n: x.n, causal: x.causal, ...(x.window ? { window: x.window } : {}), scaleFrom: x.scaleFrom,
     executionProvider: run.provider,
     ...(x.mixing ? { mixingRatio: [...x.mixing], meanMixingRatio: x.mixing.reduce((a, b) => a + b, 0) / x.n } : {}),
     notes: x.notes,

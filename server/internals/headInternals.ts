@@ -29,6 +29,8 @@ export interface LayerInternals {
   /** How scale was found: read from the graph's constants, or measured from the map. */
   scaleFrom: 'graph' | 'measured';
   causal: boolean;
+  /** Sliding-window attention (Mistral): a query sees only the last `window` keys. */
+  window?: number;
   /** ‖f_h(x_k)‖ [heads, n]; absent when the output projection was not found. */
   valueNorms?: Float32Array;
   /** Per query token [n]; absent without a residual. */
@@ -91,6 +93,22 @@ export async function headInternals(g: InternalsGraph, ids: number[], layers: nu
   }
 }
 
+/** The widest band of keys any causal row gives weight to: a sliding window when narrower than the text. */
+export function visibleWindow(p: Float32Array, heads: number, n: number): number {
+  let w = 1;
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < n; i++) {
+      let j = 0;
+      while (j < i && p[(h * n + i) * n + j] === 0) j++;
+      w = Math.max(w, i - j + 1);
+    }
+  }
+  // A real window leaves its oldest key visible in every full row; weights that merely
+  // underflowed to 0 (very peaked heads) do not line up like that.
+  for (let h = 0; h < heads && w < n; h++) for (let i = w - 1; i < n; i++) if (p[(h * n + i) * n + i - w + 1] === 0) return n;
+  return w;
+}
+
 function layerFrom(g: InternalsGraph, out: ort.InferenceSession.OnnxValueMapType, layer: number, norms: boolean): LayerInternals {
   const s = g.sites[layer];
   const what = `${g.where} layer ${layer}`;
@@ -107,6 +125,13 @@ function layerFrom(g: InternalsGraph, out: ort.InferenceSession.OnnxValueMapType
     scale: fromGraph ? s.scale! : measured, scaleFrom: fromGraph ? 'graph' : 'measured',
     causal: looksCausal(probs, x.heads, x.n, x.m), notes,
   };
+  if (res.causal) {
+    const w = visibleWindow(probs, x.heads, x.n);
+    if (w < x.n) {
+      res.window = w;
+      notes.push(`sliding window: each query sees its last ${w} keys (the mask is causal and j > i - ${w})`);
+    }
+  }
   const wo = s.outProj?.weight;
   if (!norms) return res;
   if (wo && wo.dims[0] === x.heads * x.d) {

@@ -30,7 +30,7 @@ export function toWire(x: LayerInternals, qk: boolean, heads?: number[]): LayerI
     return out;
   };
   return {
-    layer: x.layer, heads: x.heads, n: x.n, dHead: x.dHead, scale: x.scale, causal: x.causal,
+    layer: x.layer, heads: x.heads, n: x.n, dHead: x.dHead, scale: x.scale, causal: x.causal, ...(x.window ? { window: x.window } : {}),
     ...(qk ? { q: encodeFloat32(pick(x.q)), k: encodeFloat32(pick(x.k)), ...(heads ? { qkHeads: heads } : {}) } : {}),
     ...(x.valueNorms ? { valueNorms: encodeFloat32(x.valueNorms) } : {}),
     ...(x.mixing ? { mixing: encodeFloat32(x.mixing) } : {}),

@@ -50,7 +50,7 @@ interface Internals {
   q: Float32Array;
   k: Float32Array;
   norms?: Float32Array;
-  meta: { layer: number; heads: number; dHead: number; scale: number; causal: boolean; mixingRatio?: number[] };
+  meta: { layer: number; heads: number; dHead: number; scale: number; causal: boolean; window?: number; mixingRatio?: number[] };
 }
 
 async function internals(model: string, ids: number[], layer: number): Promise<Internals> {
@@ -72,13 +72,13 @@ async function internals(model: string, ids: number[], layer: number): Promise<I
 
 /** softmax(q·kᵀ·scale + mask) in float64, causal mask when the layer is causal. */
 function mapFrom(x: Internals, n: number): Float64Array {
-  const { heads, dHead: d, scale, causal } = x.meta;
+  const { heads, dHead: d, scale, causal, window } = x.meta;
   const out = new Float64Array(heads * n * n);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < n; i++) {
       const row = new Float64Array(n).fill(-Infinity);
       for (let j = 0; j < n; j++) {
-        if (causal && j > i) continue;
+        if ((causal && j > i) || (window !== undefined && j <= i - window)) continue;
         let s = 0;
         for (let c = 0; c < d; c++) s += x.q[(h * n + i) * d + c] * x.k[(h * n + j) * d + c];
         row[j] = s * scale;
@@ -247,6 +247,19 @@ describe('head internals: queries, keys, value-weighted norms and ablation', () 
       });
     });
   }
+
+  it('mistral with a sliding window: internals.json names the window and the masked softmax equals the captured map', async () => {
+    const { config, tensors } = llamaFixture({ modelType: 'mistral', heads: 4, kvHeads: 1, extra: { sliding_window: 3 } }, 4);
+    const dir = join(root, 'mistral');
+    writeHfFolder(dir, config, tensors, {});
+    const maps = await capturedMaps(dir, ids);
+    for (let l = 0; l < maps.length; l++) {
+      const x = await internals(dir, ids, l);
+      assert.equal(x.meta.window, 3);
+      const diff = maxDiff(mapFrom(x, ids.length), maps[l].data);
+      assert.ok(diff < 1e-5, `mistral layer ${l}: differs by ${diff}`);
+    }
+  });
 
   for (const name of ['gpt2-eager', 'bert-eager', 'llama-gqa-sdpa']) {
     it(`torch export ${name}: softmax(q·kᵀ·scale + mask) equals the captured map and PyTorch's`, async () => {

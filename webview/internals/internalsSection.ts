@@ -49,7 +49,7 @@ export function rowFromQk(x: DecodedInternals, h: number, query: number): Float6
   const head = qkSlot(x, h);
   const row = new Float64Array(n).fill(-Infinity);
   for (let j = 0; j < n; j++) {
-    if (x.causal && j > query) continue;
+    if ((x.causal && j > query) || (x.window !== undefined && j <= query - x.window)) continue;
     let s = 0;
     for (let c = 0; c < d; c++) s += x.q![(head * n + query) * d + c] * x.k![(head * n + j) * d + c];
     row[j] = s * x.scale;
@@ -256,7 +256,7 @@ export class InternalsSection {
     const x = await this.layerInternals(this.layer);
     if (!x.q || !x.k) return;
     const query = Math.min(this.query, x.n - 1);
-    await drawNeuronView(this.neuronVectors, this.neuronScores, { head: this.head, query, n: x.n, d: x.dHead, q: x.q, k: x.k, scale: x.scale, causal: x.causal, tokens: this.tokens });
+    await drawNeuronView(this.neuronVectors, this.neuronScores, { head: this.head, query, n: x.n, d: x.dHead, q: x.q, k: x.k, scale: x.scale, causal: x.causal, window: x.window, tokens: this.tokens });
   }
 
   private askCorpus(): void {

@@ -14,6 +14,8 @@ export interface NeuronInput {
   k: Float32Array;
   scale: number;
   causal: boolean;
+  /** Sliding window: keys j ≤ query − window are masked too. */
+  window?: number;
   tokens: string[];
 }
 
@@ -31,7 +33,7 @@ export function neuronRow(x: NeuronInput): NeuronRow {
   const softmax = new Float64Array(n);
   let mx = -Infinity;
   for (let j = 0; j < n; j++) {
-    if (x.causal && j > query) continue;
+    if ((x.causal && j > query) || (x.window !== undefined && j <= query - x.window)) continue;
     let s = 0;
     for (let c = 0; c < d; c++) {
       const p = x.q[(head * n + query) * d + c] * x.k[(head * n + j) * d + c];
