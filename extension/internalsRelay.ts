@@ -28,8 +28,8 @@ export async function answerInternals(msg: InternalsToHost, relay: CaptureRelay,
       post({ type: 'internals', requestId: msg.requestId, layers });
     } else if (msg.type === 'requestAblation') {
       const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'Attention: removing each head in turn…' },
-        () => client.sendRequest(AblationRequest.type, { modelId: input.modelId, ids: input.ids }),
+        { location: vscode.ProgressLocation.Notification, title: 'Attention: removing each head in turn…', cancellable: true },
+        (_progress, token) => client.sendRequest(AblationRequest.type, { modelId: input.modelId, ids: input.ids }, token),
       );
       post({ type: 'ablation', requestId: msg.requestId, result });
     } else {

@@ -111,7 +111,14 @@ async function wholeGraphForward(g: InternalsGraph, ids: number[], ep: Execution
   return { ps, runOnce };
 }
 
-export async function ablateHeads(g: InternalsGraph, ids: number[], ep: ExecutionProviderSetting = 'auto', onLayer?: (layer: number, values: number[]) => void): Promise<AblationResult> {
+export async function ablateHeads(
+  g: InternalsGraph,
+  ids: number[],
+  ep: ExecutionProviderSetting = 'auto',
+  onLayer?: (layer: number, values: number[]) => void,
+  /** Checked between heads: a cancelled ablation stops there. */
+  isCancelled?: () => boolean,
+): Promise<AblationResult> {
   const notes: string[] = [];
   const dModel = g.sites[0].outProj?.weight.dims[1];
   const first = modelOutput(g);
@@ -153,6 +160,7 @@ export async function ablateHeads(g: InternalsGraph, ids: number[], ep: Executio
       const d = width / heads;
       const values: number[] = [];
       for (let h = 0; h < heads; h++) {
+        if (isCancelled?.()) throw new UserError('ablation cancelled');
         const keep = [...ones];
         keep[s.layer] = new Float32Array(width).fill(1).fill(0, h * d, (h + 1) * d);
         const ablated = await forward.run(keep, s.layer);

@@ -4,7 +4,7 @@
  * ablation views. The internals graph of the last model asked about is kept, so moving between
  * layers does not rebuild it.
  */
-import type { Connection } from 'vscode-languageserver/node';
+import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { encodeFloat32 } from '../../protocol/encoding';
 import { AblationRequest, CorpusInternalsRequest, InternalsRequest, type LayerInternalsData } from '../../protocol/internals';
 import { UserError } from '../capture/types';
@@ -84,10 +84,11 @@ export function registerInternals(connection: Connection, models: ModelRegistry)
       await s.release();
     }
   }));
-  onRequest(connection, AblationRequest.type, guarded(connection, AblationRequest.method, async (p: AblationRequest.Params) => {
+  onRequest(connection, AblationRequest.type, guarded(connection, AblationRequest.method, async (p: AblationRequest.Params, token: CancellationToken) => {
     const ids = checkIds(p?.ids, AblationRequest.method);
     const g = await graphFor(p.modelId);
-    const r = await ablateHeads(g, ids, validExecutionProvider(p.executionProvider));
+    // One forward per head; each run yields to the event loop, so $/cancelRequest lands between heads.
+    const r = await ablateHeads(g, ids, validExecutionProvider(p.executionProvider), undefined, () => token.isCancellationRequested);
     return { metric: r.metric, position: r.position, layers: r.layers, target: r.target, notes: r.notes };
   }));
 }
