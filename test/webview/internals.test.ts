@@ -17,7 +17,7 @@ import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 import { openModel } from '../../server/capture/openModel';
 import type { LayerMap } from '../../server/capture/types';
 import { ablateHeads } from '../../server/internals/ablation';
-import { headInternals } from '../../server/internals/headInternals';
+import { headInternals, openInternalsSession } from '../../server/internals/headInternals';
 import { openInternalsGraph } from '../../server/internals/internalsGraph';
 import { toWire } from '../../server/lsp/internalsHandler';
 import { captureMessages } from '../../server/report/captureMessages';
@@ -126,6 +126,43 @@ describe('Inside the head: query–key scatter, neuron view, value-weighted maps
     const want = Array.from({ length: n }, (_, k) => m.data[(1 * m.queries + pos.i) * m.keys + k]);
     assert.deepEqual(row, want, 'the click row is the captured map row of head 1');
     await p.page.locator('.qk-area').screenshot({ path: join(shots, 'query-key.png') });
+  });
+
+  it('a corpus goes into one embedding, and a click on a query of its second text shows that text’s map row', async () => {
+    const texts = ['the cat saw a river', 'a little black king saw the old cat by the river'];
+    const before = (await p.posted()).length;
+    await p.page.click('.corpus-button');
+    const req = await nextRequest('requestCorpus', before);
+    assert.deepEqual([req.layer, req.heads], [1, [1]]);
+    // Answered as the runtime answers attention/internalsCorpus, and captured as the panel would be.
+    const g = await openInternalsGraph(dir);
+    const s = await openInternalsSession(g, [1], 'cpu', { norms: false });
+    const model = await openModel(dir, { executionProvider: 'cpu' });
+    const reply: { tokens: string[]; data: LayerInternalsData }[] = [];
+    const corpusMaps: LayerMap[] = [];
+    try {
+      for (const text of texts) {
+        const { ids, tokens: t } = g.resolve({ text });
+        reply.push({ tokens: t, data: toWire((await s.run(ids))[0], true, [1]) });
+        corpusMaps.push((await captureMessages(model, { text }, 'corpus')).maps[1]);
+      }
+    } finally {
+      await s.release();
+      await model.dispose();
+    }
+    await p.post([{ type: 'corpus', requestId: req.requestId, name: 'two.txt', texts: reply }]);
+    const total = reply.reduce((a, t) => a + t.tokens.length, 0);
+    await p.page.waitForFunction((n) => (document.querySelector('.qk-scatter') as HTMLElement).dataset.points === String(n), 2 * total);
+    // The last query point is the last token of the second text.
+    await p.page.evaluate(`document.querySelector('.qk-scatter').emit('plotly_click', { points: [{ curveNumber: 0, pointIndex: ${total - 1} }] })`);
+    // Points run text by text, queries then keys: the last query of text 2 is point 2·n₁ + n₂ − 1.
+    const point = 2 * reply[0].tokens.length + reply[1].tokens.length - 1;
+    await p.page.waitForFunction((i) => (document.querySelector('.qk-row') as HTMLElement).dataset.point === String(i), point);
+    const row = await p.page.$eval('.qk-row', (e) => (e as Plot).data[0].y);
+    const m = corpusMaps[1];
+    const q = m.queries - 1;
+    assert.equal(row.length, m.keys);
+    row.forEach((v, k) => assert.ok(Math.abs(v - m.data[(1 * m.queries + q) * m.keys + k]) < 1e-5, `key ${k}: ${v}`));
   });
 
   it('the neuron view’s softmax is the map row of the selected query', async () => {
