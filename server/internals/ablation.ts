@@ -52,7 +52,7 @@ export function withHeadMasks(model: onnx.IModelProto, g: InternalsGraph): onnx.
     const masked = `${name}/masked`;
     inputs.push(onnx.ValueInfoProto.create({
       name,
-      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: s.outProj.weight.dims[0] }] } } },
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: s.outProj.dims[0] }] } } },
     }));
     added.push(onnx.NodeProto.create({ opType: 'Mul', name: `${name}/Mul`, input: [s.outProj.input, name], output: [masked] }));
     const proj = node[s.outProj.node];
@@ -120,11 +120,11 @@ export async function ablateHeads(
   isCancelled?: () => boolean,
 ): Promise<AblationResult> {
   const notes: string[] = [];
-  const dModel = g.sites[0].outProj?.weight.dims[1];
+  const dModel = g.sites[0].outProj?.dims[1];
   const first = modelOutput(g);
   // Decide the target after one run: causality is read off layer 0's map.
   const probe = await wholeGraphForward(g, ids, ep, first, [g.sites[0].probs]);
-  const ones = g.sites.map((s) => new Float32Array(s.outProj!.weight.dims[0]).fill(1));
+  const ones = g.sites.map((s) => new Float32Array(s.outProj!.dims[0]).fill(1));
   const out0 = await probe.runOnce(ones);
   const p0 = f32Output(out0, g.sites[0].probs, 'layer 0 map').data;
   const n = ids.length;
@@ -155,7 +155,7 @@ export async function ablateHeads(
     const full = await forward.run(ones, 0);
     const layers: number[][] = [];
     for (const s of g.sites) {
-      const width = s.outProj!.weight.dims[0];
+      const width = s.outProj!.dims[0];
       const heads = headsOf(g, s.layer, width, p0.length / (n * n));
       const d = width / heads;
       const values: number[] = [];
@@ -177,7 +177,7 @@ export async function ablateHeads(
 
 /** Heads of a later layer: the same count as layer 0 unless its projection width says otherwise. */
 function headsOf(g: InternalsGraph, layer: number, width: number, heads0: number): number {
-  const w0 = g.sites[0].outProj!.weight.dims[0];
+  const w0 = g.sites[0].outProj!.dims[0];
   if (width === w0) return heads0;
   throw new UserError(`${g.where} layer ${layer}: output projection width ${width} differs from layer 0's ${w0}; per-layer head counts are not supported for ablation`);
 }

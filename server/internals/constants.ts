@@ -105,8 +105,20 @@ export class GraphConstants {
     for (const n of model.graph?.node ?? []) for (const o of n.output ?? []) this.producer.set(o, n);
   }
 
-  isConst(name: string): boolean {
-    return this.get(name) !== undefined;
+  /** Whether the tensor is a constant, decided from the graph alone (no weight is read). */
+  isConst(name: string, depth = 0): boolean {
+    if (this.inits.has(name)) return true;
+    const n = this.producer.get(name);
+    if (!n || depth >= 6) return false;
+    if (n.opType === 'Constant') return true;
+    const first = n.input?.[0];
+    return !!first && ['Identity', 'Cast', 'Reshape', 'Squeeze', 'Unsqueeze', 'Transpose'].includes(n.opType ?? '') && this.isConst(first, depth + 1);
+  }
+
+  /** A 2-D weight's shape: an initializer's dims without reading it, else from its values. */
+  dims(name: string): number[] | undefined {
+    const init = this.inits.get(name);
+    return init ? (init.dims ?? []).map(Number) : this.get(name)?.dims;
   }
 
   /** The constant's values, or undefined when the tensor depends on an input. */

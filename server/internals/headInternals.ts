@@ -132,17 +132,18 @@ function layerFrom(g: InternalsGraph, out: ort.InferenceSession.OnnxValueMapType
       notes.push(`sliding window: each query sees its last ${w} keys (the mask is causal and j > i - ${w})`);
     }
   }
-  const wo = s.outProj?.weight;
+  const proj = s.outProj;
   if (!norms) return res;
-  if (wo && wo.dims[0] === x.heads * x.d) {
+  if (proj && proj.dims[0] === x.heads * x.d) {
+    const wo = proj.weight();
     const dModel = wo.dims[1];
     const tensors = { heads: x.heads, n: x.n, m: x.m, d: x.d, v: x.v, probs };
     res.valueNorms = transformedValueNorms(tensors, wo.data, dModel);
     const r = s.residual ? f32Output(out, s.residual, `${what} residual stream`).data : undefined;
     if (r && r.length === x.n * dModel) res.mixing = mixingRatios(tensors, wo.data, dModel, r);
     else if (r) notes.push(`residual stream of ${r.length} values is not ${x.n} × ${dModel}; no mixing ratio`);
-  } else if (wo) {
-    notes.push(`output projection reads ${wo.dims[0]} features, not heads × dHead = ${x.heads * x.d}; no value-weighted norms`);
+  } else if (proj) {
+    notes.push(`output projection reads ${proj.dims[0]} features, not heads × dHead = ${x.heads * x.d}; no value-weighted norms`);
   }
   return res;
 }

@@ -17,8 +17,10 @@ export interface OutProjection {
   input: string;
   /** Its output (bias not yet added for MatMul forms). */
   output: string;
-  /** The weight as [heads·dHead, dModel] (x·W), whatever the stored orientation. */
-  weight: ConstTensor;
+  /** [heads·dHead, dModel] */
+  dims: [number, number];
+  /** The weight as [heads·dHead, dModel] (x·W), whatever the stored orientation; read on first use. */
+  weight(): ConstTensor;
 }
 
 export interface HeadSite {
@@ -74,16 +76,23 @@ function findOutProjection(nodes: onnx.INodeProto[], c: GraphConstants, v: strin
     const proj = users.find((i) => ['MatMul', 'Gemm'].includes(nodes[i].opType ?? '') && nodes[i].input?.[0] === t && c.isConst(nodes[i].input?.[1] ?? ''));
     if (proj !== undefined) {
       const n = nodes[proj];
-      let w = c.get(n.input![1])!;
-      const transB = (n.attribute ?? []).find((a) => a.name === 'transB')?.i;
-      if (w.dims.length !== 2) return undefined;
-      if (n.opType === 'Gemm' && Number(transB ?? 0) === 1) {
+      const name = n.input![1];
+      const stored = c.dims(name);
+      if (!stored || stored.length !== 2) return undefined;
+      const transposed = n.opType === 'Gemm' && Number((n.attribute ?? []).find((a) => a.name === 'transB')?.i ?? 0) === 1;
+      let cached: ConstTensor | undefined;
+      // Read only when value norms need it: a large model's projections are gigabytes.
+      const weight = (): ConstTensor => {
+        if (cached) return cached;
+        const w = c.get(name)!;
+        if (!transposed) return (cached = w);
         const [o, i] = w.dims;
         const data = new Float32Array(w.data.length);
         for (let r = 0; r < o; r++) for (let k = 0; k < i; k++) data[k * o + r] = w.data[r * i + k];
-        w = { dims: [i, o], data };
-      }
-      return { node: proj, input: t, output: n.output![0], weight: w };
+        return (cached = { dims: [i, o], data });
+      };
+      const dims: [number, number] = transposed ? [stored[1], stored[0]] : [stored[0], stored[1]];
+      return { node: proj, input: t, output: n.output![0], dims, weight };
     }
     const next = users.find((i) => LAYOUT.has(nodes[i].opType ?? '') && nodes[i].input?.[0] === t);
     if (next === undefined) return undefined;
