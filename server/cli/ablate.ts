@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'ablate');
   const g = await openInternalsGraph(flags.model);
   const { ids } = g.resolve(input, maxTokens);
-  const res = await ablateHeads(g, ids, ep, flags.verbose ? (l, v) => process.stderr.write(`layer ${l}: ${v.map((x) => x.toExponential(3)).join(' ')}\n`) : undefined);
+  const res = await ablateHeads(g, ids, ep, { onLayer: flags.verbose ? (l, v) => process.stderr.write(`layer ${l}: ${v.map((x) => x.toExponential(3)).join(' ')}\n`) : undefined });
   writeJsonAtomic(outputFolder(flags.out), 'ablation.json', {
     position: res.position, layers: res.layers, metric: res.metric, unit: res.metric === 'kl' ? 'nats' : 'ratio',
     target: res.target, executionProvider: res.provider, notes: res.notes,

@@ -6,8 +6,10 @@
  * rather than logits: the relative L2 change of the last hidden state (all positions).
  *
  * Every re-run goes through AblationForward.run(keep, from): `from` is the layer whose output
- * changes, so a runner that keeps the layer boundaries of a capture can start there and pay only
- * for the layers after the head. The whole-graph runner here recomputes from the embeddings.
+ * changes. Here that is served by the graph cut at the residual stream entering `from`
+ * (layerCut.ts), fed from the full run, so each ablation pays only for the layers from the head's
+ * on; layer 0 and graphs that cannot be cut cleanly run whole. A capture that keeps its own layer
+ * boundaries can serve the same call.
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
@@ -17,6 +19,7 @@ import { UserError } from '../capture/types';
 import { serializeModel, withExtraOutputs } from '../onnx/surgery';
 import { looksCausal } from '../variants/qkvShapes';
 import { f32Output, type InternalsGraph } from './internalsGraph';
+import { cutAtLayer } from './layerCut';
 import { klLastPosition, relativeL2 } from './outputEffect';
 
 export interface AblationResult {
@@ -111,19 +114,69 @@ async function wholeGraphForward(g: InternalsGraph, ids: number[], ep: Execution
   return { ps, runOnce };
 }
 
-export async function ablateHeads(
+/**
+ * Runs from layer `from` on when the graph can be cut at the residual stream entering it (fed
+ * from the full run), else the whole graph. One cut session is held at a time: the driver goes
+ * layer by layer, so each is built once.
+ */
+function segmentedForward(
   g: InternalsGraph,
   ids: number[],
-  ep: ExecutionProviderSetting = 'auto',
-  onLayer?: (layer: number, values: number[]) => void,
+  ep: ExecutionProviderSetting,
+  target: string,
+  whole: Awaited<ReturnType<typeof wholeGraphForward>>,
+  streams: Map<number, ort.Tensor>,
+  notes: string[],
+): AblationForward {
+  const masked = withHeadMasks(g.model, g);
+  const base = g.feedsFor(ids);
+  let current: { from: number; session?: ort.InferenceSession } | undefined;
+  let cuts = 0;
+  const runWhole = async (keep: Float32Array[]) => f32Output(await whole.runOnce(keep), target, 'ablation target').data.slice();
+  return {
+    async run(keep, from) {
+      const stream = streams.get(from);
+      if (from === 0 || !stream) return runWhole(keep);
+      if (current?.from !== from) {
+        await current?.session?.release();
+        const cut = cutAtLayer(masked, g, from, [target]);
+        current = { from, session: cut ? (await createSession(serializeModel(cut), ep, g.options)).session : undefined };
+        if (cut) cuts++;
+      }
+      if (!current.session) return runWhole(keep);
+      const feeds: Record<string, ort.Tensor> = { ...base, [g.sites[from].residual!]: stream };
+      keep.forEach((k, l) => (feeds[keepInput(l)] = new ort.Tensor('float32', k, [k.length])));
+      try {
+        return f32Output(await current.session.run(feeds, [target]), target, 'ablation target').data.slice();
+      } catch (e) {
+        throw new UserError(`${g.where}: onnxruntime failed to run layers ${from}+ with a head removed: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
+      }
+    },
+    async release() {
+      await current?.session?.release();
+      await whole.ps.session.release();
+      if (cuts > 0) notes.push(`${cuts} of ${g.sites.length - 1} layers after the first: each ablation re-ran only the layers from the head's on, fed the residual stream of the full run`);
+    },
+  };
+}
+
+export interface AblationOptions {
+  onLayer?: (layer: number, values: number[]) => void;
   /** Checked between heads: a cancelled ablation stops there. */
-  isCancelled?: () => boolean,
-): Promise<AblationResult> {
+  isCancelled?: () => boolean;
+  /** Start each run at the head's layer where the graph allows it (default true; false measures the whole-graph cost). */
+  segments?: boolean;
+}
+
+export async function ablateHeads(g: InternalsGraph, ids: number[], ep: ExecutionProviderSetting = 'auto', opts: AblationOptions = {}): Promise<AblationResult> {
+  const { onLayer, isCancelled } = opts;
   const notes: string[] = [];
   const dModel = g.sites[0].outProj?.dims[1];
   const first = modelOutput(g);
+  // The residual stream entering each layer, for runs that start there.
+  const streamNames = g.sites.map((s) => s.residual).filter((x): x is string => x !== undefined);
   // Decide the target after one run: causality is read off layer 0's map.
-  const probe = await wholeGraphForward(g, ids, ep, first, [g.sites[0].probs]);
+  const probe = await wholeGraphForward(g, ids, ep, first, [g.sites[0].probs, ...streamNames]);
   const ones = g.sites.map((s) => new Float32Array(s.outProj!.dims[0]).fill(1));
   const out0 = await probe.runOnce(ones);
   const p0 = f32Output(out0, g.sites[0].probs, 'layer 0 map').data;
@@ -141,18 +194,21 @@ export async function ablateHeads(
       if (!h) throw new UserError(`${g.where}: no residual sum found after the last layer to compare hidden states; export the model's last_hidden_state as its first output`);
       target = h;
       await probe.ps.session.release();
-      runner = await wholeGraphForward(g, ids, ep, target, [g.sites[0].probs]);
+      runner = await wholeGraphForward(g, ids, ep, target, [g.sites[0].probs, ...streamNames]);
     }
     notes.push(causal ? `the graph ends in hidden states (${target}), not logits: relative L2 change of the last hidden state` : `encoder: relative L2 change of the last hidden state (${target}) over all positions`);
   } else {
     notes.push(`KL(p_full ‖ p_ablated) of the next-token distribution from ${target} at position ${n - 1}`);
   }
-  const forward: AblationForward = {
-    run: async (keep) => f32Output(await runner.runOnce(keep), target, 'ablation target').data.slice(),
-    release: () => runner.ps.session.release(),
-  };
+  const fullOut = await runner.runOnce(ones);
+  const full = f32Output(fullOut, target, 'ablation target').data.slice();
+  const streams = new Map<number, ort.Tensor>();
+  for (const s of g.sites) {
+    const t = s.residual ? fullOut[s.residual] : undefined;
+    if (opts.segments !== false && t instanceof ort.Tensor && t.type === 'float32') streams.set(s.layer, new ort.Tensor('float32', (t.data as Float32Array).slice(), t.dims));
+  }
+  const forward = segmentedForward(g, ids, ep, target, runner, streams, notes);
   try {
-    const full = await forward.run(ones, 0);
     const layers: number[][] = [];
     for (const s of g.sites) {
       const width = s.outProj!.dims[0];

@@ -88,7 +88,7 @@ export function registerInternals(connection: Connection, models: ModelRegistry)
     const ids = checkIds(p?.ids, AblationRequest.method);
     const g = await graphFor(p.modelId);
     // One forward per head; each run yields to the event loop, so $/cancelRequest lands between heads.
-    const r = await ablateHeads(g, ids, validExecutionProvider(p.executionProvider), undefined, () => token.isCancellationRequested);
+    const r = await ablateHeads(g, ids, validExecutionProvider(p.executionProvider), { isCancelled: () => token.isCancellationRequested });
     return { metric: r.metric, position: r.position, layers: r.layers, target: r.target, notes: r.notes };
   }));
 }

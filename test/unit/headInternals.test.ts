@@ -230,8 +230,10 @@ describe('head internals: queries, keys, value-weighted norms and ablation', () 
       writeHfFolder(dir, c.config, c.tensors, {});
       const out = join(dir, 'out');
       await quiet(() => ablateCli(['--model', dir, '--ids', ids.join(','), '--out', out, '--ep', 'cpu']));
-      const res = JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8')) as { position: number; layers: number[][]; metric: string };
+      const res = JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8')) as { position: number; layers: number[][]; metric: string; notes: string[] };
       assert.equal(res.position, ids.length - 1);
+      // Layers after the first ran from their stored residual stream: the values below check that path.
+      assert.ok(res.notes.some((n) => /re-ran only the layers from the head's on/.test(n)), res.notes.join(' | '));
       assert.equal(res.metric, c.causal ? 'kl' : 'relL2');
       const w = (n: string) => c.tensors[n].data;
       const full = c.reference(c.config, w, ids);
