@@ -6,7 +6,7 @@ import { openInternalsGraph } from '../internals/internalsGraph';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 
-const HELP = `usage: attention-inspector ablate --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N] [--verbose]
+const HELP = `usage: attention-inspector ablate --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N] [--rerun auto|from-layer|whole] [--verbose]
 
 For every head of every attention layer, sets the head's slice of the concatenated heads to zero
 before the output projection, re-runs the model and writes to <dir>:
@@ -14,9 +14,13 @@ before the output projection, re-runs the model and writes to <dir>:
                   one array per attention layer in graph order. Causal LMs: KL(p_full ‖ p_ablated)
                   of the next-token distribution at the last position, in nats ("metric": "kl").
                   Encoders, and exports that end in hidden states: the relative L2 change of the
-                  last hidden state ("metric": "relL2").`;
+                  last hidden state ("metric": "relL2").
+--rerun: auto (default) re-runs only the layers from the head's on (the graph cut at the residual
+stream entering it) where a cut session costs less than it saves; from-layer always does where
+the graph allows; whole re-runs the whole model each time. All three give the same values.`;
 
-const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', verbose: 'boolean', help: 'boolean' } as const;
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', out: 'string', ep: 'string', 'max-tokens': 'string', rerun: 'string', verbose: 'boolean', help: 'boolean' } as const;
+const RERUN = ['auto', 'from-layer', 'whole'] as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'ablate');
@@ -28,11 +32,13 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof flags.out !== 'string') throw new UsageError('ablate: --out <dir> is required');
   const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
   if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`ablate: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  const rerun = (flags.rerun ?? 'auto') as (typeof RERUN)[number];
+  if (!RERUN.includes(rerun)) throw new UsageError(`ablate: --rerun must be one of ${RERUN.join(', ')}, got "${String(flags.rerun)}"`);
   const input = inputFromFlags(flags, 'ablate');
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'ablate');
   const g = await openInternalsGraph(flags.model);
   const { ids } = g.resolve(input, maxTokens);
-  const res = await ablateHeads(g, ids, ep, { onLayer: flags.verbose ? (l, v) => process.stderr.write(`layer ${l}: ${v.map((x) => x.toExponential(3)).join(' ')}\n`) : undefined });
+  const res = await ablateHeads(g, ids, ep, { rerun, onLayer: flags.verbose ? (l, v) => process.stderr.write(`layer ${l}: ${v.map((x) => x.toExponential(3)).join(' ')}\n`) : undefined });
   writeJsonAtomic(outputFolder(flags.out), 'ablation.json', {
     position: res.position, layers: res.layers, metric: res.metric, unit: res.metric === 'kl' ? 'nats' : 'ratio',
     target: res.target, executionProvider: res.provider, notes: res.notes,

@@ -116,8 +116,10 @@ async function wholeGraphForward(g: InternalsGraph, ids: number[], ep: Execution
 
 /**
  * Runs from layer `from` on when the graph can be cut at the residual stream entering it (fed
- * from the full run), else the whole graph. One cut session is held at a time: the driver goes
- * layer by layer, so each is built once.
+ * from the full run) and the cut pays: building its session must cost less than the layers it
+ * skips over the layer's heads (session build time is measured as cuts are made; the first
+ * guess is three whole forwards). One cut session is held at a time: the driver goes layer by
+ * layer, so each is built at most once.
  */
 function segmentedForward(
   g: InternalsGraph,
@@ -127,11 +129,13 @@ function segmentedForward(
   whole: Awaited<ReturnType<typeof wholeGraphForward>>,
   streams: Map<number, ort.Tensor>,
   notes: string[],
+  cost: { wholeMs: number; heads: number; always: boolean },
 ): AblationForward {
   const masked = withHeadMasks(g.model, g);
   const base = g.feedsFor(ids);
   let current: { from: number; session?: ort.InferenceSession } | undefined;
   let cuts = 0;
+  let buildMs = 3 * cost.wholeMs;
   const runWhole = async (keep: Float32Array[]) => f32Output(await whole.runOnce(keep), target, 'ablation target').data.slice();
   return {
     async run(keep, from) {
@@ -139,9 +143,14 @@ function segmentedForward(
       if (from === 0 || !stream) return runWhole(keep);
       if (current?.from !== from) {
         await current?.session?.release();
-        const cut = cutAtLayer(masked, g, from, [target]);
+        const saved = cost.heads * cost.wholeMs * (from / g.sites.length);
+        const cut = cost.always || saved > buildMs ? cutAtLayer(masked, g, from, [target]) : undefined;
+        const t = performance.now();
         current = { from, session: cut ? (await createSession(serializeModel(cut), ep, g.options)).session : undefined };
-        if (cut) cuts++;
+        if (cut) {
+          cuts++;
+          buildMs = performance.now() - t;
+        }
       }
       if (!current.session) return runWhole(keep);
       const feeds: Record<string, ort.Tensor> = { ...base, [g.sites[from].residual!]: stream };
@@ -156,6 +165,7 @@ function segmentedForward(
       await current?.session?.release();
       await whole.ps.session.release();
       if (cuts > 0) notes.push(`${cuts} of ${g.sites.length - 1} layers after the first: each ablation re-ran only the layers from the head's on, fed the residual stream of the full run`);
+      else if (streams.size > 1) notes.push('every ablation re-ran the whole graph (building a session that starts at a later layer would cost more than it saves at this length)');
     },
   };
 }
@@ -164,8 +174,12 @@ export interface AblationOptions {
   onLayer?: (layer: number, values: number[]) => void;
   /** Checked between heads: a cancelled ablation stops there. */
   isCancelled?: () => boolean;
-  /** Start each run at the head's layer where the graph allows it (default true; false measures the whole-graph cost). */
-  segments?: boolean;
+  /**
+   * How a run re-runs the model: 'auto' (default) starts at the head's layer where the graph can
+   * be cut and a cut session pays for itself; 'from-layer' always starts there when it can;
+   * 'whole' re-runs the whole graph every time.
+   */
+  rerun?: 'auto' | 'from-layer' | 'whole';
 }
 
 export async function ablateHeads(g: InternalsGraph, ids: number[], ep: ExecutionProviderSetting = 'auto', opts: AblationOptions = {}): Promise<AblationResult> {
@@ -200,14 +214,16 @@ export async function ablateHeads(g: InternalsGraph, ids: number[], ep: Executio
   } else {
     notes.push(`KL(p_full ‖ p_ablated) of the next-token distribution from ${target} at position ${n - 1}`);
   }
+  const t0 = performance.now();
   const fullOut = await runner.runOnce(ones);
+  const wholeMs = performance.now() - t0;
   const full = f32Output(fullOut, target, 'ablation target').data.slice();
   const streams = new Map<number, ort.Tensor>();
   for (const s of g.sites) {
     const t = s.residual ? fullOut[s.residual] : undefined;
-    if (opts.segments !== false && t instanceof ort.Tensor && t.type === 'float32') streams.set(s.layer, new ort.Tensor('float32', (t.data as Float32Array).slice(), t.dims));
+    if (opts.rerun !== 'whole' && t instanceof ort.Tensor && t.type === 'float32') streams.set(s.layer, new ort.Tensor('float32', (t.data as Float32Array).slice(), t.dims));
   }
-  const forward = segmentedForward(g, ids, ep, target, runner, streams, notes);
+  const forward = segmentedForward(g, ids, ep, target, runner, streams, notes, { wholeMs, heads: p0.length / (n * n), always: opts.rerun === 'from-layer' });
   try {
     const layers: number[][] = [];
     for (const s of g.sites) {

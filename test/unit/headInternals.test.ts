@@ -229,7 +229,10 @@ describe('head internals: queries, keys, value-weighted norms and ablation', () 
       const dir = join(root, `${c.name}-ablate`);
       writeHfFolder(dir, c.config, c.tensors, {});
       const out = join(dir, 'out');
-      await quiet(() => ablateCli(['--model', dir, '--ids', ids.join(','), '--out', out, '--ep', 'cpu']));
+      await quiet(() => ablateCli(['--model', dir, '--ids', ids.join(','), '--out', out, '--ep', 'cpu', '--rerun', 'from-layer']));
+      const wholeOut = join(dir, 'whole');
+      await quiet(() => ablateCli(['--model', dir, '--ids', ids.join(','), '--out', wholeOut, '--ep', 'cpu', '--rerun', 'whole']));
+      const whole = JSON.parse(readFileSync(join(wholeOut, 'ablation.json'), 'utf8')) as { layers: number[][] };
       const res = JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8')) as { position: number; layers: number[][]; metric: string; notes: string[] };
       assert.equal(res.position, ids.length - 1);
       // Layers after the first ran from their stored residual stream: the values below check that path.
@@ -245,6 +248,7 @@ describe('head internals: queries, keys, value-weighted norms and ablation', () 
           const want = c.causal ? klLast(full.logits, abl.logits, ids.length) : relL2(full.last, abl.last);
           assert.ok(want > 1e-4, `${c.name} layer ${l} head ${h}: the fixture head matters (${want})`);
           assert.ok(Math.abs(got - want) <= 1e-4 * want, `${c.name} layer ${l} head ${h}: ${got} vs reference ${want} (rel ${Math.abs(got - want) / want})`);
+          assert.ok(Math.abs(whole.layers[l][h] - got) <= 1e-6 * want, `${c.name} layer ${l} head ${h}: whole-graph ${whole.layers[l][h]} vs from-layer ${got}`);
         });
       });
     });

@@ -56,6 +56,7 @@ describe('CLI internals and ablate', function () {
       [['internals', '--model', SAMPLE, '--text', 'the cat', '--layer', '-1', '--out', join(out, 'x')], /--layer needs a non-negative integer/, 2],
       [['ablate', '--model', join(out, 'missing'), '--text', 'a', '--out', join(out, 'x')], /missing: no such file or folder; check --model/, 1],
       [['ablate', '--model', SAMPLE, '--text', 'a', '--ids', '1', '--out', join(out, 'x')], /give exactly one of --text, --text-file, --ids/, 2],
+      [['ablate', '--model', SAMPLE, '--text', 'a', '--rerun', 'half', '--out', join(out, 'x')], /--rerun must be one of auto, from-layer, whole, got "half"/, 2],
     ];
     for (const [args, want, code] of cases) {
       const r = cli(args);
