@@ -11,6 +11,7 @@ import type { HostToWebview, PanelState } from '../protocol/webview';
 import { makeNonce } from '../webview/csp';
 import { CaptureRelay } from './captureRelay';
 import { saveExport } from './exportWriter';
+import { answerInternals } from './internalsRelay';
 import { firstLine, log } from './log';
 import { panelHtml } from './panelHtml';
 import { parseWebviewMessage } from './panelMessages';
@@ -156,6 +157,11 @@ export class AttentionPanel implements vscode.Disposable {
         return;
       case 'log':
         log()[msg.level](`panel: ${msg.message}`);
+        return;
+      case 'requestInternals':
+      case 'requestCorpus':
+      case 'requestAblation':
+        void answerInternals(msg, this.relay, this.runtime, (m) => this.post(m));
         return;
     }
   }

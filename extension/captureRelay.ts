@@ -33,11 +33,18 @@ export class CaptureRelay {
   /** Messages of the last capture, replayed to a webview that reloaded. */
   private sent: HostToWebview[] = [];
   private readonly shown = new Set<string>();
+  /** Model and token ids of the captures shown, for requests that re-run their input (head internals). */
+  private readonly inputs = new Map<string, { modelId: string; ids: number[] }>();
 
   constructor(private readonly post: (msg: HostToWebview) => void) {}
 
   get replay(): readonly HostToWebview[] {
     return this.sent;
+  }
+
+  /** The model and ids a shown capture ran, if the runtime reported them. */
+  input(captureId: string): { modelId: string; ids: number[] } | undefined {
+    return this.inputs.get(captureId);
   }
 
   /** Whether a capture was shown here (tiles are served only for those). */
@@ -55,6 +62,7 @@ export class CaptureRelay {
     const a = this.active;
     if (!a || a.captureId !== p.captureId || a.started) return;
     a.started = true;
+    this.inputs.set(p.captureId, { modelId: p.modelId, ids: p.targetIds ?? p.ids });
     this.send({
       type: 'captureStarted', captureId: p.captureId, modelName: a.modelName, ...panelTokens(p),
       layers: p.layers.map((l) => ({ index: l.index, kind: l.kind, heads: l.heads })),

@@ -5,6 +5,7 @@
  */
 import type { WebviewToHost } from '../protocol/webview';
 import { parseExport } from './exportMessage';
+import { parseInternalsMessage } from './internalsMessages';
 
 export const CAPTURE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Larger than any sequence a capture accepts; keeps numbers finite and small. */
@@ -43,6 +44,10 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       if (m.level !== 'info' && m.level !== 'warn' && m.level !== 'error') return undefined;
       if (typeof m.message !== 'string') return undefined;
       return { type: 'log', level: m.level, message: m.message.slice(0, MAX_LOG).replace(/[\r\n]+/g, ' ') };
+    case 'requestInternals':
+    case 'requestCorpus':
+    case 'requestAblation':
+      return parseInternalsMessage(m);
     default:
       return undefined;
   }

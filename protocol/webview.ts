@@ -4,6 +4,7 @@
  * the host echoes in its reply. The webview addresses data by ids (capture, layer, head),
  * never by file path. The host posts nothing before the webview's `ready`.
  */
+import type { InternalsToHost, InternalsToWebview } from './internals';
 
 export interface TokenInfo {
   text: string;
@@ -64,7 +65,9 @@ export type HostToWebview =
    * Side by side: two captures already posted to this panel (two texts, or one text through
    * two checkpoints of one architecture), shown as A, B and A − B for the selected head.
    */
-  | { type: 'compare'; a: CompareSide; b: CompareSide };
+  | { type: 'compare'; a: CompareSide; b: CompareSide }
+  /** Queries, keys, value-weighted norms, corpora and ablation (protocol/internals.ts). */
+  | InternalsToWebview;
 
 export interface CompareSide {
   captureId: string;
@@ -98,4 +101,5 @@ export type WebviewToHost =
   | { type: 'inspect'; text: string }
   /** Save a plot or the current map: the host asks where (showSaveDialog) and writes it. */
   | { type: 'export'; format: ExportFormat; name: string; data: string; shape?: number[] }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | InternalsToHost;

@@ -16,6 +16,8 @@ import * as compare from './cli/compare';
 import * as heads from './cli/heads';
 import * as kv from './cli/kv';
 import * as kvReport from './cli/kvReport';
+import * as internals from './cli/internals';
+import * as ablate from './cli/ablate';
 import { UserError } from './capture/types';
 
 interface Command {
@@ -33,6 +35,8 @@ const COMMANDS: Record<string, Command> = {
   heads: { summary: 'score every head: previous-token, duplicate-token, induction, sink (heads.json)', run: heads.run },
   kv: { summary: 'simulate a KV-cache eviction policy (StreamingLLM, H2O, SnapKV, TOVA) on the model (kv.json)', run: kv.run },
   'kv-report': { summary: 'every eviction policy swept over budgets: an HTML view (mass kept, KL, bytes saved, head map) and JSON', run: kvReport.run },
+  internals: { summary: 'one layer\'s queries and keys as they enter the score, and value-weighted norms (.npy)', run: internals.run },
+  ablate: { summary: 'remove each head in turn and measure the change of the output (ablation.json)', run: ablate.run },
   estimate: { summary: 'FLOPs, bytes, KV cache and roofline time of attention from a config.json, per variant', run: estimate.run },
 };
 

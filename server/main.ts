@@ -9,6 +9,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { registerConfigIntelligence } from './config/register';
 import { registerCapture } from './lsp/captureHandler';
 import { registerCompare } from './lsp/compareHandler';
+import { registerInternals } from './lsp/internalsHandler';
 import { CaptureStore } from './lsp/captureStore';
 import { sweepSpillFolders } from './lsp/spillFolders';
 import { registerListModels } from './lsp/listModelsHandler';
@@ -46,6 +47,7 @@ registerTile(connection, store);
 registerCompare(connection, { models, status, layerPauseMs: () => layerPauseMs });
 registerListModels(connection);
 registerKvReport(connection, { models });
+registerInternals(connection, models);
 
 // ---- config.json intelligence (engineer E): hovers, diagnostics, CodeLens ----
 registerConfigIntelligence(connection, documents);

@@ -17,6 +17,8 @@ import { ScaleControls, legendText, normaliseChoice, type ScaleChoice } from './
 import { TokenStrip } from './tokenStrip';
 import { AnalysisSection } from './views/analysisSection';
 import { PanelViews2 } from './views/panelViews2';
+import { InternalsSection, type DecodedInternals } from './internals/internalsSection';
+import { valueWeightedLayer } from './internals/valueWeightedMaps';
 import './panel.css';
 import { GridHeadTypes } from './serving/gridHeadTypes';
 
@@ -127,6 +129,48 @@ const views2 = new PanelViews2({
   onCompareClosed: () => showSelected(),
 });
 
+// Query–key, neuron, value-weighted and ablation views (webview/internals).
+const internals = new InternalsSection(h('section', '', root), {
+  post: (m) => vscode.postMessage(m),
+  openHead: (layer, head) => selectHead(layer, head, true),
+  mapRow: (layer, head, q) => {
+    const m = (rawMaps ?? capture?.maps)?.get(layer);
+    if (!m || m.pool !== 1 || q >= m.rows) return undefined;
+    return headView(m, head).slice(q * m.cols, (q + 1) * m.cols);
+  },
+  setValueWeighted: (norms) => applyValueWeighted(norms),
+  showError: (m) => showError(m),
+}, reportMode);
+/** The captured maps while value-weighted maps stand in for them. */
+let rawMaps: Map<number, LayerMaps> | undefined;
+
+function applyValueWeighted(norms: Map<number, DecodedInternals> | undefined): string | undefined {
+  if (!capture) return 'no capture to weight';
+  const base = rawMaps ?? capture.maps;
+  if (norms) {
+    const missing = [...base.keys()].find((l) => !norms.get(l)?.valueNorms);
+    if (missing !== undefined) return `layer ${missing}: ${norms.get(missing)?.notes.join(' ') || 'no value norms'}; value-weighted maps are not available for this model`;
+    if ([...base.values()].some((m) => m.pool > 1)) return 'value-weighted maps need full-resolution maps and this capture was sent pooled; raise attentionInspector.sendBudgetMB';
+    capture.maps = new Map([...base].map(([l, m]) => [l, valueWeightedLayer(m, norms.get(l)!.valueNorms!)]));
+    rawMaps = base;
+  } else if (rawMaps) {
+    capture.maps = rawMaps;
+    rawMaps = undefined;
+  } else return undefined;
+  // Every view now reads the weighted maps; say so where the grid is titled.
+  gridHint.textContent = rawMaps ? 'Value-weighted maps ‖α·f(x)‖ (Kobayashi et al. 2020), each row rescaled to sum to 1. Click a head to open it.' : 'Click a head (or use the arrow keys) to open it.';
+  grid.reset(capture.heads, capture.tokens.length);
+  analysis.reset(capture.tokens, capture.heads);
+  for (const m of [...capture.maps.values()].sort((a, b) => a.layer - b.layer)) {
+    grid.addLayer(m);
+    analysis.addLayer(m);
+  }
+  const sel = state.selected ?? { layer: 0, head: 0 };
+  grid.select(sel.layer, sel.head);
+  showSelected();
+  return undefined;
+}
+
 let nextRequest = 1;
 const pendingTiles = new Map<number, { resolve: (t: Tile) => void; reject: (e: Error) => void }>();
 
@@ -189,6 +233,7 @@ function selectHead(layer: number, head: number, fromUser: boolean): void {
   grid.select(layer, head);
   if (fromUser) vscode.postMessage({ type: 'selectHead', layer, head });
   showSelected();
+  internals.select(layer, head);
 }
 
 function showSelected(): void {
@@ -245,6 +290,7 @@ function summary(c: Capture): string {
 }
 
 function handle(msg: HostToWebview): void {
+  if (internals.handle(msg)) return;
   switch (msg.type) {
     case 'init':
       state = { ...state, ...msg.state };
@@ -273,6 +319,9 @@ function handle(msg: HostToWebview): void {
       grid.reset(heads, capture.tokens.length);
       gridHeadTypes.reset(msg.tokens.map((t) => t.id));
       analysis.reset(capture.tokens, heads);
+      rawMaps = undefined;
+      internals.reset(msg.captureId, capture.tokens, heads);
+      internals.select(state.selected!.layer, state.selected!.head);
       grid.select(state.selected!.layer, state.selected!.head);
       setStatus(`${summary(capture)} · capturing…`, true);
       return;

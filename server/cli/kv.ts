@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'kv');
   const model = await openMaskedModel(flags.model, ep);
   try {
-    const { ids, tokens } = model.resolve(input, maxTokens);
+    const { ids, tokens } = await model.resolve(input, maxTokens);
     checkSimulationSize(model.heads, ids.length, flags.model);
     const full = await model.run(ids);
     assertCausal(full.probs, ids.length, flags.model);

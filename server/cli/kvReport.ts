@@ -57,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     let ids: number[];
     let tokens: string[];
     let probe;
-    if (input) ({ ids, tokens } = model.resolve(input));
+    if (input) ({ ids, tokens } = await model.resolve(input));
     else {
       const v = probeVocabulary(model.folder);
       ids = repeatProbeIds(repeat!, seed, v);

@@ -40,7 +40,7 @@ export async function kvReport(path: string, p: KvReportRequest.Params): Promise
   const budgets = [...new Set(p.budgets ?? [4, 8, 16, 32])].sort((a, b) => a - b);
   const model = await openMaskedModel(path, validExecutionProvider(p.executionProvider) ?? 'auto');
   try {
-    const { ids, tokens } = model.resolve({ text: p.text, ids: p.ids }, p.maxTokens);
+    const { ids, tokens } = await model.resolve({ text: p.text, ids: p.ids }, p.maxTokens);
     return await buildServingReport(model, ids, tokens, {
       budgets,
       sinks: p.sinks ?? DEFAULT_SINKS,

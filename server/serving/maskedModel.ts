@@ -51,7 +51,7 @@ export interface MaskedModel {
   provider: string;
   /** Heads of each attention layer, in graph order. */
   heads: number[];
-  resolve(input: CaptureInput, maxTokens?: number): { ids: number[]; tokens: string[] };
+  resolve(input: CaptureInput, maxTokens?: number): Promise<{ ids: number[]; tokens: string[] }>;
   run(ids: number[], masks?: KeepMask[]): Promise<MaskedRun>;
   dispose(): Promise<void>;
 }
@@ -250,7 +250,7 @@ export async function openMaskedModel(path: string, setting: ExecutionProviderSe
       return runner.provider;
     },
     heads: runner.heads,
-    resolve: (input, maxTokens) => resolveIds(input, tokenizer, abs, maxTokens),
+    resolve: (input, maxTokens) => resolveIds(input, tokenizer, abs, { maxTokens }),
     async run(ids, masks) {
       const n = ids.length;
       const out = await runner.run(ids, masks ? masks.map((m, i) => additive(m, runner.heads[i], n)) : []);

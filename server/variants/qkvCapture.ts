@@ -48,7 +48,7 @@ export interface QkvSource {
 const FORWARD = new Set(['Cast', 'Identity', 'Dropout', 'Where', 'Mul', 'Reshape', 'Squeeze', 'Unsqueeze']);
 
 /** Names of Q, Kᵀ, V and P for one attention site. */
-function locate(model: onnx.IModelProto, layer: number, file: string): { names: string[]; count: number } {
+export function locate(model: onnx.IModelProto, layer: number, file: string): { names: string[]; count: number } {
   const sites = findAttention(model, file);
   if (sites.length === 0) throw new UserError(`${file}: no attention Softmax found in the graph; export the model with eager attention`);
   if (layer < 0 || layer >= sites.length) throw new UserError(`${file}: --layer ${layer} is out of range (the model has ${sites.length} attention layers, 0-${sites.length - 1})`);
@@ -86,7 +86,7 @@ function hiddenOf(t: ort.OnnxValue | undefined, n: number): { hidden?: Float32Ar
   return { hidden: Float32Array.from(t.data as Float32Array), dModel };
 }
 
-function onnxIn(dir: string): string | undefined {
+export function onnxIn(dir: string): string | undefined {
   for (const c of ['model.onnx', join('onnx', 'model.onnx')]) if (existsSync(join(dir, c))) return join(dir, c);
   const files = readdirSync(dir).filter((e) => e.endsWith('.onnx'));
   return files.length === 1 ? join(dir, files[0]) : undefined;

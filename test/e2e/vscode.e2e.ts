@@ -177,6 +177,17 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     await page.screenshot({ path: screenshotPath('vscode-panel.png') });
   });
 
+  it('Inside the head: the query–key scatter and the head ablation come from the runtime through the host', async function () {
+    const frame = await webviewFrame(page, '.attention-panel .token-strip');
+    await frame.click('.internals-details > summary');
+    // 11 queries and 11 keys of the selected head (layer 0, head 0) after attention/internals.
+    await until('the query–key scatter', async () => (await frame.getAttribute('.qk-scatter', 'data-points')) === '22', 60_000);
+    await frame.click('.ablate-button');
+    // attention/ablate: one row per head of the 2 layers × 4 heads.
+    await until('the ablation table', async () => (await frame.$$('.ablation-table tbody tr')).length === 8, 60_000);
+    assert.match((await frame.textContent('.ablation-note')) ?? '', /KL\(p_full ‖ p_ablated\) of the next-token distribution at position 10/);
+  });
+
   it('hovering num_key_value_heads in a config.json shows the KV cache per token', async function () {
     const config = JSON.parse(readFileSync(join(workspace, 'configs/llama-3-8b/config.json'), 'utf8'));
     // 2 (K and V) x layers x KV heads x head dim x 2 bytes (bf16) = 128 KiB for Llama-3-8B.

@@ -19,6 +19,31 @@ export interface RefOutput {
   attn: Float64Array[];
   /** Per layer [T, hidden]: what the layer's Q/K/V projections read (after ln_1 / input_layernorm). */
   hidden: Float64Array[];
+  /** Per layer, as they enter the score: queries [T, heads·d] and keys/values [T, kvHeads·d] (after RoPE for Llama). */
+  q: Float64Array[];
+  k: Float64Array[];
+  v: Float64Array[];
+  /** The residual stream after the last layer (before any final norm or head). */
+  last: Float64Array;
+  /** Per layer [T, hidden]: the residual stream the attention output is added to. */
+  stream: Float64Array[];
+}
+
+/**
+ * Options of the reference passes: one head removed (its slice of the merged heads set to zero),
+ * and keys hidden from queries on top of the causal mask.
+ */
+export interface RefOptions {
+  ablate?: { layer: number; head: number };
+  keep?: KeepKey;
+}
+
+/** Zeroes head `head` of merged heads [T, heads·d] in place when `opts` ablates it in `layer`. */
+function ablateMerged(out: Float64Array, T: number, heads: number, d: number, layer: number, opts?: RefOptions): Float64Array {
+  const a = opts?.ablate;
+  if (!a || a.layer !== layer) return out;
+  for (let t = 0; t < T; t++) for (let c = 0; c < d; c++) out[t * heads * d + a.head * d + c] = 0;
+  return out;
 }
 
 /** y[t] = x[t] W^T + b with W [out, in] (nn.Linear) or y[t] = x[t] W + b with W [in, out] (Conv1D). */
@@ -116,7 +141,8 @@ function embed(table: Float32Array, width: number, rows: number[]): Float64Array
   return y;
 }
 
-export function gpt2Reference(c: Cfg, w: W, ids: number[], keep?: KeepKey): RefOutput {
+export function gpt2Reference(c: Cfg, w: W, ids: number[], opts?: RefOptions): RefOutput {
+  const keep = opts?.keep;
   const T = ids.length;
   const H = c.n_embd;
   const heads = c.n_head;
@@ -127,8 +153,13 @@ export function gpt2Reference(c: Cfg, w: W, ids: number[], keep?: KeepKey): RefO
   let x: Float64Array = add(embed(w('wte.weight'), H, ids), embed(w('wpe.weight'), H, ids.map((_, t) => t)));
   const attn: Float64Array[] = [];
   const hidden: Float64Array[] = [];
+  const qs: Float64Array[] = [];
+  const ks: Float64Array[] = [];
+  const vs: Float64Array[] = [];
+  const stream: Float64Array[] = [];
   for (let l = 0; l < c.n_layer; l++) {
     const p = `h.${l}.`;
+    stream.push(x);
     const a = layerNorm(x, T, H, w(p + 'ln_1.weight'), w(p + 'ln_1.bias'), eps);
     hidden.push(a);
     const qkv = dense(a, T, H, 3 * H, w(p + 'attn.c_attn.weight'), w(p + 'attn.c_attn.bias'), true);
@@ -139,18 +170,22 @@ export function gpt2Reference(c: Cfg, w: W, ids: number[], keep?: KeepKey): RefO
     };
     // GPT2Attention: / sqrt(d) unless scale_attn_weights is false, / (layer + 1) when asked.
     const scale = (c.scale_attn_weights === false ? 1 : 1 / Math.sqrt(d)) / (c.scale_attn_by_inverse_layer_idx ? l + 1 : 1);
+    qs.push(part(0));
+    ks.push(part(1));
+    vs.push(part(2));
     const m = mha(part(0), part(1), part(2), T, heads, heads, d, scale, (i, j, h) => j <= i && (!keep || keep(l, h, i, j)));
     attn.push(m.probs);
-    x = add(x, dense(m.out, T, H, H, w(p + 'attn.c_proj.weight'), w(p + 'attn.c_proj.bias'), true));
+    x = add(x, dense(ablateMerged(m.out, T, heads, d, l, opts), T, H, H, w(p + 'attn.c_proj.weight'), w(p + 'attn.c_proj.bias'), true));
     const f = dense(layerNorm(x, T, H, w(p + 'ln_2.weight'), w(p + 'ln_2.bias'), eps), T, H, I, w(p + 'mlp.c_fc.weight'), w(p + 'mlp.c_fc.bias'), true).map(act);
     x = add(x, dense(f, T, I, H, w(p + 'mlp.c_proj.weight'), w(p + 'mlp.c_proj.bias'), true));
   }
+  const last = x;
   x = layerNorm(x, T, H, w('ln_f.weight'), w('ln_f.bias'), eps);
-  return { logits: dense(x, T, H, c.vocab_size, w('wte.weight')), attn, hidden };
+  return { logits: dense(x, T, H, c.vocab_size, w('wte.weight')), attn, hidden, q: qs, k: ks, v: vs, last, stream };
 }
 
 /** BERT (head "cls") or RoBERTa (head "lm_head"); positions start at pad_token_id + 1 for RoBERTa. */
-export function bertReference(c: Cfg, w: W, ids: number[]): RefOutput {
+export function bertReference(c: Cfg, w: W, ids: number[], opts?: RefOptions): RefOutput {
   const roberta = c.model_type === 'roberta';
   const T = ids.length;
   const H = c.hidden_size;
@@ -165,13 +200,19 @@ export function bertReference(c: Cfg, w: W, ids: number[]): RefOutput {
   x = layerNorm(x, T, H, w('embeddings.LayerNorm.weight'), w('embeddings.LayerNorm.bias'), eps);
   const attn: Float64Array[] = [];
   const hidden: Float64Array[] = [];
+  const qs: Float64Array[] = [];
+  const ks: Float64Array[] = [];
+  const vs: Float64Array[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `encoder.layer.${l}.`;
     hidden.push(x);
     const lin = (inp: Float64Array, n: number, m: number, name: string) => dense(inp, T, n, m, w(p + name + '.weight'), w(p + name + '.bias'));
-    const m = mha(lin(x, H, H, 'attention.self.query'), lin(x, H, H, 'attention.self.key'), lin(x, H, H, 'attention.self.value'), T, heads, heads, d, 1 / Math.sqrt(d), () => true);
+    qs.push(lin(x, H, H, 'attention.self.query'));
+    ks.push(lin(x, H, H, 'attention.self.key'));
+    vs.push(lin(x, H, H, 'attention.self.value'));
+    const m = mha(qs[l], ks[l], vs[l], T, heads, heads, d, 1 / Math.sqrt(d), () => true);
     attn.push(m.probs);
-    x = layerNorm(add(x, lin(m.out, H, H, 'attention.output.dense')), T, H, w(p + 'attention.output.LayerNorm.weight'), w(p + 'attention.output.LayerNorm.bias'), eps);
+    x = layerNorm(add(x, lin(ablateMerged(m.out, T, heads, d, l, opts), H, H, 'attention.output.dense')), T, H, w(p + 'attention.output.LayerNorm.weight'), w(p + 'attention.output.LayerNorm.bias'), eps);
     const inter = lin(x, H, I, 'intermediate.dense').map(act);
     x = layerNorm(add(x, lin(inter, I, H, 'output.dense')), T, H, w(p + 'output.LayerNorm.weight'), w(p + 'output.LayerNorm.bias'), eps);
   }
@@ -179,7 +220,7 @@ export function bertReference(c: Cfg, w: W, ids: number[]): RefOutput {
     ? ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', ACT.gelu]
     : ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', 'cls.predictions.bias', act];
   const t = layerNorm(dense(x, T, H, H, w(dn + '.weight'), w(dn + '.bias')).map(headAct), T, H, w(ln + '.weight'), w(ln + '.bias'), eps);
-  return { logits: dense(t, T, H, c.vocab_size, w('embeddings.word_embeddings.weight'), w(bias)), attn, hidden };
+  return { logits: dense(t, T, H, c.vocab_size, w('embeddings.word_embeddings.weight'), w(bias)), attn, hidden, q: qs, k: ks, v: vs, last: x, stream: hidden };
 }
 
 /** Rotary inverse frequencies, with the llama3 / linear rope_scaling of transformers' rope utils. */
@@ -221,7 +262,8 @@ function applyRope(x: Float64Array, T: number, heads: number, d: number, freqs: 
 }
 
 /** Llama, Mistral (sliding_window) and Qwen2 (q/k/v biases). */
-export function llamaReference(c: Cfg, w: W, ids: number[], keep?: KeepKey): RefOutput {
+export function llamaReference(c: Cfg, w: W, ids: number[], opts?: RefOptions): RefOutput {
+  const keep = opts?.keep;
   const T = ids.length;
   const H = c.hidden_size;
   const heads = c.num_attention_heads;
@@ -235,23 +277,32 @@ export function llamaReference(c: Cfg, w: W, ids: number[], keep?: KeepKey): Ref
   let x: Float64Array = embed(w('model.embed_tokens.weight'), H, ids);
   const attn: Float64Array[] = [];
   const hidden: Float64Array[] = [];
+  const qs: Float64Array[] = [];
+  const ks: Float64Array[] = [];
+  const vs: Float64Array[] = [];
+  const stream: Float64Array[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}.`;
+    stream.push(x);
     const h = rmsNorm(x, T, H, w(p + 'input_layernorm.weight'), eps);
     hidden.push(h);
     const proj = (name: string, m: number, bias: boolean) => dense(h, T, H, m, w(p + `self_attn.${name}.weight`), bias ? w(p + `self_attn.${name}.bias`) : undefined);
     const q = applyRope(proj('q_proj', heads * d, qkvBias), T, heads, d, freqs);
     const k = applyRope(proj('k_proj', kv * d, qkvBias), T, kv, d, freqs);
     const v = proj('v_proj', kv * d, qkvBias);
+    qs.push(q);
+    ks.push(k);
+    vs.push(v);
     const m = mha(q, k, v, T, heads, kv, d, 1 / Math.sqrt(d), (i, j, hd) => j <= i && (window === undefined || i - j < window) && (!keep || keep(l, hd, i, j)));
     attn.push(m.probs);
-    x = add(x, dense(m.out, T, heads * d, H, w(p + 'self_attn.o_proj.weight')));
+    x = add(x, dense(ablateMerged(m.out, T, heads, d, l, opts), T, heads * d, H, w(p + 'self_attn.o_proj.weight')));
     const h2 = rmsNorm(x, T, H, w(p + 'post_attention_layernorm.weight'), eps);
     const gate = dense(h2, T, H, I, w(p + 'mlp.gate_proj.weight')).map(ACT.silu);
     const up = dense(h2, T, H, I, w(p + 'mlp.up_proj.weight'));
     x = add(x, dense(gate.map((g, i) => g * up[i]), T, I, H, w(p + 'mlp.down_proj.weight')));
   }
+  const last = x;
   x = rmsNorm(x, T, H, w('model.norm.weight'), eps);
   const head = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  return { logits: dense(x, T, H, c.vocab_size, w(head)), attn, hidden };
+  return { logits: dense(x, T, H, c.vocab_size, w(head)), attn, hidden, q: qs, k: ks, v: vs, last, stream };
 }

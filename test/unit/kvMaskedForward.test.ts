@@ -14,7 +14,7 @@ import { simulateKv } from '../../server/serving/kvSimulation';
 import { openMaskedModel, type MaskedModel } from '../../server/serving/maskedModel';
 import { attentionOpGraph, hfStyleGraph, referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
-import { gpt2Reference, llamaReference, type KeepKey, type RefOutput } from '../helpers/hfReference';
+import { gpt2Reference, llamaReference, type KeepKey, type RefOptions, type RefOutput } from '../helpers/hfReference';
 import { writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
 
 type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -98,7 +98,7 @@ function referenceOutputError(ref: RefOutput, l: number, heads: number, d: numbe
 
 const argmax = (x: ArrayLike<number>) => Array.from(x).reduce((best, v, i, arr) => (v > arr[best] ? i : best), 0);
 
-async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], keep?: KeepKey) => RefOutput, ids: number[], value: ValueAt, layerByLayer?: boolean): Promise<void> {
+async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], opts?: RefOptions) => RefOutput, ids: number[], value: ValueAt, layerByLayer?: boolean): Promise<void> {
   const dir = join(root, name);
   writeHfFolder(dir, config, tensors, {});
   const weights = (n: string) => tensors[n].data;
@@ -111,7 +111,7 @@ async function checkFamily(name: string, config: Cfg, tensors: Tensors, referenc
     for (const policy of POLICIES) {
       const { report, details } = await simulateKv(model, ids, full, { policy, budget, sinks: policy === 'streaming' ? 2 : undefined });
       const masked = await model.run(ids, details.kept);
-      const ref = reference(config, weights, ids, keepFn(details.kept));
+      const ref = reference(config, weights, ids, { keep: keepFn(details.kept) });
       const diff = maxDiff(masked.logits!, ref.logits);
       assert.ok(diff < 1e-4, `${name} ${policy}: masked logits differ from the reference by ${diff}`);
       masked.probs.forEach((p, l) => assert.ok(maxDiff(p, ref.attn[l]) < 1e-4, `${name} ${policy} layer ${l}: maps differ by ${maxDiff(p, ref.attn[l])}`));

@@ -38,7 +38,7 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
     const model = await openMaskedModel(join(repoRoot, 'samples', 'tiny-gpt'), 'cpu');
     try {
       const text = readFileSync(join(repoRoot, 'samples', 'texts', 'induction.txt'), 'utf8');
-      const { ids, tokens } = model.resolve({ text });
+      const { ids, tokens } = await model.resolve({ text });
       report = await buildServingReport(model, ids, tokens, { budgets: [4, 8, 16], sinks: 2, headMapBudget: 8 });
     } finally {
       await model.dispose();
@@ -180,7 +180,7 @@ describe('serving view as a VS Code webview (host messages, headless Chromium)',
     const model = await openMaskedModel(join(repoRoot, 'samples', 'tiny-gpt'), 'cpu');
     let report: ServingReport;
     try {
-      const { ids, tokens } = model.resolve({ ids: [2, 10, 11, 12, 13, 10, 11, 12, 13, 14, 15] });
+      const { ids, tokens } = await model.resolve({ ids: [2, 10, 11, 12, 13, 10, 11, 12, 13, 14, 15] });
       report = await buildServingReport(model, ids, tokens, { budgets: [2, 4], sinks: 1, headMapBudget: 4 });
     } finally {
       await model.dispose();
