@@ -67,8 +67,8 @@ export class HeadHeatmap {
   constructor(
     private readonly el: HTMLElement,
     private readonly fetchTile: TileFetcher,
-    /** Called with the query token under the pointer (single-token cells only), or undefined. */
-    private readonly onHoverQuery: (query: number | undefined) => void = () => undefined,
+    /** Called with the query and key tokens under the pointer (single-token cells only), or undefined. */
+    private readonly onHoverQuery: (query: number | undefined, key?: number) => void = () => undefined,
   ) {}
 
   show(src: HeatmapSource): void {
@@ -220,10 +220,12 @@ export class HeadHeatmap {
         el.on('plotly_relayout', (ev: Record<string, unknown>) => this.onRelayout(ev));
         // Linking the views: the hovered cell's query becomes the token strip's query.
         el.on('plotly_hover', (ev: Record<string, unknown>) => {
-          const pt = (ev.points as { y?: number }[] | undefined)?.[0];
-          this.onHoverQuery(this.singleTokens && typeof pt?.y === 'number' ? Math.round(pt.y) : undefined);
+          const pt = (ev.points as { x?: number; y?: number }[] | undefined)?.[0];
+          const one = this.singleTokens && typeof pt?.y === 'number' && typeof pt?.x === 'number';
+          // With single-token cells the hovered point is the cell's centre: a whole token index.
+          this.onHoverQuery(one ? Math.round(pt!.y!) : undefined, one ? Math.round(pt!.x!) : undefined);
         });
-        el.on('plotly_unhover', () => this.onHoverQuery(undefined));
+        el.on('plotly_unhover', () => this.onHoverQuery(undefined, undefined));
       }
     } finally {
       this.drawing = false;

@@ -16,6 +16,8 @@ import { ScaleControls, legendText, normaliseChoice, type ScaleChoice } from './
 import { TokenStrip } from './tokenStrip';
 import { AnalysisSection } from './views/analysisSection';
 import { PanelViews2 } from './views/panelViews2';
+import { HeadViews } from './views/headViews';
+import { hoverDirectionToggle } from './views/hoverDirection';
 import './panel.css';
 
 interface VsCodeApi {
@@ -101,6 +103,7 @@ const tokensSection = h('section', 'tokens-section', root);
 h('h2', 'section-title', tokensSection, 'Tokens');
 h('p', 'hint', tokensSection, 'Hover a token to see where the selected head looks from it.');
 const strip = new TokenStrip(h('div', '', tokensSection));
+hoverDirectionToggle(tokensSection, strip);
 
 const views = h('div', 'views', root);
 const gridSection = h('section', 'grid-section', views);
@@ -123,6 +126,8 @@ const views2 = new PanelViews2({
   text: () => state.text,
   onCompareClosed: () => showSelected(),
 });
+// BertViz's head view and model view (webview/views/headViews.ts), under the line view.
+const headViews = new HeadViews(root.querySelector('.line-section') ?? views, (layer, head) => selectHead(layer, head, true));
 
 let nextRequest = 1;
 const pendingTiles = new Map<number, { resolve: (t: Tile) => void; reject: (e: Error) => void }>();
@@ -138,7 +143,7 @@ const heatmap = new HeadHeatmap(
       vscode.postMessage({ type: 'requestTile', requestId, captureId, layer, head, q0, q1, k0, k1 });
     });
   },
-  (query) => strip.highlight(query),
+  (query, key) => strip.hoverCell(query, key),
 );
 
 const grid = new ThumbnailGrid(gridHost, (layer, head) => selectHead(layer, head, true), (text) => {
@@ -199,6 +204,7 @@ function showSelected(): void {
   const encoder = !cross && src !== undefined && m.queries === src.length && m.queries !== capture.tokens.length;
   heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: encoder ? src : capture.tokens, keyTokens: cross ? src : undefined });
   views2.select(capture, sel.layer, sel.head, m);
+  headViews.select(capture, sel.layer, sel.head, m);
   // The strip shows the query's own text; a cross layer's weights are over the source.
   if (cross || encoder) return strip.setSource(undefined);
   const map = headView(m, sel.head);
@@ -209,6 +215,12 @@ function showSelected(): void {
     const row = new Float32Array(n);
     for (let k = 0; k < n && k < m.keys; k++) row[k] = map[r * m.cols + Math.floor(k / m.pool)];
     return row;
+  }, (k) => {
+    const c = Math.floor(k / m.pool);
+    if (c >= m.cols) return undefined;
+    const col = new Float32Array(n);
+    for (let q = 0; q < n && q < m.queries; q++) col[q] = map[Math.floor(q / m.pool) * m.cols + c];
+    return col;
   });
 }
 
@@ -257,6 +269,7 @@ function handle(msg: HostToWebview): void {
       capture.kinds = [];
       for (const l of msg.layers) capture.kinds[l.index] = l.kind;
       views2.captureStarted(capture);
+      headViews.captureStarted(heads);
       titleEl.textContent = msg.modelName;
       const sel = state.selected;
       const keep = sel && sel.layer < heads.length && sel.head < (heads[sel.layer] ?? 0);
@@ -276,6 +289,7 @@ function handle(msg: HostToWebview): void {
       capture.maps.set(m.layer, m);
       grid.addLayer(m);
       analysis.addLayer(m);
+      headViews.addLayer(m);
       legend.textContent = legendText(scaleControls.value(), grid.sharedMax(), grid.cellsPerPixel() * m.pool);
       setStatus(`${summary(capture)} · layer ${capture.maps.size} of ${capture.heads.length}`, true);
       if (state.selected?.layer === m.layer) showSelectedAfterPaint();

@@ -15,6 +15,10 @@ export function displayToken(t: string): string {
 export class TokenStrip {
   private spans: HTMLSpanElement[] = [];
   private weightsOf: ((query: number) => Float32Array | undefined) | undefined;
+  /** Column of the selected head: the weight every query gives key `k` (CircuitsVis' "attended to by"). */
+  private attendedBy: ((key: number) => Float32Array | undefined) | undefined;
+  /** 'from': a hovered token is the query; 'to': it is the key, and the strip shows who attends to it. */
+  private direction: 'from' | 'to' = 'from';
   private query: number | undefined;
   /** The query chosen with Enter: shown whenever nothing is hovered. */
   private pinned: number | undefined;
@@ -51,9 +55,26 @@ export class TokenStrip {
   }
 
   /** Sets where weights come from: a row of the selected head (length = token count). */
-  setSource(weightsOf: ((query: number) => Float32Array | undefined) | undefined): void {
+  setSource(weightsOf: ((query: number) => Float32Array | undefined) | undefined, attendedBy?: (key: number) => Float32Array | undefined): void {
     this.weightsOf = weightsOf;
+    this.attendedBy = weightsOf ? attendedBy : undefined;
     this.highlight(this.query);
+  }
+
+  /** What a hovered token stands for: the query ('from') or the key ('to'). */
+  setDirection(d: 'from' | 'to'): void {
+    this.direction = d;
+    this.el.dataset.direction = d;
+    this.highlight(this.query);
+  }
+
+  getDirection(): 'from' | 'to' {
+    return this.direction;
+  }
+
+  /** A hovered heatmap cell: its query (looks from) or its key (attended by), per direction. */
+  hoverCell(query: number | undefined, key: number | undefined): void {
+    this.highlight(this.direction === 'to' ? key : query);
   }
 
   /** Roving focus: one tab stop for the strip, arrow keys walk the tokens. */
@@ -102,7 +123,7 @@ export class TokenStrip {
   highlight(hovered: number | undefined): void {
     const q = hovered ?? this.pinned;
     this.query = q;
-    const row = q === undefined ? undefined : this.weightsOf?.(q);
+    const row = q === undefined ? undefined : this.direction === 'to' ? this.attendedBy?.(q) : this.weightsOf?.(q);
     this.spans.forEach((s, k) => {
       s.classList.toggle('query', k === q);
       if (!row) {
