@@ -59,6 +59,12 @@ export type HostToWebview =
   | { type: 'selectHead'; layer: number; head: number }
   | { type: 'error'; requestId?: number; message: string }
   /**
+   * The panel's text box and status for what comes next: a model was just opened (focus the box,
+   * prefilled), a capture begins with this text (the box shows it), or an inspection was cancelled
+   * before it started (`status` says so; a capture that has no layer yet is cleared).
+   */
+  | { type: 'prepare'; text: string; modelName?: string; focus: boolean; status?: string }
+  /**
    * Side by side: two captures already posted to this panel (two texts, or one text through
    * two checkpoints of one architecture), shown as A, B and A − B for the selected head.
    */

@@ -93,6 +93,13 @@ const submit = () => {
   vscode.postMessage({ type: 'inspect', text });
 };
 button.addEventListener('click', submit);
+// Ctrl+Enter (Cmd+Enter) inspects from the text box, as in VS Code's own input boxes.
+textArea.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    submit();
+  }
+});
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   submit();
@@ -108,7 +115,7 @@ hoverDirectionToggle(tokensSection, strip);
 const views = h('div', 'views', root);
 const gridSection = h('section', 'grid-section', views);
 h('h2', 'section-title', gridSection, 'All heads');
-const gridHint = h('p', 'hint', gridSection, 'Click a head (or use the arrow keys) to open it.');
+const gridHint = h('p', 'hint grid-hint', gridSection, 'Click a head (or use the arrow keys) to open it.');
 const gridHost = h('div', 'grid-host', gridSection);
 const legend = h('p', 'hint legend', gridSection);
 const heatSection = h('section', 'heatmap-section', views);
@@ -147,8 +154,14 @@ const heatmap = new HeadHeatmap(
 );
 
 const grid = new ThumbnailGrid(gridHost, (layer, head) => selectHead(layer, head, true), (text) => {
-  gridHint.textContent = text || 'Click a head (or use the arrow keys) to open it.';
+  gridHint.textContent = text || gridIdleHint();
 });
+/** The caption under the grid when no head is hovered: the selected head, or what to do. */
+function gridIdleHint(): string {
+  const sel = state.selected;
+  const at = sel && capture && sel.layer < capture.heads.length ? `Selected: layer ${sel.layer} · head ${sel.head}. ` : '';
+  return `${at}Click a head (or use the arrow keys) to open it.`;
+}
 // Colour scale and thumbnail scaling (webview/scaleControls.ts), kept in PanelState.
 const scaleControls = new ScaleControls(gridSection, gridHost, normaliseChoice(state), (c) => applyChoice(c, true));
 function applyChoice(c: ScaleChoice, fromUser: boolean): void {
@@ -187,6 +200,7 @@ function showError(message: string | undefined): void {
 function selectHead(layer: number, head: number, fromUser: boolean): void {
   setState({ selected: { layer, head } });
   grid.select(layer, head);
+  gridHint.textContent = gridIdleHint();
   if (fromUser) vscode.postMessage({ type: 'selectHead', layer, head });
   showSelected();
 }
@@ -194,6 +208,8 @@ function selectHead(layer: number, head: number, fromUser: boolean): void {
 function showSelected(): void {
   const sel = state.selected;
   const m = sel && capture?.maps.get(sel.layer);
+  // Export buttons, the line and head views have nothing to show until the selected layer arrives.
+  root.toggleAttribute('data-nothing-shown', !capture || !sel || !m);
   if (!capture || !sel || !m) {
     strip.setSource(undefined);
     return;
@@ -320,10 +336,58 @@ function handle(msg: HostToWebview): void {
       if (p) {
         pendingTiles.delete(msg.requestId!);
         p.reject(new Error(msg.message));
-      } else showError(msg.message);
+      } else {
+        showError(msg.message);
+        endCapture('failed');
+      }
       return;
     }
+    case 'prepare':
+      prepare(msg);
+      return;
   }
+}
+
+/**
+ * A capture that ended without captureDone (failed, or cancelled before it started): the status
+ * stops saying "capturing…", and a capture with no layer is cleared, so no empty grid, export
+ * buttons or heatmap stay behind.
+ */
+function endCapture(how: string): void {
+  if (!capture || !statusEl.classList.contains('busy')) return;
+  if (capture.maps.size === 0) {
+    setStatus(`Inspection ${how}: nothing to show. Edit the text and press Inspect to try again.`, false);
+    capture = undefined;
+    strip.setTokens([]);
+    heatmap.clear();
+    grid.reset([], 1);
+    legend.textContent = '';
+    showSelected();
+    return;
+  }
+  setStatus(`${summary(capture)} · ${how} after ${capture.maps.size} of ${capture.heads.length} layers`, false);
+}
+
+function prepare(msg: Extract<HostToWebview, { type: 'prepare' }>): void {
+  textArea.value = msg.text;
+  setState({ text: msg.text });
+  if (msg.status) {
+    endCapture(msg.status);
+    if (!capture) setStatus(`Inspection ${msg.status}. Edit the text and press Inspect to try again.`, false);
+  }
+  if (msg.modelName && !capture) {
+    titleEl.textContent = msg.modelName;
+    setStatus(`${msg.modelName} is open: edit the text and press Inspect (Ctrl+Enter).`, false);
+  }
+  if (msg.focus) focusText();
+}
+
+/** The toolkit's text area keeps its <textarea> in a shadow root: focus that, cursor at the end. */
+function focusText(): void {
+  const inner = textArea.shadowRoot?.querySelector('textarea');
+  const el = inner ?? textArea;
+  el.focus();
+  if (inner) inner.setSelectionRange(inner.value.length, inner.value.length);
 }
 
 function safeHandle(msg: HostToWebview): void {

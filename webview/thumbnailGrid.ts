@@ -71,6 +71,8 @@ export class ThumbnailGrid {
       this.canvas.style.cursor = hit ? 'pointer' : 'default';
       this.onHover(hit ? `layer ${hit.layer} · head ${hit.head}` : '');
     });
+    // Leaving the grid gives the caption back to the selected head.
+    this.canvas.addEventListener('mouseleave', () => this.onHover(''));
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
   }
 
