@@ -70,6 +70,8 @@ export class RuntimeContext implements vscode.Disposable {
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', pattern: '**/config.json' }],
+      // The runtime reads attentionInspector.estimateDtype for its hovers (didChangeConfiguration).
+      synchronize: { configurationSection: 'attentionInspector' },
       outputChannel: log(),
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),

@@ -19,6 +19,8 @@ export interface PanelState {
   /** Colour scale of every view, and whether thumbnails share one scale or each head has its own. */
   scale?: 'viridis' | 'cividis' | 'greys';
   colorMode?: 'shared' | 'perHead';
+  /** Thumbnail side in px ('auto': fit the width). */
+  thumbSize?: string;
 }
 
 /** host -> webview */

@@ -6,6 +6,7 @@
  */
 import Plotly from 'plotly.js-strict-dist-min';
 import { plotlyColorscale } from './colorScale';
+import { MODEBAR_CONFIG, MODEBAR_LAYOUT, thinTicks } from './plotChrome';
 import { LayerMaps, MAX_CELLS, blockMax, headView } from './layerMaps';
 import { rowRanks } from './views/rank';
 
@@ -163,8 +164,10 @@ export class HeadHeatmap {
     const style = getComputedStyle(document.body);
     const fg = style.getPropertyValue('--vscode-foreground').trim() || style.color || '#ccc';
     const font = style.getPropertyValue('--vscode-font-family').trim() || 'sans-serif';
+    // Token labels where single tokens are drawn, thinned to one per 14 px of the plot.
+    const side = Math.max(200, (this.el.clientWidth || 600) - 140);
     const axis = (a: number, b: number, names = src.tokens) => {
-      const ticks = b - a <= 48 ? Array.from({ length: b - a }, (_, i) => a + i) : undefined;
+      const ticks = b - a <= 48 ? thinTicks(b - a, side, 14).map((i) => a + i) : undefined;
       return {
         tickvals: ticks,
         // Plotly reads tick text as pseudo-HTML: a token like </s> would vanish unescaped.
@@ -199,12 +202,14 @@ export class HeadHeatmap {
       paper_bgcolor: 'rgba(0,0,0,0)',
       plot_bgcolor: 'rgba(0,0,0,0)',
       font: { color: fg, family: font },
+      ...MODEBAR_LAYOUT,
       xaxis: { ...x, title: { text: src.keyTokens ? 'source (key)' : 'key', standoff: 4 }, side: 'bottom' },
       yaxis: { ...y, title: { text: src.keyTokens ? 'target (query)' : 'query', standoff: 4 } },
     };
     this.drawing = true;
     try {
       const el = await Plotly.react(this.el, [trace], layout, {
+        ...MODEBAR_CONFIG,
         displaylogo: false,
         responsive: true,
         // No cloud export (it would leave the machine) and no tips overlaying the panel.

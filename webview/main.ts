@@ -18,6 +18,7 @@ import { AnalysisSection } from './views/analysisSection';
 import { PanelViews2 } from './views/panelViews2';
 import { HeadViews } from './views/headViews';
 import { hoverDirectionToggle } from './views/hoverDirection';
+import { thumbSizeControl } from './views/thumbSize';
 import './panel.css';
 
 interface VsCodeApi {
@@ -177,6 +178,7 @@ function applyChoice(c: ScaleChoice, fromUser: boolean): void {
   }
 }
 applyChoice(normaliseChoice(state), false);
+thumbSizeControl(scaleControls.el, grid, state.thumbSize, (thumbSize) => setState({ thumbSize }));
 new ResizeObserver(() => requestAnimationFrame(() => capture && grid.layout())).observe(gridHost);
 // VS Code switches themes by changing the body's class and the --vscode-* values: canvas
 // labels and Plotly's fonts are painted colours, so paint them again.

@@ -12,6 +12,7 @@ import { DTYPE_BYTES, kvCacheBytesPerToken, type Dtype } from '../efficiency/for
 import { DEFAULT_HARDWARE_ID, findHardware } from '../efficiency/hardware';
 import { KEY_ALIASES, type ModelShape, type ShapeField } from '../efficiency/modelShape';
 import { keyAtOffset, parseConfig } from './configDocument';
+import { resolveDtype, type DtypeSetting } from '../efficiency/dtypeChoice';
 
 /** Context used when a config names no max positions. */
 export const FALLBACK_CONTEXT = 2048;
@@ -65,14 +66,15 @@ function keyLine(field: ShapeField, key: string, s: ModelShape, ctx: number, dty
   }
 }
 
-export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape): string {
+export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape, setting: DtypeSetting = 'config'): string {
   const ctx = s.maxPositions ?? FALLBACK_CONTEXT;
-  const dtype: Dtype = s.dtype ?? 'fp32';
+  const dtype: Dtype = resolveDtype(setting, s.dtype);
   const hw = findHardware(DEFAULT_HARDWARE_ID);
   const e = estimate(s, { seq: ctx, dtype, hardware: hw, variants: ['exact', 'flash'] });
   const flash = e.variants.flash;
   const ctxText = `${formatCount(ctx)} tokens${s.maxPositions == null ? ` (no max positions key; ${FALLBACK_CONTEXT} assumed)` : ''}`;
-  const dtypeText = `${dtype}${s.dtype == null ? ' (no torch_dtype; fp32 assumed, as transformers loads it)' : ''}`;
+  const why = setting !== 'config' ? ' (attentionInspector.estimateDtype)' : s.dtype == null ? ' (no torch_dtype; fp32 assumed, as transformers loads it)' : ' (torch_dtype)';
+  const dtypeText = `${dtype}${why}`;
   const rows: [string, string][] = [
     ['head dim', String(s.headDim)],
     ['query / KV heads', `${s.heads} / ${s.kvHeads}`],
@@ -97,7 +99,7 @@ export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape): st
   ].join('\n');
 }
 
-export function configHover(doc: TextDocument, offset: number): Hover | null {
+export function configHover(doc: TextDocument, offset: number, setting: DtypeSetting = 'config'): Hover | null {
   const parsed = parseConfig(doc);
   if (!parsed) return null;
   const hit = keyAtOffset(parsed, offset);
@@ -109,5 +111,5 @@ export function configHover(doc: TextDocument, offset: number): Hover | null {
   if (!parsed.shape) {
     return { contents: { kind: 'markdown', value: `**Attention Inspector**: cannot derive figures: ${parsed.shapeError}` }, range };
   }
-  return { contents: { kind: 'markdown', value: hoverMarkdown(field, hit.key, parsed.shape) }, range };
+  return { contents: { kind: 'markdown', value: hoverMarkdown(field, hit.key, parsed.shape, setting) }, range };
 }
