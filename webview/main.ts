@@ -299,6 +299,7 @@ function handle(msg: HostToWebview): void {
       analysis.reset(capture.tokens, heads);
       grid.select(state.selected!.layer, state.selected!.head);
       setStatus(`${summary(capture)} · capturing…`, true);
+      showSelected();
       return;
     }
     case 'layer': {
@@ -356,7 +357,13 @@ function handle(msg: HostToWebview): void {
  * buttons or heatmap stay behind.
  */
 function endCapture(how: string): void {
-  if (!capture || !statusEl.classList.contains('busy')) return;
+  if (!statusEl.classList.contains('busy')) {
+    // Refused before it started (e.g. too many tokens): what is on screen is the capture before.
+    if (capture && capture.maps.size > 0) setStatus(`${summary(capture)} · the previous capture (the last inspection ${how})`, false);
+    else if (!capture) setStatus(`Inspection ${how}. Edit the text and press Inspect to try again.`, false);
+    return;
+  }
+  if (!capture) return;
   if (capture.maps.size === 0) {
     setStatus(`Inspection ${how}: nothing to show. Edit the text and press Inspect to try again.`, false);
     capture = undefined;

@@ -47,6 +47,10 @@ export interface RunningCodeServer {
 export interface CodeServerOptions {
   /** Workspace trust on (test/e2e/trust.e2e.ts): the folder opens asking whether to trust it. */
   workspaceTrust?: boolean;
+  /** More user settings (settings.json). */
+  settings?: Record<string, unknown>;
+  /** More environment for code-server and so the extension host and runtime (e.g. HF_HOME). */
+  env?: Record<string, string>;
 }
 
 export async function startCodeServer(vsix: string, workspace: string, opts: CodeServerOptions = {}): Promise<RunningCodeServer> {
@@ -66,6 +70,7 @@ export async function startCodeServer(vsix: string, workspace: string, opts: Cod
       'workbench.tips.enabled': false,
       'extensions.autoUpdate': false,
       'extensions.autoCheckUpdates': false,
+      ...opts.settings,
     }),
   );
   const common = ['--user-data-dir', userData, '--extensions-dir', extensionsDir];
@@ -76,7 +81,7 @@ export async function startCodeServer(vsix: string, workspace: string, opts: Cod
     process.execPath,
     [entry, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
       '--disable-update-check', workspace],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
