@@ -384,9 +384,11 @@ function prepare(msg: Extract<HostToWebview, { type: 'prepare' }>): void {
     endCapture(msg.status);
     if (!capture) setStatus(`Inspection ${msg.status}. Edit the text and press Inspect to try again.`, false);
   }
-  if (msg.modelName && !capture) {
+  if (msg.modelName) {
+    // A model just opened: the header names it; maps still on screen are said to be the old one's.
     titleEl.textContent = msg.modelName;
-    setStatus(`${msg.modelName} is open: edit the text and press Inspect (Ctrl+Enter).`, false);
+    const old = capture && capture.modelName !== msg.modelName ? ` The maps below are still ${capture.modelName}'s.` : '';
+    setStatus(`${msg.modelName} is open: edit the text and press Inspect (Ctrl+Enter).${old}`, false);
   }
   if (msg.focus) focusText();
 }
