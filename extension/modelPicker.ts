@@ -65,10 +65,13 @@ export interface PickOptions {
 }
 
 /**
- * One quick pick, shown at once and filled when the listing arrives (busy meanwhile). Resolves
- * with the picked item, or undefined when the user pressed Escape.
+ * One quick pick; in a multi-step flow it shows its step and is filled when the listing arrives
+ * (busy meanwhile). Resolves with the picked item, or undefined when the user pressed Escape.
  */
 export function quickPick<T extends vscode.QuickPickItem>(items: Promise<T[]>, o: PickOptions & { title: string }): Promise<T | undefined> {
+  // A single step: showQuickPick closes in the window as soon as an item is accepted, so keys
+  // typed next go to whatever comes next (createQuickPick closes only when the host disposes it).
+  if (o.step === undefined) return Promise.resolve(vscode.window.showQuickPick(items, { title: o.title, placeHolder: o.placeHolder, matchOnDescription: true }));
   return new Promise((resolve) => {
     const qp = vscode.window.createQuickPick<T>();
     qp.title = o.title;

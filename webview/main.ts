@@ -393,8 +393,23 @@ function prepare(msg: Extract<HostToWebview, { type: 'prepare' }>): void {
   if (msg.focus) focusText();
 }
 
-/** The toolkit's text area keeps its <textarea> in a shadow root: focus that, cursor at the end. */
+/**
+ * Focuses the text box when the panel has the keyboard (VS Code gave it focus on opening), or
+ * else the next time it gets it: never taking keys away from wherever the user went meanwhile.
+ */
+let focusWhenFocused = false;
+window.addEventListener('focus', () => {
+  if (!focusWhenFocused) return;
+  focusWhenFocused = false;
+  focusTextNow();
+});
 function focusText(): void {
+  if (document.hasFocus()) focusTextNow();
+  else focusWhenFocused = true;
+}
+
+/** The toolkit's text area keeps its <textarea> in a shadow root: focus that, cursor at the end. */
+function focusTextNow(): void {
   const inner = textArea.shadowRoot?.querySelector('textarea');
   const el = inner ?? textArea;
   el.focus();

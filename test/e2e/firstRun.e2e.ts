@@ -113,7 +113,9 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
       return b.length >= 3 && b;
     });
     assert.deepEqual(buttons.slice(0, 3), ['Open the Sample Model', 'Open a Model Folder…', 'Find Models in the Hugging Face Cache']);
+    // The activity bar's tooltip would cover the view in the picture: wait until it is gone.
     await page.mouse.move(700, 450);
+    await until('the tooltip to hide', async () => (await page.locator('.workbench-hover-container, .monaco-hover:not(.hidden)').count()) === 0, 15_000).catch(() => undefined);
     await page.locator('.part.sidebar').screenshot({ path: join(OUT, 'vscode-welcome.png') });
   });
 

@@ -29,18 +29,18 @@ const THEMES: Record<string, { cls: string; vars: Record<string, string> }> = {
   dark: { cls: 'vscode-dark', vars: { '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-panel-border': '#80808059' } },
   light: {
     cls: 'vscode-light',
-    vars: { '--vscode-foreground': '#616161', '--vscode-editor-background': '#ffffff', '--vscode-panel-border': '#80808059', '--vscode-descriptionForeground': '#717171', '--vscode-input-background': '#ffffff', '--vscode-input-foreground': '#616161', '--vscode-button-secondaryBackground': '#5f6a79', '--vscode-button-secondaryForeground': '#ffffff' },
+    vars: { '--vscode-foreground': '#616161', '--vscode-editor-background': '#ffffff', '--vscode-panel-border': '#80808059', '--vscode-descriptionForeground': '#717171', '--vscode-input-background': '#ffffff', '--vscode-input-foreground': '#616161', '--vscode-button-secondaryBackground': '#5f6a79', '--vscode-button-secondaryForeground': '#ffffff', '--vscode-panelTitle-activeForeground': '#424242', '--vscode-panelTitle-inactiveForeground': '#424242bf', '--vscode-panelTitle-activeBorder': '#424242', '--vscode-dropdown-background': '#ffffff', '--vscode-dropdown-foreground': '#616161', '--vscode-dropdown-border': '#cecece' },
   },
   'high-contrast': {
     cls: 'vscode-high-contrast',
-    vars: { '--vscode-foreground': '#ffffff', '--vscode-editor-background': '#000000', '--vscode-panel-border': '#6fc3df', '--vscode-contrastBorder': '#6fc3df', '--vscode-focusBorder': '#f38518', '--vscode-input-background': '#000000', '--vscode-input-foreground': '#ffffff', '--vscode-input-border': '#6fc3df' },
+    vars: { '--vscode-foreground': '#ffffff', '--vscode-editor-background': '#000000', '--vscode-panel-border': '#6fc3df', '--vscode-contrastBorder': '#6fc3df', '--vscode-focusBorder': '#f38518', '--vscode-input-background': '#000000', '--vscode-input-foreground': '#ffffff', '--vscode-input-border': '#6fc3df', '--vscode-panelTitle-activeForeground': '#ffffff', '--vscode-panelTitle-inactiveForeground': '#ffffff', '--vscode-panelTitle-activeBorder': '#f38518', '--vscode-dropdown-background': '#000000', '--vscode-dropdown-foreground': '#ffffff', '--vscode-dropdown-border': '#6fc3df' },
   },
 };
 
 async function setTheme(p: PanelPage, name: string): Promise<void> {
   const t = THEMES[name];
   await p.page.evaluate(({ cls, vars }) => {
-    for (const [k, v] of Object.entries(vars)) document.body.style.setProperty(k, v);
+    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
     document.body.className = cls;
   }, t);
 }
