@@ -99,8 +99,11 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     if (this.currentTest?.state === 'failed' || process.env.E2E_DEBUG) console.log('--- extension log ---\n' + extensionLog(userData()));
     await browser?.close();
     await cs?.stop();
-    if (cs) rmSync(cs.dir, { recursive: true, force: true });
-    for (const d of [workspace, hfHome]) if (d) rmSync(d, { recursive: true, force: true });
+    // code-server's children may still be writing logs as it exits: rmSync retries ENOTEMPTY.
+    const rm = (d: string | undefined) => d && rmSync(d, { recursive: true, force: true, maxRetries: 10 });
+    rm(cs?.dir);
+    rm(workspace);
+    rm(hfHome);
   });
 
   it('an empty workspace and cache: the Models view welcome offers the sample, a folder and the cache', async function () {
