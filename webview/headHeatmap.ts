@@ -64,6 +64,8 @@ export class HeadHeatmap {
   private generation = 0;
   /** Whether the drawn cells are single tokens (so a hovered row is one query). */
   private singleTokens = false;
+  /** The row or column outlined now ('' for none). */
+  private outlined = '';
 
   constructor(
     private readonly el: HTMLElement,
@@ -82,7 +84,29 @@ export class HeadHeatmap {
     void this.render();
   }
 
+  /**
+   * Outlines a query's row ("looks from") or a key's column ("attended by"): the token pointed
+   * at in the strip, so the heatmap shows the same reading as the strip. Token coordinates.
+   */
+  outline(kind: 'row' | 'column' | undefined, index?: number): void {
+    const key = kind && index !== undefined ? `${kind}:${index}` : '';
+    if (!this.src || key === this.outlined || !this.el.querySelector('.main-svg')) return;
+    this.outlined = key;
+    const line = { color: '#ff4081', width: 2 };
+    const shapes =
+      !kind || index === undefined
+        ? []
+        : [
+            kind === 'row'
+              ? { type: 'rect', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: index - 0.5, y1: index + 0.5, line, fillcolor: 'rgba(0,0,0,0)' }
+              : { type: 'rect', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: index - 0.5, x1: index + 0.5, line, fillcolor: 'rgba(0,0,0,0)' },
+          ];
+    this.drawing = true;
+    void Plotly.relayout(this.el, { shapes }).finally(() => (this.drawing = false));
+  }
+
   clear(): void {
+    this.outlined = '';
     this.src = undefined;
     this.view = undefined;
     Plotly.purge(this.el);
@@ -207,6 +231,7 @@ export class HeadHeatmap {
       yaxis: { ...y, title: { text: src.keyTokens ? 'target (query)' : 'query', standoff: 4 } },
     };
     this.drawing = true;
+    this.outlined = '';
     try {
       const el = await Plotly.react(this.el, [trace], layout, {
         ...MODEBAR_CONFIG,
@@ -239,7 +264,8 @@ export class HeadHeatmap {
 
   private onRelayout(ev: Record<string, unknown>): void {
     const src = this.src;
-    if (this.drawing || !src) return;
+    // An outline (shapes only) changes no range.
+    if (this.drawing || !src || Object.keys(ev).every((k) => k.startsWith('shapes'))) return;
     const n = { q: src.maps.queries, k: src.maps.keys };
     if (ev['xaxis.autorange'] || ev['yaxis.autorange']) {
       this.view = { q0: 0, q1: n.q, k0: 0, k1: n.k };

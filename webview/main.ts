@@ -154,6 +154,9 @@ const heatmap = new HeadHeatmap(
   (query, key) => strip.hoverCell(query, key),
 );
 
+// A token pointed at in the strip outlines its row (looks from) or column (attended by) in the heatmap.
+strip.whenPointed((i, d) => heatmap.outline(i === undefined ? undefined : d === 'to' ? 'column' : 'row', i));
+
 const grid = new ThumbnailGrid(gridHost, (layer, head) => selectHead(layer, head, true), (text) => {
   gridHint.textContent = text || gridIdleHint();
 });

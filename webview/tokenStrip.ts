@@ -19,6 +19,8 @@ export class TokenStrip {
   private attendedBy: ((key: number) => Float32Array | undefined) | undefined;
   /** 'from': a hovered token is the query; 'to': it is the key, and the strip shows who attends to it. */
   private direction: 'from' | 'to' = 'from';
+  /** Told which token the pointer or keyboard is on in the strip (undefined: none). */
+  private pointedListener: ((index: number | undefined, direction: 'from' | 'to') => void) | undefined;
   private query: number | undefined;
   /** The query chosen with Enter: shown whenever nothing is hovered. */
   private pinned: number | undefined;
@@ -27,7 +29,10 @@ export class TokenStrip {
     el.classList.add('token-strip');
     el.addEventListener('mouseover', (e) => this.onPoint(e.target));
     el.addEventListener('focusin', (e) => this.onPoint(e.target));
-    el.addEventListener('mouseleave', () => this.highlight(this.pinned));
+    el.addEventListener('mouseleave', () => {
+      this.highlight(this.pinned);
+      this.pointedListener?.(this.pinned, this.direction);
+    });
     el.addEventListener('focusout', (e) => {
       if (!el.contains(e.relatedTarget as Node | null)) this.highlight(this.pinned);
     });
@@ -116,7 +121,14 @@ export class TokenStrip {
 
   private onPoint(target: EventTarget | null): void {
     const i = (target as HTMLElement | null)?.dataset?.index;
-    if (i !== undefined) this.highlight(Number(i));
+    if (i === undefined) return;
+    this.highlight(Number(i));
+    this.pointedListener?.(Number(i), this.direction);
+  }
+
+  /** Linking views: `cb` hears of the token pointed at in the strip (not of heatmap hovers). */
+  whenPointed(cb: (index: number | undefined, direction: 'from' | 'to') => void): void {
+    this.pointedListener = cb;
   }
 
   /** Paints the weights from query `q` (undefined: from the pinned query, or clears the strip). */

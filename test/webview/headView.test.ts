@@ -193,12 +193,24 @@ describe('Head view, model view and "attended by" (headless Chromium)', function
       await p.page.mouse.move(x, y);
       await p.page.waitForFunction(() => document.querySelector('.token-strip .token.query')?.getAttribute('data-index') === '2');
       assert.deepEqual(await strip(), Array.from({ length: m.queries }, (_, q) => Number(weight(m, 0, q, 2).toFixed(4))));
+      // Pointing at a token in the strip outlines its column in the heatmap (its row in "looks from").
+      const outline = () =>
+        p.page.evaluate(() => {
+          const shapes = (document.querySelector('.head-heatmap') as unknown as { layout: { shapes?: { xref: string; yref: string; x0: number; x1: number; y0: number; y1: number }[] } }).layout.shapes ?? [];
+          return shapes.map((s) => (s.xref === 'x' ? `column ${s.x0 + 0.5}` : `row ${s.y0 + 0.5}`));
+        });
+      await p.page.hover('.token-strip .token[data-index="4"]');
+      await p.page.waitForFunction(() => ((document.querySelector('.head-heatmap') as unknown as { layout: { shapes?: unknown[] } }).layout.shapes ?? []).length === 1);
+      assert.deepEqual(await outline(), ['column 4']);
       // Back to "looks from": the same cell gives query 9's row.
       await p.page.check('.hover-direction input[value="from"]');
       await p.page.mouse.move(0, 0);
       await p.page.mouse.move(x, y);
       await p.page.waitForFunction(() => document.querySelector('.token-strip .token.query')?.getAttribute('data-index') === '9');
       assert.deepEqual(await strip(), Array.from({ length: m.keys }, (_, k) => Number(weight(m, 0, 9, k).toFixed(4))));
+      await p.page.hover('.token-strip .token[data-index="6"]');
+      await p.page.waitForFunction(() => JSON.stringify(((document.querySelector('.head-heatmap') as unknown as { layout: { shapes?: { y0: number }[] } }).layout.shapes ?? []).map((s) => s.y0)) === '[5.5]');
+      assert.deepEqual(await outline(), ['row 6']);
     } finally {
       await checkAndClose(p);
     }
