@@ -12,8 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium';
+import { llamaFixture } from '../helpers/hfFixtures';
+import { writeHfFolder } from '../helpers/writeCheckpoint';
 import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
-import { extensionLog, focusWorkbench, pickRow, runCommand, until, webviewFrame } from './workbench';
+import { dismissNotifications, extensionLog, focusWorkbench, notificationTexts, pickRow, runCommand, until, webviewFrame } from './workbench';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
 const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
@@ -178,6 +180,24 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     await page.screenshot({ path: join(OUT, 'vscode-compare.png') });
   });
 
+  it('Compare Two Checkpoints… refuses a pair of another architecture before asking for the text', async function () {
+    // A 3-layer Llama (config.json says float32) beside the 2-layer sample.
+    const { config, tensors } = llamaFixture({ layers: 3, extra: { torch_dtype: 'float32' } });
+    writeHfFolder(join(hfHome, 'hub', 'models--acme--tiny-llama', 'snapshots', '00aa00aa00aa00aa00aa00aa00aa00aa00aa00aa'), config, tensors);
+    await runCommand(page, 'Attention: Compare Two Checkpoints');
+    await until('step 1', async () => /\(1\/3\)/.test(await quickInputTitle(page)));
+    await pickRow(page, 'acme/tiny-llama');
+    await until('step 2', async () => /\(2\/3\)/.test(await quickInputTitle(page)));
+    await pickRow(page, 'acme/tiny-gpt-copy');
+    const toast = await until('the mismatch message', async () => {
+      const t = await notificationTexts(page);
+      return t.find((x) => x.includes('cannot be compared head by head'));
+    });
+    assert.match(toast, /acme\/tiny-llama and acme\/tiny-gpt-copy cannot be compared head by head \(acme\/tiny-llama has 3 attention layers and acme\/tiny-gpt-copy has 2\)/);
+    assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'no step 3: the text is not asked for');
+    await dismissNotifications(page);
+  });
+
   it('a failed inspection leaves no stale state, and the status bar recovers', async function () {
     const frame = await webviewFrame(page, '.attention-panel .inspect-text');
     await until('an idle status bar', async () => (await statusBarIcon(page)) === 'codicon-eye', 30_000);
@@ -207,5 +227,17 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     }, FIRST_TEXT);
     await finishedCapture(frame, FIRST_TEXT.split(' ').length + 1);
     assert.equal(await frame.isVisible('.panel-error'), false, 'the error is cleared');
+  });
+  it('Estimate Attention Cost… offers the hub-cache configs first; the panel starts at the config torch_dtype', async function () {
+    await focusWorkbench(page);
+    await runCommand(page, 'Attention: Estimate Attention Cost');
+    assert.match(await quickInputTitle(page), /Attention: Estimate Attention Cost/);
+    await pickRow(page, 'acme/tiny-llama');
+    const frame = await webviewFrame(page, '.eff-status');
+    // Named by its repository, not by the snapshot's hash.
+    await until('the Efficiency panel', async () => (await frame.evaluate(() => document.body.innerText)).includes('Attention efficiency: acme/tiny-llama'));
+    // float32 in config.json: fp32, as the config.json hover says (test/runtime/dtypeAgreement.test.ts).
+    const dtype = await until('the dtype control', async () => frame.evaluate(() => [...document.querySelectorAll('select')].map((s) => s.value).find((v) => /^(fp32|fp16|bf16)$/.test(v))));
+    assert.equal(dtype, 'fp32');
   });
 });
