@@ -38,7 +38,7 @@ export function registerCliPath(context: vscode.ExtensionContext): vscode.Dispos
         env.prepend('PATH', bin + path.delimiter);
         env.description = `Puts ${CLI_NAME} (the Attention Inspector CLI) on PATH`;
         contributed = true;
-        const a = await vscode.window.showInformationMessage(`New terminals have \`${CLI_NAME}\` on PATH (${launcher}). Try \`${CLI_NAME} variants\`.`, 'Open Terminal');
+        const a = await vscode.window.showInformationMessage(`New terminals have ${CLI_NAME} on PATH (${launcher}). Try: ${CLI_NAME} variants`, 'Open Terminal');
         if (a === 'Open Terminal') vscode.window.createTerminal('Attention Inspector').show();
       } catch (e) {
         await showError(`Could not put ${CLI_NAME} on PATH`, e);

@@ -4,12 +4,14 @@
  * buttons; opening the sample leads to the Attention panel with its text box focused and
  * prefilled (Ctrl+Enter inspects); Open Model… lists a hub-cache model by its repository name;
  * Compare Two Checkpoints… is a titled 3-step flow offering the hub-cache models; a failed
- * inspection leaves no stale state and the status bar recovers. Every step waits on a state.
+ * inspection leaves no stale state and the status bar recovers; Estimate Attention Cost… offers
+ * the cache's configs; the CLI goes on the terminal's PATH. Every step waits on a state.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium';
 import { llamaFixture } from '../helpers/hfFixtures';
@@ -239,5 +241,16 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     // float32 in config.json: fp32, as the config.json hover says (test/runtime/dtypeAgreement.test.ts).
     const dtype = await until('the dtype control', async () => frame.evaluate(() => [...document.querySelectorAll('select')].map((s) => s.value).find((v) => /^(fp32|fp16|bf16)$/.test(v))));
     assert.equal(dtype, 'fp32');
+  });
+  it('Add attention-inspector to the Terminal PATH writes a launcher that runs the bundled CLI', async function () {
+    await focusWorkbench(page);
+    await runCommand(page, 'Attention: Add attention-inspector to the Terminal PATH');
+    const toast = await until('the confirmation', async () => (await notificationTexts(page)).find((t) => t.includes('New terminals have')));
+    const launcher = /\((\/[^)]*attention-inspector)\)/.exec(toast)?.[1];
+    assert.ok(launcher && launcher.startsWith(userData()), `launcher in the extension's storage: ${toast}`);
+    // Run as a terminal would: by name, from PATH, with code-server's own Node behind it.
+    const out = execFileSync('/bin/sh', ['-c', 'attention-inspector variants'], { env: { ...process.env, PATH: `${dirname(launcher)}:${process.env.PATH}` }, encoding: 'utf8' });
+    assert.match(out, /flash/);
+    await dismissNotifications(page);
   });
 });
