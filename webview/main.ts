@@ -19,6 +19,7 @@ import { PanelViews2 } from './views/panelViews2';
 import { HeadViews } from './views/headViews';
 import { hoverDirectionToggle } from './views/hoverDirection';
 import { thumbSizeControl } from './views/thumbSize';
+import { textFocuser } from './textFocus';
 import './panel.css';
 
 interface VsCodeApi {
@@ -87,6 +88,7 @@ button.textContent = 'Inspect';
 button.className = 'inspect-button';
 form.appendChild(button);
 form.hidden = reportMode;
+const focusText = textFocuser(textArea);
 const submit = () => {
   const text = textArea.value.trim();
   if (!text) return;
@@ -394,29 +396,6 @@ function prepare(msg: Extract<HostToWebview, { type: 'prepare' }>): void {
     setStatus(`${msg.modelName} is open: edit the text and press Inspect (Ctrl+Enter).${old}`, false);
   }
   if (msg.focus) focusText();
-}
-
-/**
- * Focuses the text box when the panel has the keyboard (VS Code gave it focus on opening), or
- * else the next time it gets it: never taking keys away from wherever the user went meanwhile.
- */
-let focusWhenFocused = false;
-window.addEventListener('focus', () => {
-  if (!focusWhenFocused) return;
-  focusWhenFocused = false;
-  focusTextNow();
-});
-function focusText(): void {
-  if (document.hasFocus()) focusTextNow();
-  else focusWhenFocused = true;
-}
-
-/** The toolkit's text area keeps its <textarea> in a shadow root: focus that, cursor at the end. */
-function focusTextNow(): void {
-  const inner = textArea.shadowRoot?.querySelector('textarea');
-  const el = inner ?? textArea;
-  el.focus();
-  if (inner) inner.setSelectionRange(inner.value.length, inner.value.length);
 }
 
 function safeHandle(msg: HostToWebview): void {
