@@ -182,6 +182,18 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     await page.screenshot({ path: join(OUT, 'vscode-compare.png') });
   });
 
+  it("a Models view row's Inspect button opens that model in the panel, text box focused", async function () {
+    await runCommand(page, 'Attention: Refresh Models');
+    const row = page.locator('.part.sidebar .monaco-list-row[aria-label^="acme/tiny-gpt-copy"]').first();
+    await row.waitFor({ state: 'visible', timeout: 30_000 });
+    await row.hover();
+    await row.locator('.action-label[aria-label^="Inspect Text"]').click();
+    const frame = await webviewFrame(page, '.attention-panel .inspect-text');
+    await until('the panel to name the row\'s model', async () => (await frame.textContent('.panel-title')) === 'acme/tiny-gpt-copy');
+    await until('the text box to have the keyboard', () => textBoxFocused(frame));
+    assert.match(await panelStatus(frame), /^acme\/tiny-gpt-copy is open: edit the text and press Inspect/);
+  });
+
   it('Compare Two Checkpoints… refuses a pair of another architecture before asking for the text', async function () {
     // A 3-layer Llama (config.json says float32) beside the 2-layer sample.
     const { config, tensors } = llamaFixture({ layers: 3, extra: { torch_dtype: 'float32' } });
