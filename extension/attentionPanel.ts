@@ -10,6 +10,7 @@ import { TileRequest, type CaptureSummary } from '../protocol/runtime';
 import type { HostToWebview, PanelState } from '../protocol/webview';
 import { makeNonce } from '../webview/csp';
 import { CaptureRelay } from './captureRelay';
+import { currentCliProgram } from './cliPath';
 import { saveExport } from './exportWriter';
 import { answerInternals } from './internalsRelay';
 import { firstLine, log } from './log';
@@ -56,12 +57,13 @@ export class AttentionPanel implements vscode.Disposable {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
   }
 
-  static show(extensionUri: vscode.Uri, runtime: RuntimeContext, onInspect: (text: string) => void): AttentionPanel {
+  /** `focus`: the panel takes the keyboard (a model was just opened: its text box is next). */
+  static show(extensionUri: vscode.Uri, runtime: RuntimeContext, onInspect: (text: string) => void, focus = false): AttentionPanel {
     if (AttentionPanel.current) {
-      AttentionPanel.current.panel.reveal(undefined, true);
+      AttentionPanel.current.panel.reveal(undefined, !focus);
       return AttentionPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, AttentionPanel.webviewOptions(extensionUri));
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: !focus }, AttentionPanel.webviewOptions(extensionUri));
     AttentionPanel.current = new AttentionPanel(panel, extensionUri, runtime, onInspect, {});
     return AttentionPanel.current;
   }
@@ -90,6 +92,15 @@ export class AttentionPanel implements vscode.Disposable {
     this.comparison = undefined;
     if (text !== undefined) this.state = { ...this.state, text };
     this.panel.title = `Attention: ${modelName}`;
+    // The text box shows the text being inspected (after a comparison: side B's).
+    if (text !== undefined) this.post({ type: 'prepare', text, focus: false });
+  }
+
+  /** The text box prefilled (and focused) for the next inspection; `status` after a cancel. */
+  prepare(text: string, opts: { modelName?: string; focus: boolean; status?: string }): void {
+    this.state = { ...this.state, text };
+    if (opts.modelName) this.panel.title = `Attention: ${opts.modelName}`;
+    this.post({ type: 'prepare', text, ...opts });
   }
 
   /** Selects a head (side panel tree); remembered for the next capture if none is shown. */
@@ -153,7 +164,7 @@ export class AttentionPanel implements vscode.Disposable {
         this.onInspect(msg.text);
         return;
       case 'export':
-        void saveExport(msg, this.runtime.model?.path ?? this.runtime.lastModelPath ?? 'MODEL');
+        void saveExport(msg, this.runtime.model?.path ?? this.runtime.lastModelPath ?? 'MODEL', currentCliProgram());
         return;
       case 'log':
         log()[msg.level](`panel: ${msg.message}`);

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { CaptureRequest, OpenModelRequest, type ExecutionProviderSetting, type ModelInfo } from '../protocol/runtime';
 import { AttentionPanel } from './attentionPanel';
+import { showPanelFor } from './firstRun';
 import { firstLine, log, showError } from './log';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
@@ -45,18 +46,24 @@ export class Commands {
 
   register(): vscode.Disposable[] {
     return [
-      vscode.commands.registerCommand('attentionInspector.openModel', (path?: unknown) => this.openModel(typeof path === 'string' ? path : undefined)),
+      // A second argument { panel: false } opens the model without showing the panel (compare flows).
+      vscode.commands.registerCommand('attentionInspector.openModel', (path?: unknown, opts?: unknown) =>
+        this.openModel(typeof path === 'string' ? path : undefined, (opts as { panel?: unknown } | undefined)?.panel !== false),
+      ),
       vscode.commands.registerCommand('attentionInspector.inspectText', (text?: unknown) => this.inspectText(typeof text === 'string' ? text : undefined)),
       vscode.commands.registerCommand('attentionInspector.restartRuntime', () => this.restart()),
       vscode.commands.registerCommand('attentionInspector.showLogs', () => log().show(true)),
     ];
   }
 
-  async openModel(path?: string): Promise<ModelInfo | undefined> {
+  /** Opens a model and, unless `panel` is false, shows the panel ready for its first text. */
+  async openModel(path?: string, panel = true): Promise<ModelInfo | undefined> {
     if (!(await requireTrust())) return undefined;
     const chosen = path ?? (await pickModel(() => listModels(this.runtime)));
     if (!chosen) return undefined;
-    return this.load(chosen);
+    const info = await this.load(chosen);
+    if (info && panel) showPanelFor(this.extensionUri, this.runtime, info, (t) => void this.inspectText(t));
+    return info;
   }
 
   private async load(path: string): Promise<ModelInfo | undefined> {
@@ -80,7 +87,7 @@ export class Commands {
     if (this.runtime.model) return this.runtime.model.info;
     if (!(await requireTrust())) return undefined;
     if (this.runtime.lastModelPath) return this.load(this.runtime.lastModelPath);
-    return this.openModel();
+    return this.openModel(undefined, false);
   }
 
   async inspectText(given?: string): Promise<void> {
@@ -123,9 +130,12 @@ export class Commands {
       for (const note of summary.providerNotes) log().info(`execution provider: ${note}`);
       if (summary.cancelled) log().info(`capture ${captureId} cancelled after ${summary.layers.length} layers`);
     } catch (e) {
-      panel.failCapture(firstLine(e));
       // -32800: the request was cancelled before the runtime saw it; nothing to report.
-      if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) return;
+      if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) {
+        panel.prepare(text, { focus: false, status: 'cancelled' });
+        return;
+      }
+      panel.failCapture(firstLine(e));
       await showError('Inspect Text failed', e);
     }
   }

@@ -4,6 +4,9 @@
  * in its side-by-side mode (A, B and A − B of the selected head; webview/views/compareView.ts).
  * Two checkpoints must share the architecture (same layers and heads) to be compared head by
  * head; texts of different lengths are compared over their common prefix by the panel.
+ * Both are multi-step quick inputs (title, "step n of m", Escape backs out at any step); the
+ * checkpoints come from the same list as Open Model… (workspace and Hugging Face cache) and their
+ * compatibility is checked before the text is asked for.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -12,7 +15,9 @@ import type { HostToWebview } from '../protocol/webview';
 import { AttentionPanel } from './attentionPanel';
 import { architectureMismatch, textLabel } from './compareCheck';
 import { firstLine, showError } from './log';
+import { FIRST_TEXT } from './firstRun';
 import { pickModel } from './modelPicker';
+import { listModels } from './modelTree';
 import type { RuntimeContext } from './runtimeContext';
 
 function settings(): { executionProvider: ExecutionProviderSetting; maxTokens: number; memoryBudgetBytes: number; sendBudgetBytes: number } {
@@ -44,22 +49,43 @@ export class CompareCommands {
     ];
   }
 
-  private async currentModel(): Promise<ModelInfo | undefined> {
-    if (this.runtime.model) return this.runtime.model.info;
-    return vscode.commands.executeCommand<ModelInfo | undefined>('attentionInspector.openModel');
-  }
-
-  private async askText(title: string, value: string | undefined): Promise<string | undefined> {
-    const text = await vscode.window.showInputBox({ title, prompt: 'Text to run through the model', value: value ?? '', ignoreFocusOut: true });
-    return text && text.trim() ? text : undefined;
+  /** One step of a multi-step flow: an input box with the flow's title and step count. */
+  private askText(title: string, step: number, totalSteps: number, prompt: string, value: string | undefined): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const box = vscode.window.createInputBox();
+      Object.assign(box, { title, step, totalSteps, prompt, value: value ?? '', ignoreFocusOut: true });
+      let done = false;
+      const finish = (v: string | undefined) => {
+        if (done) return;
+        done = true;
+        resolve(v && v.trim() ? v : undefined);
+        box.dispose();
+      };
+      box.onDidChangeValue((v) => (box.validationMessage = v.trim() ? undefined : 'Type a text (it cannot be empty)'));
+      box.onDidAccept(() => {
+        if (box.value.trim()) finish(box.value);
+      });
+      box.onDidHide(() => finish(undefined));
+      box.show();
+    });
   }
 
   async compareTexts(): Promise<void> {
-    const model = await this.currentModel();
-    if (!model) return;
-    const a = await this.askText(`Attention: compare two texts with ${model.name} (1/2: text A)`, this.runtime.lastText);
+    const title = 'Attention: Compare Two Texts';
+    let model = this.runtime.model?.info;
+    // Without an open model the flow starts by picking one: three steps instead of two.
+    const total = model ? 2 : 3;
+    if (!model) {
+      if (!vscode.workspace.isTrusted) return void vscode.window.showWarningMessage('Attention Inspector loads models only in a trusted workspace.');
+      const path = await pickModel(() => listModels(this.runtime), { title, step: 1, totalSteps: 3, placeHolder: 'The model to run both texts through' });
+      if (!path) return;
+      model = await vscode.commands.executeCommand<ModelInfo | undefined>('attentionInspector.openModel', path, { panel: false });
+      if (!model) return;
+    }
+    const first = total - 1;
+    const a = await this.askText(`${title} with ${model.name}`, first, total, 'Text A', this.runtime.lastText ?? FIRST_TEXT);
     if (!a) return;
-    const b = await this.askText(`Attention: compare two texts with ${model.name} (2/2: text B)`, a);
+    const b = await this.askText(`${title} with ${model.name}`, total, total, 'Text B (compared with A over their common prefix)', a);
     if (!b) return;
     await this.run({ model, text: a, label: textLabel(a) }, { model, text: b, label: textLabel(b) });
   }
@@ -69,26 +95,33 @@ export class CompareCommands {
       void vscode.window.showWarningMessage('Attention Inspector loads models only in a trusted workspace.');
       return;
     }
+    const title = 'Attention: Compare Two Checkpoints';
     const paths: string[] = [];
-    for (const which of ['A', 'B']) {
-      void vscode.window.setStatusBarMessage(`Attention: pick checkpoint ${which} of 2`, 10_000);
-      const p = await pickModel();
+    for (const [i, which] of ['A', 'B'].entries()) {
+      const p = await pickModel(() => listModels(this.runtime), { title, step: i + 1, totalSteps: 3, placeHolder: `Checkpoint ${which}${i === 1 ? ' (same architecture as A)' : ''}` });
       if (!p) return;
       paths.push(p);
     }
-    const text = await this.askText('Attention: compare two checkpoints on one text', this.runtime.lastText);
-    if (!text) return;
+    let ma: ModelInfo;
+    let mb: ModelInfo;
     try {
       const ep = settings().executionProvider;
-      const [ma, mb] = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Attention: opening both checkpoints' }, () =>
+      [ma, mb] = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Attention: opening both checkpoints' }, () =>
         Promise.all(paths.map((path) => this.runtime.running.sendRequest(OpenModelRequest.type, { path, executionProvider: ep }))),
       );
-      const mismatch = architectureMismatch(ma, mb);
-      if (mismatch) throw new Error(`the checkpoints differ in architecture (${mismatch}); pick two checkpoints of one model family and size`);
-      await this.run({ model: ma, text, label: ma.name }, { model: mb, text, label: mb.name === ma.name ? `${mb.name} (B)` : mb.name });
     } catch (e) {
       await showError('Compare Two Checkpoints failed', e);
+      return;
     }
+    // Checked before the text is asked for: no typing for a pair that cannot be compared.
+    const mismatch = architectureMismatch(ma, mb);
+    if (mismatch) {
+      void vscode.window.showErrorMessage(`Attention: ${ma.name} and ${mb.name} cannot be compared head by head (${mismatch}); pick two checkpoints of one model family and size.`);
+      return;
+    }
+    const text = await this.askText(`${title}: ${ma.name} vs ${mb.name}`, 3, 3, 'Text to run through both checkpoints', this.runtime.lastText ?? FIRST_TEXT);
+    if (!text) return;
+    await this.run({ model: ma, text, label: ma.name }, { model: mb, text, label: mb.name === ma.name ? `${mb.name} (B)` : mb.name });
   }
 
   private async run(a: Side, b: Side): Promise<void> {
@@ -102,8 +135,11 @@ export class CompareCommands {
       const compare: Extract<HostToWebview, { type: 'compare' }> = { type: 'compare', a: { captureId: idA, label: a.label }, b: { captureId: idB, label: b.label } };
       panel.showComparison(before, compare);
     } catch (e) {
+      if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) {
+        panel.prepare(b.text, { focus: false, status: 'cancelled' });
+        return;
+      }
       panel.failCapture(firstLine(e));
-      if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) return;
       await showError('Compare failed', e);
     }
   }

@@ -70,7 +70,8 @@ export class EfficiencyPanel {
         this.ready = true;
         const profiles = await this.runtime.sendRequest<HardwareProfilesRequest.Profile[]>(HardwareProfilesRequest.method, { includeLocal: false });
         const probe = await this.runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, { configPath: this.configPath, seqs: [128], tableSeq: 128 });
-        const settings: EfficiencySettings = { batch: 1, dtype: 'fp16', hardware: profiles[0]?.id ?? 'h100-sxm', decode: false, tableSeq: probe.maxPositions ?? 4096 };
+        // The same precision as the config.json hover (server/efficiency/dtypeChoice.ts).
+        const settings: EfficiencySettings = { batch: 1, dtype: probe.dtype ?? 'fp32', hardware: profiles[0]?.id ?? 'h100-sxm', decode: false, tableSeq: probe.maxPositions ?? 4096 };
         const hardware = [...profiles.map((p) => ({ id: p.id, name: p.name })), { id: 'local', name: 'This machine (measured)' }];
         this.post({ type: 'init', modelName: probe.modelName, maxPositions: probe.maxPositions, hardware, settings });
       } else if (m.type === 'settings') {

@@ -16,7 +16,7 @@ export type ExportPayload = { kind: 'file'; bytes: Uint8Array; filters: Record<s
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** `model` names the model in the snippet: its path when the host knows it. */
-export function exportPayload(msg: ExportMessage, model: string): ExportPayload {
+export function exportPayload(msg: ExportMessage, model: string, program?: string): ExportPayload {
   switch (msg.format) {
     case 'png': {
       const bytes = Buffer.from(msg.data.slice(msg.data.indexOf(',') + 1), 'base64');
@@ -30,6 +30,6 @@ export function exportPayload(msg: ExportMessage, model: string): ExportPayload 
     case 'npy':
       return { kind: 'file', bytes: encodeNpy(decodeFloat32(msg.data), msg.shape ?? []), filters: { 'NumPy array': ['npy'] } };
     case 'snippet':
-      return { kind: 'clipboard', text: cliSnippet(model, msg.data) };
+      return { kind: 'clipboard', text: cliSnippet(model, msg.data, undefined, program) };
   }
 }

@@ -10,9 +10,9 @@ import { saveAtomically } from './atomicSave';
 import { exportPayload } from './exportPayload';
 import { log, showError } from './log';
 
-export async function saveExport(msg: Extract<WebviewToHost, { type: 'export' }>, model: string): Promise<void> {
+export async function saveExport(msg: Extract<WebviewToHost, { type: 'export' }>, model: string, program?: string): Promise<void> {
   try {
-    const payload = exportPayload(msg, model);
+    const payload = exportPayload(msg, model, program);
     if (payload.kind === 'clipboard') {
       await vscode.env.clipboard.writeText(payload.text);
       vscode.window.setStatusBarMessage('$(clippy) Attention: CLI command copied', 4000);

@@ -7,9 +7,11 @@ import { registerPanelSerializer } from './attentionPanel';
 import { Commands } from './commands';
 import { CompareCommands } from './compareCommands';
 import { registerCompareCommand } from './comparePanel';
+import { registerCliPath } from './cliPath';
 import { registerEfficiencyCommands } from './efficiencyCommands';
+import { registerFirstRun } from './firstRun';
 import { log, showError } from './log';
-import { registerModelTree } from './modelTree';
+import { listModels, registerModelTree } from './modelTree';
 import { RuntimeContext } from './runtimeContext';
 import { RuntimeStatusBar } from './statusBar';
 import { registerServingCommand } from './servingPanel';
@@ -36,6 +38,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   registerEfficiencyCommands(context, { sendRequest: (method, params) => rt.running.sendRequest(method, params) });
   // Side panel: models (hub cache + workspace) -> layers -> heads (extension/modelTree.ts).
   context.subscriptions.push(...registerModelTree(runtime, context.extensionUri));
+  // Welcome view and walkthrough buttons (extension/firstRun.ts); the CLI on the terminal's PATH.
+  context.subscriptions.push(...registerFirstRun(context.extensionUri, () => listModels(rt)), ...registerCliPath(context));
   try {
     await runtime.start();
   } catch (e) {

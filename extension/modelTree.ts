@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListModelsRequest, type DiscoveredModel } from '../protocol/runtime';
 import { AttentionPanel } from './attentionPanel';
+import { NO_MODELS_KEY, showPanelFor } from './firstRun';
 import { firstLine, log } from './log';
 import { ModelTreeModel, type TreeNode } from './modelTreeModel';
 import type { RuntimeContext } from './runtimeContext';
@@ -66,7 +67,9 @@ export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.
       return;
     }
     try {
-      model.setDiscovered(await listModels(runtime));
+      const found = await listModels(runtime);
+      model.setDiscovered(found);
+      void vscode.commands.executeCommand('setContext', NO_MODELS_KEY, found.length === 0 && !runtime.model);
     } catch (e) {
       model.setStatus(`Could not list models: ${firstLine(e)}`);
       log().warn(`listModels: ${firstLine(e)}`);
@@ -85,9 +88,17 @@ export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.
     return true;
   };
 
+  /** A model row: open it, which shows the panel with its text box ready; else ask for a text. */
   const inspect = async (node: unknown): Promise<void> => {
     const p = modelPath(node);
-    if (p && !(await open(p))) return;
+    if (p && runtime.model && path.resolve(runtime.model.path) === path.resolve(p) && AttentionPanel.current) {
+      showPanelFor(extensionUri, runtime, runtime.model.info, (t) => void vscode.commands.executeCommand('attentionInspector.inspectText', t));
+      return;
+    }
+    if (p) {
+      await open(p);
+      return;
+    }
     await vscode.commands.executeCommand('attentionInspector.inspectText');
   };
 
@@ -100,7 +111,8 @@ export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.
       AttentionPanel.current.selectHead(n.layer, n.head);
       return;
     }
-    // No capture of this model on screen: run one, then select the head in it.
+    // No capture of this model on screen: open it (the panel waits for a text), and keep the
+    // head selected for the capture to come.
     await inspect(n);
     AttentionPanel.current?.selectHead(n.layer, n.head);
   };

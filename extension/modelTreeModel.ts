@@ -69,9 +69,9 @@ export class ModelTreeModel {
     for (const [path, info] of this.opened) {
       if (!listed.has(path)) nodes.push({ kind: 'model', path, name: info.name, info });
     }
-    if (nodes.length === 0) {
-      return [{ kind: 'note', text: this.status ?? 'No models found: add an .onnx file or a checkpoint folder, or download one into the Hugging Face cache' }];
-    }
+    // Nothing found: no rows, so the view's welcome content (package.json viewsWelcome) shows
+    // its buttons instead; a note only while listing or when it failed.
+    if (nodes.length === 0) return this.status ? [{ kind: 'note', text: this.status }] : [];
     return nodes;
   }
 

@@ -70,6 +70,8 @@ export class RuntimeContext implements vscode.Disposable {
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', pattern: '**/config.json' }],
+      // The runtime reads attentionInspector.estimateDtype for its hovers (didChangeConfiguration).
+      synchronize: { configurationSection: 'attentionInspector' },
       outputChannel: log(),
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
@@ -83,7 +85,8 @@ export class RuntimeContext implements vscode.Disposable {
     const client = new LanguageClient('attentionInspector', 'Attention Inspector Runtime', serverOptions, clientOptions);
     this.client = client;
     this.statusBar.set('starting');
-    client.onNotification(RuntimeStatusNotification.type, (p) => this.statusBar.set(p.state, p.message, p.executionProvider));
+    // The runtime reports its own failed requests, so it is up: a warning that recovers.
+    client.onNotification(RuntimeStatusNotification.type, (p) => (p.state === 'error' ? this.statusBar.failed(p.message) : this.statusBar.set(p.state, p.message, p.executionProvider)));
     client.onNotification(LayerNotification.type, (p) => this.layerEmitter.fire(p));
     client.onNotification(CaptureStartedNotification.type, (p) => this.startedEmitter.fire(p));
     await client.start();

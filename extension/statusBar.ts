@@ -16,6 +16,7 @@ const ICONS: Record<RuntimeState, string> = {
 export class RuntimeStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('attentionInspector.status', vscode.StatusBarAlignment.Left, 10);
   private provider: string | undefined;
+  private recover: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     this.item.name = 'Attention Inspector';
@@ -25,6 +26,7 @@ export class RuntimeStatusBar implements vscode.Disposable {
   }
 
   set(state: RuntimeState, message?: string, executionProvider?: string): void {
+    clearTimeout(this.recover);
     if (executionProvider) this.provider = executionProvider;
     const ep = this.provider ? ` · ${this.provider}` : '';
     this.item.text = `${ICONS[state]} Attention${ep}`;
@@ -32,7 +34,23 @@ export class RuntimeStatusBar implements vscode.Disposable {
     this.item.backgroundColor = state === 'error' || state === 'stopped' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
   }
 
+  /**
+   * A request failed but the runtime answered, so it is up: a warning (not the red of a runtime
+   * that is down) for a few seconds, then idle again; the failure stays in the tooltip.
+   */
+  failed(message: string | undefined, recoverMs = 6000): void {
+    this.set('idle');
+    this.item.text = `$(warning) Attention${this.provider ? ` · ${this.provider}` : ''}`;
+    this.item.tooltip = `Attention Inspector runtime: ready; the last request failed${message ? `:\n${message}` : ''}\nClick for the log.`;
+    this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    this.recover = setTimeout(() => {
+      this.set('idle');
+      this.item.tooltip = `Attention Inspector runtime: idle${this.provider ? ` (execution provider: ${this.provider})` : ''}\nLast failure: ${message ?? 'see the log'}\nClick for the log.`;
+    }, recoverMs);
+  }
+
   dispose(): void {
+    clearTimeout(this.recover);
     this.item.dispose();
   }
 }

@@ -65,6 +65,8 @@ export namespace EstimateSweepRequest {
     modelName: string;
     maxPositions: number | null;
     curves: EfficiencyCurves;
+    /** The precision the panel starts with: the config's torch_dtype (fp32 without one) or the estimateDtype setting; the hover uses the same. */
+    dtype?: 'fp32' | 'fp16' | 'bf16';
   }
   export const type = new RequestType<Params, Result, void>(method);
 }

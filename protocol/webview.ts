@@ -20,6 +20,8 @@ export interface PanelState {
   /** Colour scale of every view, and whether thumbnails share one scale or each head has its own. */
   scale?: 'viridis' | 'cividis' | 'greys';
   colorMode?: 'shared' | 'perHead';
+  /** Thumbnail side in px ('auto': fit the width). */
+  thumbSize?: string;
 }
 
 /** host -> webview */
@@ -61,6 +63,12 @@ export type HostToWebview =
   /** The side panel's "Open Head in Panel": select this head (kept if the capture has it). */
   | { type: 'selectHead'; layer: number; head: number }
   | { type: 'error'; requestId?: number; message: string }
+  /**
+   * The panel's text box and status for what comes next: a model was just opened (focus the box,
+   * prefilled), a capture begins with this text (the box shows it), or an inspection was cancelled
+   * before it started (`status` says so; a capture that has no layer yet is cleared).
+   */
+  | { type: 'prepare'; text: string; modelName?: string; focus: boolean; status?: string }
   /**
    * Side by side: two captures already posted to this panel (two texts, or one text through
    * two checkpoints of one architecture), shown as A, B and A − B for the selected head.

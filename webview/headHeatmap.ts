@@ -6,6 +6,7 @@
  */
 import Plotly from 'plotly.js-strict-dist-min';
 import { plotlyColorscale } from './colorScale';
+import { MODEBAR_CONFIG, MODEBAR_LAYOUT, thinTicks } from './plotChrome';
 import { LayerMaps, MAX_CELLS, blockMax, headView } from './layerMaps';
 import { rowRanks } from './views/rank';
 
@@ -63,12 +64,14 @@ export class HeadHeatmap {
   private generation = 0;
   /** Whether the drawn cells are single tokens (so a hovered row is one query). */
   private singleTokens = false;
+  /** The row or column outlined now ('' for none). */
+  private outlined = '';
 
   constructor(
     private readonly el: HTMLElement,
     private readonly fetchTile: TileFetcher,
-    /** Called with the query token under the pointer (single-token cells only), or undefined. */
-    private readonly onHoverQuery: (query: number | undefined) => void = () => undefined,
+    /** Called with the query and key tokens under the pointer (single-token cells only), or undefined. */
+    private readonly onHoverQuery: (query: number | undefined, key?: number) => void = () => undefined,
   ) {}
 
   show(src: HeatmapSource): void {
@@ -81,7 +84,29 @@ export class HeadHeatmap {
     void this.render();
   }
 
+  /**
+   * Outlines a query's row ("looks from") or a key's column ("attended by"): the token pointed
+   * at in the strip, so the heatmap shows the same reading as the strip. Token coordinates.
+   */
+  outline(kind: 'row' | 'column' | undefined, index?: number): void {
+    const key = kind && index !== undefined ? `${kind}:${index}` : '';
+    if (!this.src || key === this.outlined || !this.el.querySelector('.main-svg')) return;
+    this.outlined = key;
+    const line = { color: '#ff4081', width: 2 };
+    const shapes =
+      !kind || index === undefined
+        ? []
+        : [
+            kind === 'row'
+              ? { type: 'rect', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: index - 0.5, y1: index + 0.5, line, fillcolor: 'rgba(0,0,0,0)' }
+              : { type: 'rect', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: index - 0.5, x1: index + 0.5, line, fillcolor: 'rgba(0,0,0,0)' },
+          ];
+    this.drawing = true;
+    void Plotly.relayout(this.el, { shapes }).finally(() => (this.drawing = false));
+  }
+
   clear(): void {
+    this.outlined = '';
     this.src = undefined;
     this.view = undefined;
     Plotly.purge(this.el);
@@ -163,8 +188,10 @@ export class HeadHeatmap {
     const style = getComputedStyle(document.body);
     const fg = style.getPropertyValue('--vscode-foreground').trim() || style.color || '#ccc';
     const font = style.getPropertyValue('--vscode-font-family').trim() || 'sans-serif';
+    // Token labels where single tokens are drawn, thinned to one per 14 px of the plot.
+    const side = Math.max(200, (this.el.clientWidth || 600) - 140);
     const axis = (a: number, b: number, names = src.tokens) => {
-      const ticks = b - a <= 48 ? Array.from({ length: b - a }, (_, i) => a + i) : undefined;
+      const ticks = b - a <= 48 ? thinTicks(b - a, side, 14).map((i) => a + i) : undefined;
       return {
         tickvals: ticks,
         // Plotly reads tick text as pseudo-HTML: a token like </s> would vanish unescaped.
@@ -199,12 +226,15 @@ export class HeadHeatmap {
       paper_bgcolor: 'rgba(0,0,0,0)',
       plot_bgcolor: 'rgba(0,0,0,0)',
       font: { color: fg, family: font },
+      ...MODEBAR_LAYOUT,
       xaxis: { ...x, title: { text: src.keyTokens ? 'source (key)' : 'key', standoff: 4 }, side: 'bottom' },
       yaxis: { ...y, title: { text: src.keyTokens ? 'target (query)' : 'query', standoff: 4 } },
     };
     this.drawing = true;
+    this.outlined = '';
     try {
       const el = await Plotly.react(this.el, [trace], layout, {
+        ...MODEBAR_CONFIG,
         displaylogo: false,
         responsive: true,
         // No cloud export (it would leave the machine) and no tips overlaying the panel.
@@ -220,10 +250,12 @@ export class HeadHeatmap {
         el.on('plotly_relayout', (ev: Record<string, unknown>) => this.onRelayout(ev));
         // Linking the views: the hovered cell's query becomes the token strip's query.
         el.on('plotly_hover', (ev: Record<string, unknown>) => {
-          const pt = (ev.points as { y?: number }[] | undefined)?.[0];
-          this.onHoverQuery(this.singleTokens && typeof pt?.y === 'number' ? Math.round(pt.y) : undefined);
+          const pt = (ev.points as { x?: number; y?: number }[] | undefined)?.[0];
+          const one = this.singleTokens && typeof pt?.y === 'number' && typeof pt?.x === 'number';
+          // With single-token cells the hovered point is the cell's centre: a whole token index.
+          this.onHoverQuery(one ? Math.round(pt!.y!) : undefined, one ? Math.round(pt!.x!) : undefined);
         });
-        el.on('plotly_unhover', () => this.onHoverQuery(undefined));
+        el.on('plotly_unhover', () => this.onHoverQuery(undefined, undefined));
       }
     } finally {
       this.drawing = false;
@@ -232,7 +264,8 @@ export class HeadHeatmap {
 
   private onRelayout(ev: Record<string, unknown>): void {
     const src = this.src;
-    if (this.drawing || !src) return;
+    // An outline (shapes only) changes no range.
+    if (this.drawing || !src || Object.keys(ev).every((k) => k.startsWith('shapes'))) return;
     const n = { q: src.maps.queries, k: src.maps.keys };
     if (ev['xaxis.autorange'] || ev['yaxis.autorange']) {
       this.view = { q0: 0, q1: n.q, k0: 0, k1: n.k };

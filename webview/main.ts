@@ -19,6 +19,10 @@ import { AnalysisSection } from './views/analysisSection';
 import { PanelViews2 } from './views/panelViews2';
 import { InternalsSection, type DecodedInternals } from './internals/internalsSection';
 import { valueWeightedLayer } from './internals/valueWeightedMaps';
+import { HeadViews } from './views/headViews';
+import { hoverDirectionToggle } from './views/hoverDirection';
+import { thumbSizeControl } from './views/thumbSize';
+import { textFocuser } from './textFocus';
 import './panel.css';
 import { GridHeadTypes } from './serving/gridHeadTypes';
 
@@ -89,6 +93,7 @@ button.textContent = 'Inspect';
 button.className = 'inspect-button';
 form.appendChild(button);
 form.hidden = reportMode;
+const focusText = textFocuser(textArea);
 const submit = () => {
   const text = textArea.value.trim();
   if (!text) return;
@@ -96,6 +101,13 @@ const submit = () => {
   vscode.postMessage({ type: 'inspect', text });
 };
 button.addEventListener('click', submit);
+// Ctrl+Enter (Cmd+Enter) inspects from the text box, as in VS Code's own input boxes.
+textArea.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    submit();
+  }
+});
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   submit();
@@ -106,11 +118,12 @@ const tokensSection = h('section', 'tokens-section', root);
 h('h2', 'section-title', tokensSection, 'Tokens');
 h('p', 'hint', tokensSection, 'Hover a token to see where the selected head looks from it.');
 const strip = new TokenStrip(h('div', '', tokensSection));
+hoverDirectionToggle(tokensSection, strip);
 
 const views = h('div', 'views', root);
 const gridSection = h('section', 'grid-section', views);
 h('h2', 'section-title', gridSection, 'All heads');
-const gridHint = h('p', 'hint', gridSection, 'Click a head (or use the arrow keys) to open it.');
+const gridHint = h('p', 'hint grid-hint', gridSection, 'Click a head (or use the arrow keys) to open it.');
 const gridHost = h('div', 'grid-host', gridSection);
 const legend = h('p', 'hint legend', gridSection);
 const heatSection = h('section', 'heatmap-section', views);
@@ -128,6 +141,8 @@ const views2 = new PanelViews2({
   text: () => state.text,
   onCompareClosed: () => showSelected(),
 });
+// BertViz's head view and model view (webview/views/headViews.ts), under the line view.
+const headViews = new HeadViews(root.querySelector('.line-section') ?? views, (layer, head) => selectHead(layer, head, true));
 
 // Query–key, neuron, value-weighted and ablation views (webview/internals).
 const internals = new InternalsSection(h('section', '', root), {
@@ -185,14 +200,23 @@ const heatmap = new HeadHeatmap(
       vscode.postMessage({ type: 'requestTile', requestId, captureId, layer, head, q0, q1, k0, k1 });
     });
   },
-  (query) => strip.highlight(query),
+  (query, key) => strip.hoverCell(query, key),
 );
 
+// A token pointed at in the strip outlines its row (looks from) or column (attended by) in the heatmap.
+strip.whenPointed((i, d) => heatmap.outline(i === undefined ? undefined : d === 'to' ? 'column' : 'row', i));
+
 const grid = new ThumbnailGrid(gridHost, (layer, head) => selectHead(layer, head, true), (text) => {
-  gridHint.textContent = text || 'Click a head (or use the arrow keys) to open it.';
+  gridHint.textContent = text || gridIdleHint();
 });
 // Head types (previous-token, duplicate-token, induction, sink) on the grid and the statistics table.
 const gridHeadTypes = new GridHeadTypes(gridHost, grid.canvas, root);
+/** The caption under the grid when no head is hovered: the selected head, or what to do. */
+function gridIdleHint(): string {
+  const sel = state.selected;
+  const at = sel && capture && sel.layer < capture.heads.length ? `Selected: layer ${sel.layer} · head ${sel.head}. ` : '';
+  return `${at}Click a head (or use the arrow keys) to open it.`;
+}
 // Colour scale and thumbnail scaling (webview/scaleControls.ts), kept in PanelState.
 const scaleControls = new ScaleControls(gridSection, gridHost, normaliseChoice(state), (c) => applyChoice(c, true));
 function applyChoice(c: ScaleChoice, fromUser: boolean): void {
@@ -208,6 +232,7 @@ function applyChoice(c: ScaleChoice, fromUser: boolean): void {
   }
 }
 applyChoice(normaliseChoice(state), false);
+thumbSizeControl(scaleControls.el, grid, state.thumbSize, (thumbSize) => setState({ thumbSize }));
 new ResizeObserver(() => requestAnimationFrame(() => capture && grid.layout())).observe(gridHost);
 // VS Code switches themes by changing the body's class and the --vscode-* values: canvas
 // labels and Plotly's fonts are painted colours, so paint them again.
@@ -231,6 +256,7 @@ function showError(message: string | undefined): void {
 function selectHead(layer: number, head: number, fromUser: boolean): void {
   setState({ selected: { layer, head } });
   grid.select(layer, head);
+  gridHint.textContent = gridIdleHint();
   if (fromUser) vscode.postMessage({ type: 'selectHead', layer, head });
   showSelected();
   internals.select(layer, head);
@@ -239,6 +265,8 @@ function selectHead(layer: number, head: number, fromUser: boolean): void {
 function showSelected(): void {
   const sel = state.selected;
   const m = sel && capture?.maps.get(sel.layer);
+  // Export buttons, the line and head views have nothing to show until the selected layer arrives.
+  root.toggleAttribute('data-nothing-shown', !capture || !sel || !m);
   if (!capture || !sel || !m) {
     strip.setSource(undefined);
     return;
@@ -249,6 +277,7 @@ function showSelected(): void {
   const encoder = !cross && src !== undefined && m.queries === src.length && m.queries !== capture.tokens.length;
   heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: encoder ? src : capture.tokens, keyTokens: cross ? src : undefined });
   views2.select(capture, sel.layer, sel.head, m);
+  headViews.select(capture, sel.layer, sel.head, m);
   // The strip shows the query's own text; a cross layer's weights are over the source.
   if (cross || encoder) return strip.setSource(undefined);
   const map = headView(m, sel.head);
@@ -259,6 +288,12 @@ function showSelected(): void {
     const row = new Float32Array(n);
     for (let k = 0; k < n && k < m.keys; k++) row[k] = map[r * m.cols + Math.floor(k / m.pool)];
     return row;
+  }, (k) => {
+    const c = Math.floor(k / m.pool);
+    if (c >= m.cols) return undefined;
+    const col = new Float32Array(n);
+    for (let q = 0; q < n && q < m.queries; q++) col[q] = map[Math.floor(q / m.pool) * m.cols + c];
+    return col;
   });
 }
 
@@ -309,6 +344,7 @@ function handle(msg: HostToWebview): void {
       capture.kinds = [];
       for (const l of msg.layers) capture.kinds[l.index] = l.kind;
       views2.captureStarted(capture);
+      headViews.captureStarted(heads);
       titleEl.textContent = msg.modelName;
       const sel = state.selected;
       const keep = sel && sel.layer < heads.length && sel.head < (heads[sel.layer] ?? 0);
@@ -324,6 +360,7 @@ function handle(msg: HostToWebview): void {
       internals.select(state.selected!.layer, state.selected!.head);
       grid.select(state.selected!.layer, state.selected!.head);
       setStatus(`${summary(capture)} · capturing…`, true);
+      showSelected();
       return;
     }
     case 'layer': {
@@ -333,6 +370,7 @@ function handle(msg: HostToWebview): void {
       grid.addLayer(m);
       gridHeadTypes.addLayer(m);
       analysis.addLayer(m);
+      headViews.addLayer(m);
       legend.textContent = legendText(scaleControls.value(), grid.sharedMax(), grid.cellsPerPixel() * m.pool);
       setStatus(`${summary(capture)} · layer ${capture.maps.size} of ${capture.heads.length}`, true);
       if (state.selected?.layer === m.layer) showSelectedAfterPaint();
@@ -363,10 +401,58 @@ function handle(msg: HostToWebview): void {
       if (p) {
         pendingTiles.delete(msg.requestId!);
         p.reject(new Error(msg.message));
-      } else showError(msg.message);
+      } else {
+        showError(msg.message);
+        endCapture('failed');
+      }
       return;
     }
+    case 'prepare':
+      prepare(msg);
+      return;
   }
+}
+
+/**
+ * A capture that ended without captureDone (failed, or cancelled before it started): the status
+ * stops saying "capturing…", and a capture with no layer is cleared, so no empty grid, export
+ * buttons or heatmap stay behind.
+ */
+function endCapture(how: string): void {
+  if (!statusEl.classList.contains('busy')) {
+    // Refused before it started (e.g. too many tokens): what is on screen is the capture before.
+    if (capture && capture.maps.size > 0) setStatus(`${summary(capture)} · the previous capture (the last inspection ${how})`, false);
+    else if (!capture) setStatus(`Inspection ${how}. Edit the text and press Inspect to try again.`, false);
+    return;
+  }
+  if (!capture) return;
+  if (capture.maps.size === 0) {
+    setStatus(`Inspection ${how}: nothing to show. Edit the text and press Inspect to try again.`, false);
+    capture = undefined;
+    strip.setTokens([]);
+    heatmap.clear();
+    grid.reset([], 1);
+    legend.textContent = '';
+    showSelected();
+    return;
+  }
+  setStatus(`${summary(capture)} · ${how} after ${capture.maps.size} of ${capture.heads.length} layers`, false);
+}
+
+function prepare(msg: Extract<HostToWebview, { type: 'prepare' }>): void {
+  textArea.value = msg.text;
+  setState({ text: msg.text });
+  if (msg.status) {
+    endCapture(msg.status);
+    if (!capture) setStatus(`Inspection ${msg.status}. Edit the text and press Inspect to try again.`, false);
+  }
+  if (msg.modelName) {
+    // A model just opened: the header names it; maps still on screen are said to be the old one's.
+    titleEl.textContent = msg.modelName;
+    const old = capture && capture.modelName !== msg.modelName ? ` The maps below are still ${capture.modelName}'s.` : '';
+    setStatus(`${msg.modelName} is open: edit the text and press Inspect (Ctrl+Enter).${old}`, false);
+  }
+  if (msg.focus) focusText();
 }
 
 function safeHandle(msg: HostToWebview): void {

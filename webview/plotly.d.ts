@@ -8,6 +8,7 @@ declare module 'plotly.js-strict-dist-min' {
   const Plotly: {
     react(el: HTMLElement, data: Figure[], layout?: Figure, config?: Figure): Promise<PlotlyHTMLElement>;
     purge(el: HTMLElement): void;
+    relayout(el: HTMLElement, update: Figure): Promise<PlotlyHTMLElement>;
     /** format 'svg' with imageDataOnly: the SVG text itself (no image element, no blob URL). */
     toImage(el: HTMLElement, opts: { format: 'svg' | 'png'; width?: number; height?: number; imageDataOnly?: boolean }): Promise<string>;
   };

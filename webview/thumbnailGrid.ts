@@ -50,6 +50,8 @@ export class ThumbnailGrid {
   private mode: ColorMode = 'shared';
   /** Largest weight of the layers received so far ('shared' scales to it). */
   private globalMax = 0;
+  /** Thumbnail side chosen by the user (CSS px); undefined: fit the panel's width. */
+  private fixedCell: number | undefined;
 
   constructor(
     private readonly host: HTMLElement,
@@ -71,6 +73,8 @@ export class ThumbnailGrid {
       this.canvas.style.cursor = hit ? 'pointer' : 'default';
       this.onHover(hit ? `layer ${hit.layer} · head ${hit.head}` : '');
     });
+    // Leaving the grid gives the caption back to the selected head.
+    this.canvas.addEventListener('mouseleave', () => this.onHover(''));
     this.canvas.addEventListener('keydown', (e) => this.onKey(e));
   }
 
@@ -80,6 +84,12 @@ export class ThumbnailGrid {
     this.side = Math.max(1, side);
     this.maps.clear();
     this.globalMax = 0;
+    this.layout();
+  }
+
+  /** Thumbnail side in CSS px (undefined: fit the width); a larger grid scrolls in its box. */
+  setCellSize(px: number | undefined): void {
+    this.fixedCell = px && px > 0 ? Math.min(256, Math.max(12, Math.floor(px))) : undefined;
     this.layout();
   }
 
@@ -140,7 +150,8 @@ export class ThumbnailGrid {
     const maxHeads = Math.max(1, ...this.layerHeads);
     const width = Math.max(200, this.host.clientWidth || 600);
     const labelW = 34;
-    const room = Math.max(12, Math.min(96, Math.floor((width - labelW) / maxHeads) - 6));
+    const fit = Math.max(12, Math.min(160, Math.floor((width - labelW) / maxHeads) - 6));
+    const room = this.fixedCell ?? fit;
     // A whole number of pixels per cell when the map fits, so short texts fill the thumbnail.
     const cssCell = this.side <= room * dpr ? Math.max(1, Math.floor((room * dpr) / this.side)) * this.side / dpr : room;
     const gap = Math.round(6 * dpr);

@@ -15,6 +15,12 @@ export function displayToken(t: string): string {
 export class TokenStrip {
   private spans: HTMLSpanElement[] = [];
   private weightsOf: ((query: number) => Float32Array | undefined) | undefined;
+  /** Column of the selected head: the weight every query gives key `k` (CircuitsVis' "attended to by"). */
+  private attendedBy: ((key: number) => Float32Array | undefined) | undefined;
+  /** 'from': a hovered token is the query; 'to': it is the key, and the strip shows who attends to it. */
+  private direction: 'from' | 'to' = 'from';
+  /** Told which token the pointer or keyboard is on in the strip (undefined: none). */
+  private pointedListener: ((index: number | undefined, direction: 'from' | 'to') => void) | undefined;
   private query: number | undefined;
   /** The query chosen with Enter: shown whenever nothing is hovered. */
   private pinned: number | undefined;
@@ -23,7 +29,10 @@ export class TokenStrip {
     el.classList.add('token-strip');
     el.addEventListener('mouseover', (e) => this.onPoint(e.target));
     el.addEventListener('focusin', (e) => this.onPoint(e.target));
-    el.addEventListener('mouseleave', () => this.highlight(this.pinned));
+    el.addEventListener('mouseleave', () => {
+      this.highlight(this.pinned);
+      this.pointedListener?.(this.pinned, this.direction);
+    });
     el.addEventListener('focusout', (e) => {
       if (!el.contains(e.relatedTarget as Node | null)) this.highlight(this.pinned);
     });
@@ -51,9 +60,26 @@ export class TokenStrip {
   }
 
   /** Sets where weights come from: a row of the selected head (length = token count). */
-  setSource(weightsOf: ((query: number) => Float32Array | undefined) | undefined): void {
+  setSource(weightsOf: ((query: number) => Float32Array | undefined) | undefined, attendedBy?: (key: number) => Float32Array | undefined): void {
     this.weightsOf = weightsOf;
+    this.attendedBy = weightsOf ? attendedBy : undefined;
     this.highlight(this.query);
+  }
+
+  /** What a hovered token stands for: the query ('from') or the key ('to'). */
+  setDirection(d: 'from' | 'to'): void {
+    this.direction = d;
+    this.el.dataset.direction = d;
+    this.highlight(this.query);
+  }
+
+  getDirection(): 'from' | 'to' {
+    return this.direction;
+  }
+
+  /** A hovered heatmap cell: its query (looks from) or its key (attended by), per direction. */
+  hoverCell(query: number | undefined, key: number | undefined): void {
+    this.highlight(this.direction === 'to' ? key : query);
   }
 
   /** Roving focus: one tab stop for the strip, arrow keys walk the tokens. */
@@ -95,14 +121,21 @@ export class TokenStrip {
 
   private onPoint(target: EventTarget | null): void {
     const i = (target as HTMLElement | null)?.dataset?.index;
-    if (i !== undefined) this.highlight(Number(i));
+    if (i === undefined) return;
+    this.highlight(Number(i));
+    this.pointedListener?.(Number(i), this.direction);
+  }
+
+  /** Linking views: `cb` hears of the token pointed at in the strip (not of heatmap hovers). */
+  whenPointed(cb: (index: number | undefined, direction: 'from' | 'to') => void): void {
+    this.pointedListener = cb;
   }
 
   /** Paints the weights from query `q` (undefined: from the pinned query, or clears the strip). */
   highlight(hovered: number | undefined): void {
     const q = hovered ?? this.pinned;
     this.query = q;
-    const row = q === undefined ? undefined : this.weightsOf?.(q);
+    const row = q === undefined ? undefined : this.direction === 'to' ? this.attendedBy?.(q) : this.weightsOf?.(q);
     this.spans.forEach((s, k) => {
       s.classList.toggle('query', k === q);
       if (!row) {

@@ -53,11 +53,31 @@ function providerLibraryInstalled(name: string): boolean {
   }
 }
 
+/**
+ * What to do about a GPU provider whose binaries onnxruntime-node downloads separately. Said for
+ * both installs: a source checkout, and the extension as installed from a VSIX, whose folder is
+ * the one above node_modules/onnxruntime-node (npm is needed there, once, with network).
+ */
+export function missingProviderAdvice(name: string, pkgDir = onnxruntimeDir()): string {
+  const extDir = pkgDir ? dirname(dirname(pkgDir)) : undefined;
+  const fix = name === 'cuda' ? 'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node' : `npm rebuild onnxruntime-node with its ${name} binaries`;
+  const where = extDir ? `cd "${extDir}" && ${fix}` : fix;
+  return `${name}: this onnxruntime-node has no ${name} provider (it is a separate download). To add it (${name === 'cuda' ? 'CUDA 12, ' : ''}network needed once): ${where}, then "Attention: Restart Runtime"; until then set attentionInspector.executionProvider to webgpu or cpu`;
+}
+
+function onnxruntimeDir(): string | undefined {
+  try {
+    return dirname(require.resolve('onnxruntime-node/package.json'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why a provider cannot be tried here, or undefined when it can. */
 function unavailable(name: string, have: Map<string, boolean>): string | undefined {
   if (!have.has(name)) return `${name}: not available in onnxruntime-node for ${process.platform}-${process.arch}`;
   if (have.get(name) === false && !providerLibraryInstalled(name)) {
-    return `${name}: not installed (onnxruntime-node ships it separately: npm install with --onnxruntime-node-install=cuda12)`;
+    return missingProviderAdvice(name);
   }
   if (name === 'webgpu' && process.platform === 'linux' && !vulkanLoaderPresent()) {
     return 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine';

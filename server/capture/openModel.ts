@@ -8,6 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { openHuggingFaceModel } from '../hf/hfModel';
 import { PICKLE_EXTENSIONS, pickleAdvice } from '../onnx/modelFile';
+import { modelDisplayName } from '../discovery/modelName';
 import { hasTokenizer } from '../tokenizer';
 import { openOnnxModel } from './onnxModel';
 import { UserError, type OpenedModel } from './types';
@@ -31,6 +32,12 @@ function onnxInFolder(dir: string, entries: string[]): string | undefined {
 }
 
 export async function openModel(path: string, options: OpenModelOptions = {}): Promise<OpenedModel> {
+  const model = await openAny(path, options);
+  model.info.name = modelDisplayName(path);
+  return model;
+}
+
+async function openAny(path: string, options: OpenModelOptions): Promise<OpenedModel> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new UserError(`${path}: no such file or folder; check the model path`);
   if (!statSync(abs).isDirectory()) {

@@ -13,6 +13,7 @@ import { DEFAULT_HARDWARE_ID, findHardware } from '../efficiency/hardware';
 import { KEY_ALIASES, type ModelShape, type ShapeField } from '../efficiency/modelShape';
 import { UserError } from '../capture/types';
 import { keyAtOffset, parseConfig } from './configDocument';
+import { resolveDtype, type DtypeSetting } from '../efficiency/dtypeChoice';
 
 /** Context used when a config names no max positions. */
 export const FALLBACK_CONTEXT = 2048;
@@ -66,17 +67,18 @@ function keyLine(field: ShapeField, key: string, s: ModelShape, ctx: number, dty
   }
 }
 
-export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape): string {
+export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape, setting: DtypeSetting = 'config'): string {
   const ctx = s.maxPositions ?? FALLBACK_CONTEXT;
   if (ctx > MAX_SEQ) {
     throw new UserError(`${s.keys.maxPositions ?? 'max positions'} = ${ctx} is past any context the estimator covers (${MAX_SEQ.toExponential()} tokens); fix the value.`);
   }
-  const dtype: Dtype = s.dtype ?? 'fp32';
+  const dtype: Dtype = resolveDtype(setting, s.dtype);
   const hw = findHardware(DEFAULT_HARDWARE_ID);
   const e = estimate(s, { seq: ctx, dtype, hardware: hw, variants: ['exact', 'flash'] });
   const flash = e.variants.flash;
   const ctxText = `${formatCount(ctx)} tokens${s.maxPositions == null ? ` (no max positions key; ${FALLBACK_CONTEXT} assumed)` : ''}`;
-  const dtypeText = `${dtype}${s.dtype == null ? ' (no torch_dtype; fp32 assumed, as transformers loads it)' : ''}`;
+  const why = setting !== 'config' ? ' (attentionInspector.estimateDtype)' : s.dtype == null ? ' (no torch_dtype; fp32 assumed, as transformers loads it)' : ' (torch_dtype)';
+  const dtypeText = `${dtype}${why}`;
   const rows: [string, string][] = [
     ['head dim', String(s.headDim)],
     ['query / KV heads', `${s.heads} / ${s.kvHeads}`],
@@ -101,7 +103,7 @@ export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape): st
   ].join('\n');
 }
 
-export function configHover(doc: TextDocument, offset: number): Hover | null {
+export function configHover(doc: TextDocument, offset: number, setting: DtypeSetting = 'config'): Hover | null {
   const parsed = parseConfig(doc);
   if (!parsed) return null;
   const hit = keyAtOffset(parsed, offset);
@@ -121,7 +123,7 @@ export function configHover(doc: TextDocument, offset: number): Hover | null {
   }
   let value: string;
   try {
-    value = hoverMarkdown(field, hit.key, parsed.shape);
+    value = hoverMarkdown(field, hit.key, parsed.shape, setting);
   } catch (e) {
     // A shape the estimator refuses (a context past its bound) is a line in the hover, not a failed hover.
     if (!(e instanceof UserError)) throw e;

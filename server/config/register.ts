@@ -19,6 +19,8 @@ import { configCodeLenses } from './codeLens';
 import { isConfigUri } from './configDocument';
 import { configDiagnostics } from './diagnostics';
 import { configHover } from './hover';
+import { modelDisplayName } from '../discovery/modelName';
+import { parseDtypeSetting, resolveDtype, type DtypeSetting } from '../efficiency/dtypeChoice';
 import { guarded } from '../lsp/errors';
 import { onRequest } from '../lsp/typed';
 
@@ -33,9 +35,14 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     if (isConfigUri(e.document.uri)) void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 
+  // attentionInspector.estimateDtype, pushed by the client (synchronize.configurationSection).
+  let dtypeSetting: DtypeSetting = 'config';
+  connection.onDidChangeConfiguration((p) => {
+    dtypeSetting = parseDtypeSetting((p.settings as { attentionInspector?: { estimateDtype?: unknown } } | undefined)?.attentionInspector?.estimateDtype);
+  });
   connection.onHover((params) => {
     const doc = documents.get(params.textDocument.uri);
-    return doc ? configHover(doc, doc.offsetAt(params.position)) : null;
+    return doc ? configHover(doc, doc.offsetAt(params.position), dtypeSetting) : null;
   });
   connection.onCodeLens((params) => {
     const doc = documents.get(params.textDocument.uri);
@@ -55,8 +62,11 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     const tableSeq = p.tableSeq ?? shape.maxPositions ?? 2048;
     const profiles = hardware.id === 'local' ? [hardware] : [];
     const result = sweep(shape, { seqs: p.seqs, tableSeq, batch: p.batch, dtype: p.dtype, hardware, decode: p.decode, profiles });
-    const modelName = basename(p.configPath) === 'config.json' ? basename(dirname(p.configPath)) : basename(p.configPath);
-    return { modelName, maxPositions: shape.maxPositions, curves: curvesFromSweep(result) };
+    // Named as the Models view names it: a hub-cache snapshot by its repository, else its folder.
+    const modelName = basename(p.configPath) === 'config.json' ? modelDisplayName(dirname(p.configPath)) : basename(p.configPath);
+    const d = resolveDtype(dtypeSetting, shape.dtype);
+    // The panel offers fp32, fp16 and bf16; an fp8/int8 config starts it at its own default.
+    return { modelName, maxPositions: shape.maxPositions, curves: curvesFromSweep(result), dtype: d === 'fp32' || d === 'fp16' || d === 'bf16' ? d : undefined };
   }));
   onRequest(connection, MeasureEfficiencyRequest.type, guarded(connection, MeasureEfficiencyRequest.method, async (p: MeasureEfficiencyRequest.Params) => {
     checkMeasureSizes(p ?? {});

@@ -47,7 +47,9 @@ export interface RunningCodeServer {
 export interface CodeServerOptions {
   /** Workspace trust on (test/e2e/trust.e2e.ts): the folder opens asking whether to trust it. */
   workspaceTrust?: boolean;
-  /** Extra environment for code-server, its extension host and the runtime it starts. */
+  /** More user settings (settings.json). */
+  settings?: Record<string, unknown>;
+  /** More environment for code-server and so the extension host and runtime (e.g. HF_HOME). */
   env?: Record<string, string>;
 }
 
@@ -68,6 +70,7 @@ export async function startCodeServer(vsix: string, workspace: string, opts: Cod
       'workbench.tips.enabled': false,
       'extensions.autoUpdate': false,
       'extensions.autoCheckUpdates': false,
+      ...opts.settings,
     }),
   );
   const common = ['--user-data-dir', userData, '--extensions-dir', extensionsDir];

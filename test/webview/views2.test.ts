@@ -189,7 +189,7 @@ describe('Attention panel views, part 2 (headless Chromium)', function () {
         return { width: Math.round(fl.width), height: Math.round(fl.height) };
       });
       assert.deepEqual(pngSize(png.data), size);
-      assert.equal(png.name, 'attention-L0-H0.png');
+      assert.equal(png.name, 'tiny-gpt_The-old-king-saw-a-little_L0-H0.png');
       const host = exportPayload(png, 'samples/tiny-gpt');
       assert.equal(host.kind, 'file');
       const svg = await exported(p, '.heatmap-section', 'svg');
@@ -317,12 +317,12 @@ describe('Attention panel views, part 2 (headless Chromium)', function () {
         return { name: d.suggestedFilename(), bytes: readFileSync((await d.path())!) };
       };
       const csv = await download('csv');
-      assert.equal(csv.name, 'attention-L0-H0.csv');
+      assert.equal(csv.name, 'tiny-gpt_L0-H0.csv');
       const rows = parseCsv(csv.bytes.toString('utf8'));
       const m = a.maps[0];
       for (let q = 0; q < m.queries; q++) for (let k = 0; k < m.keys; k++) assert.equal(Math.fround(Number(rows[q + 1][k + 1])), weight(m, 0, q, k));
       const png = await download('png');
-      assert.equal(png.name, 'attention-L0-H0.png');
+      assert.equal(png.name, 'tiny-gpt_L0-H0.png');
       const size = pngSize(`data:image/png;base64,${png.bytes.toString('base64')}`);
       assert.ok(size.width > 300 && size.height > 300, JSON.stringify(size));
       assert.deepEqual([...problems, ...(await violations(page))], [], 'no CSP violation or page error');

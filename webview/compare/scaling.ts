@@ -6,6 +6,7 @@
  * machine's footing). One trace per variant per kind; estimates share the measured legend entry.
  */
 import Plotly from 'plotly.js-strict-dist-min';
+import { MODEBAR_CONFIG, MODEBAR_LAYOUT } from '../plotChrome';
 import type { CompareScalingPoint } from '../../protocol/compare';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#17becf', '#bcbd22'];
@@ -17,6 +18,7 @@ function layout(title: string, yTitle: string): Record<string, unknown> {
   const axis = { type: 'log', color: fg, gridcolor: grid, zeroline: false };
   return {
     title: { text: title, font: { size: 12, color: fg } },
+    ...MODEBAR_LAYOUT,
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: fg, size: 11 },
@@ -29,7 +31,7 @@ function layout(title: string, yTitle: string): Record<string, unknown> {
   };
 }
 
-const config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
+const config = { ...MODEBAR_CONFIG, displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
 
 /** FLOP/s exact attention reached at its largest measured length, or undefined. */
 export function exactRate(points: CompareScalingPoint[]): { rate: number; n: number } | undefined {

@@ -3,6 +3,7 @@
  * variant (log-log), and exact vs FlashAttention time per hardware profile.
  */
 import Plotly from 'plotly.js-strict-dist-min';
+import { MODEBAR_CONFIG, MODEBAR_LAYOUT } from '../plotChrome';
 import type { EfficiencyCurves } from '../../protocol/efficiencyWebview';
 
 function themeLayout(title: string, yTitle: string): Record<string, unknown> {
@@ -12,6 +13,7 @@ function themeLayout(title: string, yTitle: string): Record<string, unknown> {
   const axis = { type: 'log', color: fg, gridcolor: grid, zeroline: false };
   return {
     title: { text: title, font: { size: 13, color: fg } },
+    ...MODEBAR_LAYOUT,
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: fg, size: 11 },
@@ -23,7 +25,7 @@ function themeLayout(title: string, yTitle: string): Record<string, unknown> {
   };
 }
 
-const config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
+const config = { ...MODEBAR_CONFIG, displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
 
 export function drawCharts(els: { time: HTMLElement; cache: HTMLElement; hardware: HTMLElement }, c: EfficiencyCurves, decode: boolean): void {
   const mode = decode ? 'one decode step' : 'prefill';

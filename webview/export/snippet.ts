@@ -9,6 +9,7 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function cliSnippet(model: string, text: string, out = 'attention-out'): string {
-  return `attention-inspector capture --model ${shellQuote(model)} --text ${shellQuote(text)} --out ${shellQuote(out)}`;
+/** `program`: how the CLI is called here (the host passes `node …/dist/cli.js` when it is not on PATH). */
+export function cliSnippet(model: string, text: string, out = 'attention-out', program = 'attention-inspector'): string {
+  return `${program} capture --model ${shellQuote(model)} --text ${shellQuote(text)} --out ${shellQuote(out)}`;
 }

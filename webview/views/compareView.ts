@@ -6,6 +6,7 @@
  */
 import Plotly from 'plotly.js-strict-dist-min';
 import { plotlyColorscale } from '../colorScale';
+import { MODEBAR_CONFIG, MODEBAR_LAYOUT, divergingScale, themeBackground, thinTicks } from '../plotChrome';
 import { ExportBar } from '../export/exportBar';
 import type { ExportSink } from '../export/exportSink';
 import { plotlySvg } from '../export/plotImage';
@@ -15,14 +16,6 @@ import { keyTokensOf } from './captureHistory';
 import { blockSignedMax, diffOverCommonPrefix, type Matrix } from './diffMaps';
 
 /** Blue (B larger) – light grey – red (A larger): ColorBrewer RdBu, reversed for this sign. */
-const DIVERGING: [number, string][] = [
-  [0, 'rgb(33,102,172)'],
-  [0.25, 'rgb(103,169,207)'],
-  [0.5, 'rgb(240,240,240)'],
-  [0.75, 'rgb(239,138,98)'],
-  [1, 'rgb(178,24,43)'],
-];
-
 /** Plotly reads titles and tick text as pseudo-HTML: a token like </s> must be escaped. */
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -140,11 +133,15 @@ export class CompareView {
     this.shown = { layer, head, a: d.a, b: d.b, diff: d.diff, rowLabels, colLabels };
     const sizes = `A: ${A.label} (${ma.queries} tokens) · B: ${B.label} (${mb.queries} tokens)`;
     const prefix = d.truncated ? ` · compared over the common prefix: the first ${Math.min(ma.queries, mb.queries)} tokens` : '';
-    this.note.textContent = `Layer ${layer} · head ${head} · ${sizes}${prefix}. A − B: red where A attends more, blue where B does.`;
+    // Identical maps (same checkpoint, same text) say so, rather than show a ±1e-6 scale of noise.
+    const identical = d.maxAbs === 0;
+    const verdict = identical ? ' The two maps are identical: every A − B is 0.' : ` A − B: red where A attends more, blue where B does (largest |A − B| ${d.maxAbs.toPrecision(3)}).`;
+    this.note.textContent = `Layer ${layer} · head ${head} · ${sizes}${prefix}.${verdict}`;
+    this.el.dataset.identical = String(identical);
     await Promise.all([
       this.plot(this.plots[0], `A: ${A.label}`, d.a, labels(d.a.rows, (i) => qa[i]), labels(d.a.cols, (j) => ka[j]), false, 1),
       this.plot(this.plots[1], `B: ${B.label}`, d.b, labels(d.b.rows, (i) => qb[i]), labels(d.b.cols, (j) => kb[j]), false, 1),
-      this.plot(this.plots[2], 'A − B', d.diff, rowLabels, colLabels, true, Math.max(d.maxAbs, 1e-6)),
+      this.plot(this.plots[2], identical ? 'A − B: identical' : 'A − B', d.diff, rowLabels, colLabels, true, identical ? 1 : d.maxAbs),
     ]);
   }
 
@@ -158,15 +155,20 @@ export class CompareView {
     const style = getComputedStyle(document.body);
     const fg = style.getPropertyValue('--vscode-foreground').trim() || style.color || '#ccc';
     const font = style.getPropertyValue('--vscode-font-family').trim() || 'sans-serif';
-    const ticks = (labels: string[], n: number) =>
-      exact && n <= 40 ? { tickvals: labels.map((_, i) => i), ticktext: labels.map((t) => escapeHtml(t.length > 10 ? t.slice(0, 9) + '…' : t)) } : {};
+    // Every token when they fit, else every n-th: three plots share the width.
+    const px = { x: Math.max(120, (el.clientWidth || 300) - 110), y: 380 - 90 };
+    const ticks = (labels: string[], n: number, along: number) => {
+      if (!exact || n > 160) return {};
+      const at = thinTicks(n, along, 13);
+      return { tickvals: at, ticktext: at.map((i) => escapeHtml(labels[i].length > 10 ? labels[i].slice(0, 9) + '…' : labels[i])) };
+    };
     const short = (t: string) => (t.length > 40 ? t.slice(0, 39) + '…' : t);
     const trace = {
       type: 'heatmap',
       z,
       zmin: signed ? -zmax : 0,
       zmax,
-      colorscale: signed ? DIVERGING : plotlyColorscale(),
+      colorscale: signed ? divergingScale(themeBackground()) : plotlyColorscale(),
       hovertemplate: exact ? `query #%{y} · key #%{x}<br>${signed ? 'A − B' : 'weight'}: %{z:.4f}<extra></extra>` : `${signed ? 'A − B (largest |·| in block)' : 'max weight'}: %{z:.4f}<extra></extra>`,
       colorbar: { thickness: 10, outlinewidth: 0, title: { text: signed ? 'A − B' : 'weight', side: 'right' } },
     };
@@ -177,9 +179,10 @@ export class CompareView {
       paper_bgcolor: 'rgba(0,0,0,0)',
       plot_bgcolor: 'rgba(0,0,0,0)',
       font: { color: fg, family: font, size: 10 },
-      xaxis: { ...ticks(colLabels, outC), title: { text: 'key' }, showgrid: false, zeroline: false, automargin: true },
-      yaxis: { ...ticks(rowLabels, outR), title: { text: 'query' }, autorange: 'reversed', showgrid: false, zeroline: false, automargin: true },
+      ...MODEBAR_LAYOUT,
+      xaxis: { ...ticks(colLabels, outC, px.x), title: { text: 'key' }, showgrid: false, zeroline: false, automargin: true },
+      yaxis: { ...ticks(rowLabels, outR, px.y), title: { text: 'query' }, autorange: 'reversed', showgrid: false, zeroline: false, automargin: true },
     };
-    await Plotly.react(el, [trace], layout, { displaylogo: false, responsive: true, showSendToCloud: false, showEditInChartStudio: false, showTips: false, modeBarButtonsToRemove: ['select2d', 'lasso2d', 'toImage'] });
+    await Plotly.react(el, [trace], layout, { ...MODEBAR_CONFIG, displaylogo: false, responsive: true, showSendToCloud: false, showEditInChartStudio: false, showTips: false, modeBarButtonsToRemove: ['select2d', 'lasso2d', 'toImage'] });
   }
 }

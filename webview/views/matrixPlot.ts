@@ -6,6 +6,7 @@
  */
 import Plotly, { type PlotlyHTMLElement } from 'plotly.js-strict-dist-min';
 import { plotlyColorscale, rgbCss, viridis } from '../colorScale';
+import { MODEBAR_CONFIG, MODEBAR_LAYOUT } from '../plotChrome';
 
 export interface GridPlot {
   z: (number | null)[][];
@@ -84,10 +85,12 @@ export async function drawGrid(el: HTMLElement, p: GridPlot): Promise<PlotlyHTML
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: fg, family: font },
+    ...MODEBAR_LAYOUT,
     xaxis: { ...axis(p.xLabels, p.xTitle, p.xStarts), side: 'bottom' },
     yaxis: { ...axis(p.yLabels, p.yTitle, p.yStarts), autorange: 'reversed' },
   };
   return Plotly.react(el, [trace], layout, {
+    ...MODEBAR_CONFIG,
     displaylogo: false,
     responsive: true,
     showSendToCloud: false,

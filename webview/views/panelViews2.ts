@@ -8,6 +8,7 @@ import { ExportBar, type MapExport } from '../export/exportBar';
 import { downloadSink, hostSink, type ExportSink } from '../export/exportSink';
 import { elementSvg, plotlySvg } from '../export/plotImage';
 import { cliSnippet } from '../export/snippet';
+import { exportName } from '../export/exportName';
 import { headView, type LayerMaps } from '../layerMaps';
 import { CaptureHistory, keyTokensOf, type CaptureLike } from './captureHistory';
 import { CompareView } from './compareView';
@@ -53,7 +54,7 @@ export class PanelViews2 {
     new ExportBar(
       o.heatSection,
       {
-        name: () => this.selected && `attention-L${this.selected.layer}-H${this.selected.head}`,
+        name: () => this.selected && exportName(this.modelName, o.text(), `L${this.selected.layer}-H${this.selected.head}`),
         image: () => plotlySvg(o.heatEl),
         map: () => this.currentMap(),
         text: () => {
@@ -78,7 +79,7 @@ export class PanelViews2 {
     this.lineView = new LineView(this.lineSection);
     new ExportBar(
       this.lineSection,
-      { name: () => this.selected && `attention-lines-L${this.selected.layer}-H${this.selected.head}`, image: () => elementSvg(this.lineView.svgEl) },
+      { name: () => this.selected && exportName(this.modelName, o.text(), `lines-L${this.selected.layer}-H${this.selected.head}`), image: () => elementSvg(this.lineView.svgEl) },
       sink,
       barOpts,
     );

@@ -1,0 +1,37 @@
+/**
+ * What every Plotly plot of the panels shares about its chrome. The mode bar runs down the right
+ * edge and shows on hover only, so it never covers a title (titles sit top left); crowded axes
+ * label every n-th token instead of overprinting them.
+ */
+
+export const MODEBAR_LAYOUT = { modebar: { orientation: 'v', bgcolor: 'rgba(0,0,0,0)' } };
+export const MODEBAR_CONFIG = { displayModeBar: 'hover' as const };
+
+/**
+ * Indices to label on an axis of `n` cells drawn over `px` pixels, a label needing `perLabel`
+ * pixels: every one when they fit, else every step-th (0, step, 2·step, …).
+ */
+export function thinTicks(n: number, px: number, perLabel: number): number[] {
+  const fit = Math.max(2, Math.floor(px / Math.max(1, perLabel)));
+  const step = Math.max(1, Math.ceil(n / fit));
+  const out: number[] = [];
+  for (let i = 0; i < n; i += step) out.push(i);
+  return out;
+}
+
+/** The diverging scale of A − B: blue, the theme's background at 0, red. */
+export function divergingScale(background: string): [number, string][] {
+  return [
+    [0, 'rgb(33,102,172)'],
+    [0.25, 'rgb(103,169,207)'],
+    [0.5, background],
+    [0.75, 'rgb(239,138,98)'],
+    [1, 'rgb(178,24,43)'],
+  ];
+}
+
+/** The editor background as the page has it (a webview sets --vscode-editor-background). */
+export function themeBackground(): string {
+  const css = getComputedStyle(document.body);
+  return css.getPropertyValue('--vscode-editor-background').trim() || css.backgroundColor || 'rgb(240,240,240)';
+}
