@@ -1,7 +1,7 @@
 /** `attention-inspector ablate`: the effect on the output of removing each head, one at a time. */
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { ablateHeads } from '../internals/ablation';
-import { outputFolder, writeJsonAtomic } from '../internals/atomicFiles';
+import { OutputFolder } from './outputFolder';
 import { openInternalsGraph } from '../internals/internalsGraph';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
@@ -37,12 +37,15 @@ export async function run(argv: string[]): Promise<number> {
   const input = inputFromFlags(flags, 'ablate');
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'ablate');
   const g = await openInternalsGraph(flags.model);
+  // --out is checked once the model is known to open, before the run.
+  const out = OutputFolder.open(flags.out, { command: 'ablate' });
   const { ids } = await g.resolve(input, maxTokens);
   const res = await ablateHeads(g, ids, ep, { rerun, onLayer: flags.verbose ? (l, v) => process.stderr.write(`layer ${l}: ${v.map((x) => x.toExponential(3)).join(' ')}\n`) : undefined });
-  writeJsonAtomic(outputFolder(flags.out), 'ablation.json', {
+  out.writeJson('ablation.json', {
     position: res.position, layers: res.layers, metric: res.metric, unit: res.metric === 'kl' ? 'nats' : 'ratio',
     target: res.target, executionProvider: res.provider, notes: res.notes,
   });
+  out.finish({ command: 'ablate', position: res.position, metric: res.metric });
   let best = { l: 0, h: 0, v: -1 };
   res.layers.forEach((row, l) => row.forEach((v, h) => v > best.v && (best = { l, h, v })));
   process.stdout.write(`${res.layers.length} layers × ${res.layers[0]?.length ?? 0} heads ablated (${res.metric}); largest effect: layer ${best.l} head ${best.h} = ${best.v.toExponential(3)} -> ${flags.out}\n`);

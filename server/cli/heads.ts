@@ -7,7 +7,7 @@ import { openModel } from '../capture/openModel';
 import type { CaptureInput } from '../capture/types';
 import { scoreLayer, headTypes, type LayerHeadScores } from '../serving/headScores';
 import { probeVocabulary, repeatProbeIds } from '../serving/repeatProbe';
-import { writeJsonAtomic } from '../serving/writeJson';
+import { OutputFolder } from './outputFolder';
 import { UsageError, parseFlags, positiveInt, type Flags } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
@@ -69,6 +69,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const model = await openModel(flags.model, { executionProvider: ep });
   try {
+    // --out is checked once the model is known to open, before the run.
+    const out = OutputFolder.open(flags.out, { command: 'heads' });
     const folder = statSync(model.path).isDirectory() ? model.path : dirname(model.path);
     // An ONNX export without tokenizer.json or config.json: the embedding's rows are the vocabulary.
     const bare = model.info.format === 'onnx' && !existsSync(join(folder, 'tokenizer.json')) && !existsSync(join(folder, 'config.json'));
@@ -89,8 +91,9 @@ export async function run(argv: string[]): Promise<number> {
         if (over && map.queries === over.length && map.keys === over.length) layers.push(scoreLayer(map, over));
       },
     });
-    writeJsonAtomic(flags.out, 'heads.json', { layers });
-    writeJsonAtomic(flags.out, 'tokens.json', { tokens: result.tokens, ids: result.ids, ...(probe ? { probe } : {}) });
+    out.writeJson('heads.json', { layers });
+    out.writeJson('tokens.json', { tokens: result.tokens, ids: result.ids, ...(probe ? { probe } : {}) });
+    out.finish({ command: 'heads', model: model.info.name, tokens: result.ids.length, layers: layers.length });
     const named = layers.flatMap((l, li) => headTypes(l).flatMap((t, h) => (t.length > 0 ? [`L${li}H${h} ${t[0]}`] : [])));
     const what = probe ? `repeat probe N=${probe.repeat} seed=${probe.seed}${probe.bos !== null ? ` after BOS ${probe.bos}` : ''}` : `${result.ids.length} tokens`;
     process.stdout.write(`${model.info.name}: ${layers.length} layers scored on ${what}; ${named.length > 0 ? named.join(', ') : 'no head clears its threshold'} -> ${flags.out}\n`);

@@ -1,7 +1,7 @@
 /** `attention-inspector internals`: one layer's queries, keys and value-weighted norms, as .npy. */
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { outputFolder, writeJsonAtomic, writeNpyAtomic } from '../internals/atomicFiles';
-import { headInternals } from '../internals/headInternals';
+import { OutputFolder } from './outputFolder';
+import { checkLayers, headInternals } from '../internals/headInternals';
 import { openInternalsGraph } from '../internals/internalsGraph';
 import { valueWeightedMaps } from '../internals/valueNorms';
 import { UsageError, parseFlags, positiveInt } from './args';
@@ -37,19 +37,22 @@ export async function run(argv: string[]): Promise<number> {
   const input = inputFromFlags(flags, 'internals');
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'internals');
   const g = await openInternalsGraph(flags.model);
+  checkLayers(g, [layer]);
+  // --out is checked once the model and the layer are known to be good, before the run.
+  const out = OutputFolder.open(flags.out, { command: 'internals' });
   const { ids } = await g.resolve(input, maxTokens);
   const run = await headInternals(g, ids, [layer], ep);
   const x = run.layers[0];
-  const dir = outputFolder(flags.out);
-  writeNpyAtomic(dir, 'q.npy', x.q, [x.heads, x.n, x.dHead]);
-  writeNpyAtomic(dir, 'k.npy', x.k, [x.heads, x.n, x.dHead]);
-  if (x.valueNorms) writeNpyAtomic(dir, 'value_norms.npy', valueWeightedMaps(x.probs, x.valueNorms, x.heads, x.n, x.n), [x.heads, x.n, x.n]);
-  writeJsonAtomic(dir, 'internals.json', {
+  out.writeNpy('q.npy', x.q, [x.heads, x.n, x.dHead]);
+  out.writeNpy('k.npy', x.k, [x.heads, x.n, x.dHead]);
+  if (x.valueNorms) out.writeNpy('value_norms.npy', valueWeightedMaps(x.probs, x.valueNorms, x.heads, x.n, x.n), [x.heads, x.n, x.n]);
+  out.writeJson('internals.json', {
     layer, heads: x.heads, dHead: x.dHead, scale: x.scale, n: x.n, causal: x.causal, ...(x.window ? { window: x.window } : {}), scaleFrom: x.scaleFrom,
     executionProvider: run.provider,
     ...(x.mixing ? { mixingRatio: [...x.mixing], meanMixingRatio: x.mixing.reduce((a, b) => a + b, 0) / x.n } : {}),
     notes: x.notes,
   });
+  out.finish({ command: 'internals', layer, tokens: x.n });
   process.stdout.write(`layer ${layer}: ${x.heads} heads × ${x.n} tokens, dHead ${x.dHead}, scale ${x.scale.toPrecision(6)}${x.valueNorms ? '' : ' (no value norms: see internals.json notes)'} -> ${flags.out}\n`);
   return 0;
 }

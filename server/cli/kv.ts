@@ -4,7 +4,7 @@ import { UserError } from '../capture/types';
 import { POLICIES, type EvictionPolicy } from '../serving/evictionPolicies';
 import { assertCausal, checkSimulationSize, simulateKv, validatePolicy } from '../serving/kvSimulation';
 import { openMaskedModel } from '../serving/maskedModel';
-import { writeJsonAtomic } from '../serving/writeJson';
+import { OutputFolder } from './outputFolder';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 
@@ -63,13 +63,15 @@ export async function run(argv: string[]): Promise<number> {
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'kv');
   const model = await openMaskedModel(flags.model, ep);
   try {
+    // --out is checked once the model is known to open, before the run.
+    const out = OutputFolder.open(flags.out, { command: 'kv' });
     const { ids, tokens } = await model.resolve(input, maxTokens);
     checkSimulationSize(model.heads, ids.length, flags.model);
     const full = await model.run(ids);
     assertCausal(full.probs, ids.length, flags.model);
     const { report, details } = await simulateKv(model, ids, full, options);
-    writeJsonAtomic(flags.out, 'kv.json', report);
-    writeJsonAtomic(flags.out, 'kv-details.json', {
+    out.writeJson('kv.json', report);
+    out.writeJson('kv-details.json', {
       tokens,
       ids,
       executionProvider: model.provider,
@@ -77,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
       klByPosition: details.klByPosition,
       notes: details.notes,
     });
+    out.finish({ command: 'kv', model: model.name, tokens: ids.length, policy, budget });
     const mass = report.layers.flatMap((l) => l.massKept);
     const meanMass = mass.reduce((a, b) => a + b, 0) / Math.max(1, mass.length);
     const kl = details.notes.length > 0 ? 'no logits output, no KL' : report.nextTokenKL === null ? `no position beyond the budget (${ids.length} tokens)` : `KL ${report.nextTokenKL.toExponential(3)}, top-1 ${(100 * report.top1Agreement!).toFixed(1)}%`;

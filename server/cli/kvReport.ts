@@ -5,8 +5,8 @@ import { DEFAULT_SINKS } from '../serving/evictionPolicies';
 import { openMaskedModel } from '../serving/maskedModel';
 import { probeVocabulary, repeatProbeIds } from '../serving/repeatProbe';
 import { buildServingReport } from '../serving/servingReport';
-import { writeServingHtml } from '../serving/servingHtml';
-import { writeJsonAtomic } from '../serving/writeJson';
+import { servingHtml } from '../serving/servingHtml';
+import { OutputFolder } from './outputFolder';
 import { UsageError, parseFlags, positiveInt } from './args';
 import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
 
@@ -54,6 +54,8 @@ export async function run(argv: string[]): Promise<number> {
   const input = repeat === undefined ? inputFromFlags(flags, 'kv-report') : undefined;
   const model = await openMaskedModel(flags.model, ep);
   try {
+    // --out is checked once the model is known to open, before the run.
+    const out = OutputFolder.open(flags.out, { command: 'kv-report' });
     let ids: number[];
     let tokens: string[];
     let probe;
@@ -65,8 +67,9 @@ export async function run(argv: string[]): Promise<number> {
       probe = { repeat: repeat!, seed, bos: v.bos ?? null };
     }
     const report = await buildServingReport(model, ids, tokens, { budgets, sinks, headMapBudget, probe });
-    writeJsonAtomic(flags.out, 'serving.json', report);
-    writeServingHtml(join(flags.out, 'serving.html'), report);
+    out.writeJson('serving.json', report);
+    out.writeFile('serving.html', servingHtml(report));
+    out.finish({ command: 'kv-report', model: model.name, tokens: ids.length, budgets: report.budgets });
     process.stdout.write(`${model.name}: 4 policies x ${report.budgets.length} budgets over ${ids.length} tokens -> ${join(flags.out, 'serving.html')}\n`);
     return 0;
   } finally {

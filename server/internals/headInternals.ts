@@ -55,12 +55,17 @@ export interface InternalsOptions {
   norms?: boolean;
 }
 
-export async function openInternalsSession(g: InternalsGraph, layers: number[], ep: ExecutionProviderSetting = 'auto', opts: InternalsOptions = {}): Promise<InternalsSession> {
+/** Refuses a layer the graph does not have, with the range it does have. */
+export function checkLayers(g: InternalsGraph, layers: number[]): void {
   for (const l of layers) {
     if (!Number.isInteger(l) || l < 0 || l >= g.sites.length) {
       throw new UserError(`${g.where}: layer ${l} is out of range (the model has ${g.sites.length} attention layers, 0-${g.sites.length - 1})`);
     }
   }
+}
+
+export async function openInternalsSession(g: InternalsGraph, layers: number[], ep: ExecutionProviderSetting = 'auto', opts: InternalsOptions = {}): Promise<InternalsSession> {
+  checkLayers(g, layers);
   const fetch = new Set<string>();
   for (const l of layers) {
     const s = g.sites[l];

@@ -1,11 +1,11 @@
 /**
  * The serving report as one HTML file: the serving view's bundle (dist/webview/serving.js and
  * .css) inline under the panels' CSP, and the report as JSON it reads at start. Opens from
- * disk in any browser, no server, no network. Written atomically.
+ * disk in any browser, no server, no network.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ServingReport } from '../../protocol/servingWebview';
 import { panelCsp } from '../../webview/csp';
 import { UserError } from '../capture/types';
@@ -21,13 +21,13 @@ function servingBundle(): { js: string; css: string } {
   throw new UserError(`the serving view bundle (serving.js, serving.css) is missing from ${candidates.join(' and ')}; run npm run build`);
 }
 
-export function writeServingHtml(outFile: string, report: ServingReport): void {
+export function servingHtml(report: ServingReport): string {
   const bundle = servingBundle();
   const js = readFileSync(bundle.js, 'utf8').replace(/\/\/# sourceMappingURL=\S+\s*$/, '').replace(/<(\/script|!--)/gi, '\\x3C$1');
   const css = readFileSync(bundle.css, 'utf8').replace(/\/\*# sourceMappingURL=\S+\s*\*\/\s*$/, '').replace(/<\/(style)/gi, '<\\/$1');
   const nonce = randomBytes(18).toString('base64url');
   const title = `KV-cache eviction: ${report.model}`.replace(/[<>&"]/g, '');
-  const html = `<!DOCTYPE html>
+  return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -42,9 +42,4 @@ export function writeServingHtml(outFile: string, report: ServingReport): void {
 </body>
 </html>
 `;
-  const file = resolve(outFile);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, html);
-  renameSync(tmp, file);
 }

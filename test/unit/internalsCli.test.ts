@@ -36,7 +36,7 @@ describe('CLI internals and ablate', function () {
     assert.deepEqual(readNpy(join(dir, 'q.npy')).shape, [meta.heads, n, meta.dHead]);
     assert.deepEqual(readNpy(join(dir, 'k.npy')).shape, [meta.heads, n, meta.dHead]);
     assert.deepEqual(readNpy(join(dir, 'value_norms.npy')).shape, [meta.heads, n, n]);
-    assert.deepEqual(readdirSync(dir).sort(), ['internals.json', 'k.npy', 'q.npy', 'value_norms.npy']);
+    assert.deepEqual(readdirSync(dir).sort(), ['internals.json', 'k.npy', 'q.npy', 'summary.json', 'value_norms.npy']);
   });
 
   it('ablate writes ablation.json with one array per layer, in nats', () => {

@@ -7,7 +7,7 @@
  * Writes out/screenshots/serving.png for docs/serving.md.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,7 @@ import { decodeFloat32 } from '../../protocol/encoding';
 import { decodeBytes, type ServingReport } from '../../protocol/servingWebview';
 import { openMaskedModel } from '../../server/serving/maskedModel';
 import { buildServingReport } from '../../server/serving/servingReport';
-import { writeServingHtml } from '../../server/serving/servingHtml';
+import { servingHtml } from '../../server/serving/servingHtml';
 import { launchChromium } from '../helpers/chromium';
 import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot, webviewDist } from '../helpers/webviewBundle';
@@ -43,7 +43,7 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
     } finally {
       await model.dispose();
     }
-    writeServingHtml(join(dir, 'serving.html'), report);
+    writeFileSync(join(dir, 'serving.html'), servingHtml(report));
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1300, height: 1100 }, deviceScaleFactor: 1 });
     page = await context.newPage();
