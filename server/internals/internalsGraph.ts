@@ -4,20 +4,11 @@
  * weights as initializers. Feeds and tokenizer come with it, so every internals command runs the
  * same graph the capture runs.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { resolveIds } from '../capture/captureInput';
-import { buildFeeds, planFeeds } from '../capture/onnxFeeds';
 import { UserError, type CaptureInput } from '../capture/types';
-import { buildFullModel, familyGraph } from '../hf/buildModel';
-import { openCheckpoint } from '../hf/checkpoint';
-import { readHfConfig } from '../hf/config';
-import { hostInput } from '../hf/hostInputs';
-import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
-import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
-import { onnxIn } from '../variants/qkvCapture';
+import { openWholeGraph } from '../capture/wholeGraph';
 import { GraphConstants } from './constants';
 import { headSites, type HeadSite } from './headSites';
 
@@ -33,41 +24,8 @@ export interface InternalsGraph {
 }
 
 export async function openInternalsGraph(path: string): Promise<InternalsGraph> {
-  const abs = resolve(path);
-  if (!existsSync(abs)) throw new UserError(`${path}: no such file or folder; check --model`);
-  const isDir = statSync(abs).isDirectory();
-  const dir = isDir ? abs : resolve(abs, '..');
-  const file = isDir ? onnxIn(abs) : abs;
-  let model: onnx.IModelProto;
-  let feedsFor: (ids: number[]) => Record<string, ort.Tensor>;
-  let options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
-  let constDir = dir;
-  if (file) {
-    const loaded = readOnnxModel(file);
-    model = loaded.model;
-    constDir = loaded.dir;
-    const plan = planFeeds(model, file);
-    feedsFor = (ids) => buildFeeds(plan, ids, file);
-    options = { ...options, ...externalDataSessionOptions(loaded) };
-  } else if (existsSync(join(abs, 'config.json'))) {
-    const cfg = readHfConfig(abs);
-    const src = await openCheckpoint(abs);
-    try {
-      const built = await buildFullModel(cfg, familyGraph(cfg, src, abs), src);
-      model = onnx.ModelProto.decode(built.bytes);
-      feedsFor = (ids) => Object.fromEntries(built.hostInputs.map((n) => {
-        const t = hostInput(cfg, ids, n, abs);
-        return [n, new ort.Tensor(t.type, t.data, t.dims)];
-      }));
-    } finally {
-      await src.close();
-    }
-  } else {
-    throw new UserError(`${path}: no .onnx model and no config.json; point --model at an ONNX export or a Hugging Face folder`);
-  }
-  const where = file ?? abs;
+  const { model, where, constDir, options, feedsFor, tokenizer } = await openWholeGraph(path);
   const constants = new GraphConstants(model, constDir);
-  const tokenizer: TextTokenizer | undefined = hasTokenizer(dir) ? loadTokenizer(dir) : undefined;
   return {
     model,
     where,

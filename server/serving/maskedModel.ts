@@ -4,7 +4,7 @@
  * run takes per-layer keep masks (none: the full cache) and returns each layer's
  * probabilities and values and the logits.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -13,6 +13,7 @@ import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { resolveIds } from '../capture/captureInput';
 import { createSession, type ProviderSession } from '../capture/executionProvider';
 import { buildFeeds, planFeeds } from '../capture/onnxFeeds';
+import { onnxIn } from '../capture/wholeGraph';
 import { UserError, type CaptureInput } from '../capture/types';
 import { buildFullModel, familyGraph, fullModelNeeds } from '../hf/buildModel';
 import { openCheckpoint, refusePickleOnly } from '../hf/checkpoint';
@@ -59,13 +60,6 @@ export interface MaskedModel {
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return (msg.split('\n').find((l) => l.trim()) ?? msg).slice(0, 300);
-}
-
-function onnxIn(dir: string): string | undefined {
-  for (const c of ['model.onnx', join('onnx', 'model.onnx')]) if (existsSync(join(dir, c))) return join(dir, c);
-  const files = readdirSync(dir).filter((e) => e.toLowerCase().endsWith('.onnx'));
-  if (files.length > 1) throw new UserError(`${dir}: holds several .onnx files (${files.slice(0, 4).join(', ')}); pass the one to inspect`);
-  return files.length === 1 ? join(dir, files[0]) : undefined;
 }
 
 function additive(mask: KeepMask | undefined, heads: number, n: number): Float32Array {

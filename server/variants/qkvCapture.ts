@@ -7,23 +7,15 @@
  * entering the layer (the query projection's input, hiddenLocate.ts) come along when the graph
  * has them, for Mega, MoA, SwitchHead and Lin et al.; without them those variants fall back.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { resolveIds } from '../capture/captureInput';
 import { createSession } from '../capture/executionProvider';
-import { buildFeeds, planFeeds } from '../capture/onnxFeeds';
 import { UserError, type CaptureInput } from '../capture/types';
-import { buildFullModel, familyGraph } from '../hf/buildModel';
-import { openCheckpoint } from '../hf/checkpoint';
-import { readHfConfig } from '../hf/config';
-import { hostInput } from '../hf/hostInputs';
+import { openWholeGraph } from '../capture/wholeGraph';
 import { findAttention } from '../onnx/attentionFinder';
-import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
 import { serializeModel, withExtraOutputs } from '../onnx/surgery';
-import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { locateHidden } from './hiddenLocate';
 import { looksCausal, normaliseQkv, scoreScale } from './qkvShapes';
 import type { VariantInputs } from './types';
@@ -86,50 +78,14 @@ function hiddenOf(t: ort.OnnxValue | undefined, n: number): { hidden?: Float32Ar
   return { hidden: Float32Array.from(t.data as Float32Array), dModel };
 }
 
-export function onnxIn(dir: string): string | undefined {
-  for (const c of ['model.onnx', join('onnx', 'model.onnx')]) if (existsSync(join(dir, c))) return join(dir, c);
-  const files = readdirSync(dir).filter((e) => e.endsWith('.onnx'));
-  return files.length === 1 ? join(dir, files[0]) : undefined;
-}
-
 /** Opens a model for Q/K/V capture of one layer: an .onnx file/folder or a Hugging Face folder. */
 export async function openQkvSource(path: string, layer: number, ep: ExecutionProviderSetting = 'auto'): Promise<QkvSource> {
-  const abs = resolve(path);
-  if (!existsSync(abs)) throw new UserError(`${path}: no such file or folder; check --model`);
-  const dir = statSync(abs).isDirectory() ? abs : resolve(abs, '..');
-  const file = statSync(abs).isDirectory() ? onnxIn(abs) : abs;
-  let model: onnx.IModelProto;
-  let feedsFor: (ids: number[]) => Record<string, ort.Tensor>;
-  let options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
-  if (file) {
-    const loaded = readOnnxModel(file);
-    model = loaded.model;
-    const plan = planFeeds(model, file);
-    feedsFor = (ids) => buildFeeds(plan, ids, file);
-    options = { ...options, ...externalDataSessionOptions(loaded) };
-  } else if (existsSync(join(abs, 'config.json'))) {
-    const cfg = readHfConfig(abs);
-    const src = await openCheckpoint(abs);
-    try {
-      const built = await buildFullModel(cfg, familyGraph(cfg, src, abs), src);
-      model = onnx.ModelProto.decode(built.bytes);
-      feedsFor = (ids) => Object.fromEntries(built.hostInputs.map((n) => {
-        const t = hostInput(cfg, ids, n, abs);
-        return [n, new ort.Tensor(t.type, t.data, t.dims)];
-      }));
-    } finally {
-      await src.close();
-    }
-  } else {
-    throw new UserError(`${path}: no .onnx model and no config.json; point --model at an ONNX export or a Hugging Face folder`);
-  }
-  const where = file ?? abs;
+  const { model, where, options, feedsFor, tokenizer } = await openWholeGraph(path);
   const { names, count } = locate(model, layer, where);
   // The hidden states ride along as one more output when the walk back from Q finds them.
   const hiddenSite = locateHidden(model, names[0]);
   const fetch = hiddenSite ? [...names, hiddenSite.name] : names;
   const ps = await createSession(serializeModel(withExtraOutputs(model, fetch)), ep, options);
-  const tokenizer: TextTokenizer | undefined = hasTokenizer(dir) ? loadTokenizer(dir) : undefined;
   return {
     layers: count,
     provider: ps.provider,
