@@ -15,13 +15,13 @@ import { dirname, join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium';
 import { llamaFixture } from '../helpers/hfFixtures';
+import { screenshotPath } from '../helpers/screenshots';
 import { writeHfFolder } from '../helpers/writeCheckpoint';
 import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
-import { dismissNotifications, extensionLog, focusWorkbench, notificationTexts, pickRow, runCommand, until, webviewFrame } from './workbench';
+import { answerInputBox, dismissNotifications, extensionLog, focusWorkbench, notificationTexts, pickRow, runCommand, until, webviewFrame } from './workbench';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
 const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
-const OUT = join(repoRoot, 'out', 'screenshots');
 /** The text the panel is prefilled with (extension/firstRun.ts FIRST_TEXT): [BOS] + 12 words. */
 const FIRST_TEXT = 'the cat sat on the dog . the cat sat on the';
 const MAX_TOKENS = 40;
@@ -89,7 +89,6 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(cs.url);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    mkdirSync(OUT, { recursive: true });
   });
 
   afterEach(async function () {
@@ -123,7 +122,7 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     // The activity bar's tooltip would cover the view in the picture: wait until it is gone.
     await page.mouse.move(700, 450);
     await until('the tooltip to hide', async () => (await page.locator('.workbench-hover-container, .monaco-hover:not(.hidden)').count()) === 0, 15_000).catch(() => undefined);
-    await page.locator('.part.sidebar').screenshot({ path: join(OUT, 'vscode-welcome.png') });
+    await page.locator('.part.sidebar').screenshot({ path: screenshotPath('vscode-welcome.png') });
   });
 
   it('Open the Sample Model opens the panel with the text box focused and prefilled; Ctrl+Enter inspects', async function () {
@@ -167,9 +166,7 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     });
     assert.match(title, /acme\/tiny-gpt-copy vs acme\/tiny-gpt/);
     const text = 'the king saw the cat . the king saw';
-    await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(text);
-    await page.keyboard.press('Enter');
+    await answerInputBox(page, text);
     const frame = await webviewFrame(page, '.attention-panel .compare-section');
     const note = await until('the comparison', async () => {
       const n = (await frame.textContent('.compare-note')) ?? '';
@@ -179,7 +176,7 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     // After the comparison the text box shows the compared text, and the panel is not busy.
     assert.equal(await panelText(frame), text);
     assert.doesNotMatch(await panelStatus(frame), /capturing/);
-    await page.screenshot({ path: join(OUT, 'vscode-compare.png') });
+    await page.screenshot({ path: screenshotPath('vscode-compare.png') });
   });
 
   it("a Models view row's Inspect button opens that model in the panel, text box focused", async function () {

@@ -65,10 +65,13 @@ export async function pickRow(page: Page, text: string): Promise<void> {
 export async function answerInputBox(page: Page, text: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 30_000 });
-  // The box may be prefilled (Inspect Text offers the editor's selection): replace it.
-  await page.keyboard.press('Control+A');
-  await page.keyboard.insertText(text);
-  await page.keyboard.press('Enter');
+  // The box may be prefilled (Inspect Text offers the editor's selection): replace it. fill() and
+  // press() act on the box itself, not on whatever has the keyboard: when a quick pick closes,
+  // VS Code hands focus back to the webview that had it, asynchronously, and that can land after
+  // the next box has opened.
+  await input.fill(text);
+  await until('the input box to hold the text', async () => (await input.inputValue()) === text);
+  await input.press('Enter');
 }
 
 /**
