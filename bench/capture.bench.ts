@@ -12,7 +12,6 @@ import { fork } from 'node:child_process';
 import { cpus, freemem, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { mapBytes, planLayerGroups } from '../server/capture/layerGroups';
 import { openModel } from '../server/capture/openModel';
 import { makeGpt2SmallShaped } from '../samples/scripts/make-bench-model';
 
@@ -89,11 +88,11 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   for (const n of LENGTHS) {
     const mapsBytes = LAYERS * HEADS * n * n * 4;
-    const groups = planLayerGroups(Array(LAYERS).fill(HEADS), n, BUDGET, file).length;
+    const groups = 1;
     const plain = await measureInChild('plain', n, file);
     // A group's maps exist twice at the end of its run (onnxruntime's outputs and their JS
     // copies) on top of what the plain run needs; skip a capture that would meet the OOM killer.
-    const groupBytes = Math.min(mapsBytes, Math.max(BUDGET, mapBytes(HEADS, n)));
+    const groupBytes = Math.min(mapsBytes, Math.max(BUDGET, HEADS * n * n * 4));
     const needed = plain.peakRssBytes + 2 * groupBytes + 2 ** 30;
     const cap = needed > freemem() ? undefined : await measureInChild('capture', n, file);
     const row = [

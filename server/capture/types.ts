@@ -55,6 +55,11 @@ export interface CaptureResult {
   timings: CaptureTimings;
   cancelled: boolean;
   peakRssBytes: number;
+  /**
+   * Recomputes one layer's full map by re-running only its segment from the boundary
+   * activations this capture kept (absent where a model cannot, e.g. layer-by-layer checkpoints).
+   */
+  recompute?: (layer: number) => Promise<LayerMap>;
 }
 
 /** A model opened by the runtime: what it is, and how to run it. */
