@@ -94,6 +94,7 @@ export class HfModel implements OpenedModel {
       rss.stop();
     }
     this.lastPeakWeightBytes = out.peakWeightBytes;
+    const recompute = out.recompute;
     this.lastLogits = out.logits ? { data: out.logits, dims: out.logitsDims } : undefined;
     const t3 = performance.now();
     return {
@@ -105,7 +106,21 @@ export class HfModel implements OpenedModel {
       timings: { loadMs, tokenizeMs: t1 - t0, runMs: t3 - t2, totalMs: t3 - t0 },
       cancelled: out.cancelled,
       peakRssBytes: rss.peak(),
+      ...(recompute
+        ? {
+            recompute: async (index: number) => {
+              const { data, dims } = await recompute(index);
+              const [, heads, queries, keys] = dims;
+              return { index, kind: 'self' as const, heads, queries, keys, data };
+            },
+          }
+        : {}),
     };
+  }
+
+  /** The segments of a whole-graph model (undefined in layer mode, which runs stage by stage). */
+  get segments(): Runner['segments'] {
+    return this.runner.segments;
   }
 
   async dispose(): Promise<void> {

@@ -13,6 +13,10 @@ import { findAttention } from '../../server/onnx/attentionFinder';
 import { expandFusedAttention } from '../../server/onnx/fusedAttention';
 import { externalDataSessionOptions, readOnnxModel } from '../../server/onnx/modelFile';
 import { exposeAttention, serializeModel } from '../../server/onnx/surgery';
+import { buildFullModel, familyGraph } from '../../server/hf/buildModel';
+import { openCheckpoint } from '../../server/hf/checkpoint';
+import { readHfConfig } from '../../server/hf/config';
+import { hostInput } from '../../server/hf/hostInputs';
 
 export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length, 'lengths differ');
@@ -74,4 +78,27 @@ export async function checkSegmentedCapture(model: OpenedModel, input: CaptureIn
   const reruns = segments.runs.reduce((a, b) => a + b, 0);
   assert.equal(reruns, 2 * maps.length, 'a recompute runs one segment');
   return maps;
+}
+
+/** Every layer's probabilities of a Hugging Face folder's built graph, run whole in one session. */
+export async function wholeBuiltMaps(folder: string, ids: number[]): Promise<Float32Array[]> {
+  const cfg = readHfConfig(folder);
+  const src = await openCheckpoint(folder);
+  try {
+    const built = await buildFullModel(cfg, familyGraph(cfg, src, folder), src);
+    const session = await ort.InferenceSession.create(built.bytes, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const n of built.hostInputs) {
+        const t = hostInput(cfg, ids, n, folder);
+        feeds[n] = new ort.Tensor(t.type, t.data, t.dims);
+      }
+      const out = await session.run(feeds);
+      return Array.from({ length: cfg.layers }, (_, i) => out[`attn_${i}`].data as Float32Array);
+    } finally {
+      await session.release();
+    }
+  } finally {
+    await src.close();
+  }
 }

@@ -15,6 +15,7 @@ import { UserError, type LayerMap } from '../../server/capture/types';
 import { captureToFolder, requestFromFlags } from '../../server/cli/captureRun';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
+import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
 
 const V = 20;
 const H = 2;
@@ -162,6 +163,9 @@ describe('encoder-decoder capture (decoder_input_ids, cross-attention)', functio
       for (let r = 0; r < H * 3; r++) assert.ok(Math.abs(maps[2].data.subarray(r * 5, r * 5 + 5).reduce((a, b) => a + b, 0) - 1) < 1e-5);
       // Decoder self-attention is causal: target 0 sees only itself.
       assert.ok(Math.abs(maps[1].data[0] - 1) < 1e-6);
+
+      // Segments (encoder self, decoder self, cross), each run once: equal to one whole-graph run.
+      await checkSegmentedCapture(model, { ids: SRC, targetIds: TGT }, await wholeGraphMaps(file, SRC, TGT));
 
       const same = await model.capture({ ids: SRC });
       assert.deepEqual(same.targetIds, SRC, 'without a target, the decoder reads the source ids');
