@@ -98,6 +98,11 @@ export namespace CaptureRequest {
     sendBudgetBytes?: number;
     /** Also send block means (LayerNotification.meanData) of pooled layers; default false. */
     means?: boolean;
+    /**
+     * Keep maps past memoryBudgetBytes in temp files. Default false: a model that runs as
+     * segments keeps the boundary activations instead and recomputes one layer for its tiles.
+     */
+    spillMaps?: boolean;
     workDoneToken?: string | number;
     /** Optional id chosen by the client ([A-Za-z0-9_-], at most 64) so it can route the
      *  capture's notifications before the response arrives; the server makes one otherwise. */

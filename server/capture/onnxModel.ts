@@ -72,6 +72,7 @@ interface Current {
 
 class OnnxModel implements OpenedModel {
   info: ModelInfo;
+  readonly recomputes = true;
 
   constructor(
     readonly path: string,

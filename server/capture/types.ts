@@ -68,6 +68,8 @@ export interface OpenedModel {
   /** Absolute path of the model file or folder. */
   path: string;
   capture(input: CaptureInput, options?: CaptureOptions): Promise<CaptureResult>;
+  /** Whether every capture's result carries `recompute` (the model runs as segments). */
+  recomputes?: boolean;
   dispose(): Promise<void>;
 }
 

@@ -118,6 +118,10 @@ export class HfModel implements OpenedModel {
     };
   }
 
+  get recomputes(): boolean {
+    return this.runner.segments !== undefined;
+  }
+
   /** The segments of a whole-graph model (undefined in layer mode, which runs stage by stage). */
   get segments(): Runner['segments'] {
     return this.runner.segments;

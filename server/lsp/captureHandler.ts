@@ -51,6 +51,7 @@ function checkParams(p: CaptureRequest.Params): void {
     throw new UserError(`attention/capture: sendBudgetBytes ${p.sendBudgetBytes} is not a positive number; fix attentionInspector.sendBudgetMB`);
   }
   if (p.means !== undefined && typeof p.means !== 'boolean') throw new UserError('attention/capture: means must be true or false');
+  if (p.spillMaps !== undefined && typeof p.spillMaps !== 'boolean') throw new UserError('attention/capture: spillMaps must be true or false');
   if (p.captureId !== undefined && (typeof p.captureId !== 'string' || !CAPTURE_ID.test(p.captureId))) {
     throw new UserError('attention/capture: captureId must be 1 to 64 letters, digits, _ or -');
   }
@@ -121,7 +122,8 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
               });
             },
             onLayer: async (map) => {
-              ctx.store.add(captureId, map);
+              // Engines that keep segment boundaries recompute a layer for its tiles instead of spilling it.
+              ctx.store.add(captureId, map, model.recomputes === true && params.spillMaps !== true);
               await notify(connection, LayerNotification.type, layerNotification(captureId, map, params, layerCount));
               sent++;
               progress.report(Math.round((100 * sent) / layerCount), `layer ${sent} of ${layerCount}`);
@@ -129,6 +131,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
             },
           },
         );
+        ctx.store.setRecompute(captureId, result.recompute);
         const cancelled = result.cancelled || token.isCancellationRequested;
         // A cancelled run is not kept: its maps (and spill files) go now, not when three later
         // captures push it out. The panel keeps what it was sent; a tile of it asks for a rerun.

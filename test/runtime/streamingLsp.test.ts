@@ -125,7 +125,7 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
     const layerBytes = HEADS * n * n * 4;
     // Room for one layer in memory: layers 1..3 go to disk.
     const before = spillFiles(child.pid!).length;
-    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-1', memoryBudgetBytes: layerBytes * 1.5 });
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-1', memoryBudgetBytes: layerBytes * 1.5, spillMaps: true });
     const files = spillFiles(child.pid!);
     assert.equal(files.length - before, LAYERS - 1);
     const tile = await conn.sendRequest(TileRequest.type, { captureId: 'spill-1', layer: 3, head: 1, q0: 2, q1: 8, k0: 1, k1: 7 });
@@ -140,8 +140,25 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
     await assert.rejects(conn.sendRequest(TileRequest.type, { captureId: 'spill-1', layer: 3, head: 0, q0: 0, q1: 1, k0: 0, k1: 1 }), /no longer held/);
   });
 
+  it('recomputes a layer past the memory budget from its stored boundary for a tile, writing no spill file', async () => {
+    const n = IDS.length;
+    const layerBytes = HEADS * n * n * 4;
+    const before = spillFiles(child.pid!).length;
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'recompute-1', memoryBudgetBytes: layerBytes * 1.5 });
+    assert.equal(spillFiles(child.pid!).length, before, 'maps past the budget are not written to disk');
+    for (const layer of [3, 2]) {
+      const tile = await conn.sendRequest(TileRequest.type, { captureId: 'recompute-1', layer, head: 1, q0: 2, q1: 8, k0: 1, k1: 7 });
+      const got = decodeFloat32(tile.data);
+      let i = 0;
+      for (let q = 2; q < 8; q++) for (let k = 1; k < 7; k++, i++) {
+        const want = reference[layer][(1 * n + q) * n + k];
+        assert.ok(Math.abs(got[i] - want) < 1e-5, `layer ${layer} cell ${i}: ${got[i]} vs ${want}`);
+      }
+    }
+  });
+
   it('leaves no spill files behind when the process exits', async () => {
-    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-2', memoryBudgetBytes: 1 });
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-2', memoryBudgetBytes: 1, spillMaps: true });
     const pid = child.pid!;
     assert.equal(spillFiles(pid).length, LAYERS);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
