@@ -179,7 +179,11 @@ export function cutSegments(graph: onnx.IGraphProto, sites: string[], graphOutpu
       const p = producer.get(stack.pop()!);
       if (p === undefined || need.has(p)) continue;
       need.add(p);
-      for (const x of reads[p]) if (!weights.has(x) && !seen.has(x)) (seen.add(x), stack.push(x));
+      for (const x of reads[p]) {
+        if (weights.has(x) || seen.has(x)) continue;
+        seen.add(x);
+        stack.push(x);
+      }
     }
     const members = [...own, ...need].sort((a, b) => a - b);
     const inputs = new Set<string>();
