@@ -7,7 +7,6 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openOnnxModel } from '../../server/capture/onnxModel';
 import { openModel } from '../../server/capture/openModel';
 import type { LayerMap, OpenedModel } from '../../server/capture/types';
 import { attentionOpGraph, hfStyleGraph, referenceProbabilities, saveWithExternalData, torchStyleGraph, type TinyTransformer } from '../helpers/attentionGraphs';
