@@ -17,7 +17,10 @@ import { loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { createSession, type ProviderSession } from './executionProvider';
 import { buildFeeds, planFeeds, type FeedPlan } from './onnxFeeds';
 import { resolveIds, resolveTarget } from './captureInput';
-import { SegmentedGraph } from './segmentedGraph';
+import { DEFAULT_TOP_K, reductionFeeds } from './reductionFeeds';
+import { fromGraph, fromMap } from './layerReductions';
+import { reductionDecoration } from './reductions';
+import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
 import { sampleRss } from './rssSampler';
 import { UserError, type CaptureInput, type CaptureOptions, type CaptureResult, type LayerMap, type OpenedModel } from './types';
 
@@ -104,7 +107,7 @@ class OnnxModel implements OpenedModel {
     if (setting !== this.current.setting) {
       const started = performance.now();
       const next = await segmentedGraph(this.path, this.source, this.sites, setting, this.sessionOptions, log);
-      await next.graph.prepare('maps', this.feeds([0]));
+      await next.graph.prepare('maps', this.feeds([0]), () => reductionFeeds(DEFAULT_TOP_K, 1));
       await this.current.graph.release();
       this.current = { ...next, setting, loadMs: performance.now() - started };
     }
@@ -132,21 +135,41 @@ class OnnxModel implements OpenedModel {
     const feeds = this.feeds(ids, target?.ids);
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
+    const inGraph = current.graph.reducesInGraph;
+    // Below opset 11 the reductions are made on the host, from full maps that then stay here.
+    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : 'maps';
+    const topK = options.topK ?? DEFAULT_TOP_K;
+    const longest = Math.max(ids.length, target?.ids.length ?? 0);
+    const pools = this.sites.map((s) => {
+      const heads = this.info.layers[s.index].heads;
+      const [q, k] = s.kind === 'cross' ? [target?.ids.length ?? ids.length, ids.length] : [longest, longest];
+      return Math.max(1, Math.floor(options.poolFactor?.(s.index, heads, q, k) ?? 1));
+    });
+    const extraFeeds = (k: number) => reductionFeeds(topK, pools[k]);
+    let firstLayerMs: number | undefined;
     let run;
     try {
       run = await guardRun(this.path, () =>
         current.graph.runAll(
           feeds,
-          'maps',
+          variant,
           async (out) => {
             const site = this.sites[out.site];
-            const map = this.layerMap(site, out.probs!, options.log);
-            layers.push({ index: site.index, kind: site.kind, heads: map.heads, source: site.nodeName });
-            await options.onLayer?.(map);
+            firstLayerMs ??= performance.now() - t0;
+            const map = out.probs ? this.layerMap(site, out.probs, options.log) : undefined;
+            const shape = map ?? attentionShape(Array.from(out.extra.dims.data as BigInt64Array, Number));
+            this.info.layers[site.index].heads = shape.heads;
+            layers.push({ index: site.index, kind: site.kind, heads: shape.heads, source: site.nodeName });
+            if (options.onReductions) {
+              const r = inGraph ? fromGraph(site, shape, out.extra, topK, pools[site.index]) : fromMap(map!, topK, pools[site.index]);
+              await options.onReductions(r);
+            }
+            if (map && options.maps !== 'none') await options.onLayer?.(map);
             rss.sample();
             options.onProgress?.((site.index + 1) / this.sites.length, `layer ${site.index + 1} of ${this.sites.length}`);
           },
           () => options.isCancelled?.() ?? false,
+          extraFeeds,
         ),
       );
     } finally {
@@ -166,9 +189,11 @@ class OnnxModel implements OpenedModel {
       timings: { loadMs: current.loadMs, tokenizeMs: t1 - t0, runMs: t3 - t1, totalMs: t3 - t0 },
       cancelled: run.cancelled,
       peakRssBytes: rss.peak(),
+      segmentRuns: layers.length,
+      ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
       recompute: async (index: number) => {
         if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
-        const out = await guardRun(this.path, () => graph.rerun(index, boundaries));
+        const out = await guardRun(this.path, () => graph.rerun(index, boundaries, 'maps', extraFeeds));
         return this.layerMap(this.sites[index], out.probs!);
       },
     };
@@ -221,7 +246,12 @@ async function segmentedGraph(
     }
     return ps.session;
   };
-  const graph = new SegmentedGraph(exposed(), { source: exposed, sites: sites.map((s) => s.output), open });
+  const graph = new SegmentedGraph(exposed(), {
+    source: exposed,
+    sites: sites.map((s) => s.output),
+    open,
+    decorate: (probs, k, variant, opset) => reductionDecoration(probs, k, opset, { pooled: variant === 'reduced' }),
+  });
   return { graph, settled };
 }
 
@@ -272,7 +302,13 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   // rather than at first capture.
   const heads: number[] = [];
   await guardRun(loaded.path, () =>
-    segmented.graph.runAll(model.feeds([0]), 'maps', async (out) => void (heads[out.site] = attentionShape(out.probs!.dims.map(Number)).heads)),
+    segmented.graph.runAll(
+      model.feeds([0]),
+      'maps',
+      async (out) => void (heads[out.site] = attentionShape(out.probs!.dims.map(Number)).heads),
+      () => false,
+      () => reductionFeeds(DEFAULT_TOP_K, 1),
+    ),
   );
   first = undefined;
   segmented.graph.resetCounts();

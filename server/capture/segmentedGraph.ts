@@ -12,6 +12,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import { MIN_REDUCTION_OPSET } from './reductions';
 import { cutSegments, type SegmentSpec } from './segments';
 
 export type SegmentVariant = 'maps' | 'reduced';
@@ -77,6 +78,11 @@ export class SegmentedGraph {
     this.opset = Number((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13);
   }
 
+  /** Whether the model's opset lets reductions run in the graph (else they are made on the host). */
+  get reducesInGraph(): boolean {
+    return this.options.decorate !== undefined && this.opset >= MIN_REDUCTION_OPSET;
+  }
+
   get count(): number {
     return this.specs.length;
   }
@@ -95,7 +101,7 @@ export class SegmentedGraph {
     variant: SegmentVariant,
     onSite: (out: SiteOutput) => Promise<void>,
     isCancelled: () => boolean = () => false,
-    extraFeeds: Record<string, ort.Tensor> = {},
+    extraFeeds: (k: number) => Record<string, ort.Tensor> = () => ({}),
   ): Promise<{ boundaries: Boundaries; outputs: Record<string, ort.Tensor>; cancelled: boolean }> {
     const boundaries: Boundaries = new Map(Object.entries(feeds));
     const outputs: Record<string, ort.Tensor> = {};
@@ -104,7 +110,7 @@ export class SegmentedGraph {
     const source = () => (model ??= this.options.source());
     for (const spec of this.specs) {
       if (isCancelled()) return { boundaries, outputs, cancelled: true };
-      const out = await this.runSegment(spec.index, boundaries, variant, extraFeeds, source);
+      const out = await this.runSegment(spec.index, boundaries, variant, extraFeeds(spec.index), source);
       for (const name of spec.outputs) {
         boundaries.set(name, out[name] as ort.Tensor);
         if (this.graphOutputs.includes(name)) outputs[name] = out[name] as ort.Tensor;
@@ -115,8 +121,8 @@ export class SegmentedGraph {
   }
 
   /** Re-runs segment k alone from a capture's stored boundaries. */
-  async rerun(k: number, boundaries: Boundaries, variant: SegmentVariant = 'maps', extraFeeds: Record<string, ort.Tensor> = {}): Promise<SiteOutput> {
-    const out = await this.runSegment(k, boundaries, variant, extraFeeds, this.options.source);
+  async rerun(k: number, boundaries: Boundaries, variant: SegmentVariant = 'maps', extraFeeds: (k: number) => Record<string, ort.Tensor> = () => ({})): Promise<SiteOutput> {
+    const out = await this.runSegment(k, boundaries, variant, extraFeeds(k), this.options.source);
     return this.siteOutput(k, out, variant);
   }
 
@@ -144,7 +150,13 @@ export class SegmentedGraph {
       if (!this.types.has(name)) this.types.set(name, { elem: ELEM[t.type] ?? 1, rank: t.dims.length });
     }
     const built = await this.session(k, variant, source);
-    for (const d of built.decorations) for (const v of d?.inputs ?? []) feeds[v.name ?? ''] = extraFeeds[v.name ?? ''];
+    for (const d of built.decorations) {
+      for (const v of d?.inputs ?? []) {
+        const t = extraFeeds[v.name ?? ''];
+        if (!t) throw new Error(`segment ${k}: no value fed for ${v.name}`);
+        feeds[v.name ?? ''] = t;
+      }
+    }
     this.runs[k]++;
     return built.session.run(feeds);
   }
@@ -196,7 +208,7 @@ export class SegmentedGraph {
   }
 
   /** Creates every session of a variant now (model open), from one read of the model. */
-  async prepare(variant: SegmentVariant, feeds: Record<string, ort.Tensor>, extraFeeds: Record<string, ort.Tensor> = {}): Promise<void> {
+  async prepare(variant: SegmentVariant, feeds: Record<string, ort.Tensor>, extraFeeds: (k: number) => Record<string, ort.Tensor> = () => ({})): Promise<void> {
     await this.runAll(feeds, variant, async () => undefined, () => false, extraFeeds);
   }
 

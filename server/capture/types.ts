@@ -4,6 +4,7 @@
  * only, so the engine can change how it runs a model without touching them.
  */
 import type { ExecutionProviderSetting, LayerInfo, ModelInfo, CaptureTimings } from '../../protocol/runtime';
+import type { LayerReductions } from './layerReductions';
 
 /** One attention layer's probabilities, C order [heads, queries, keys]. */
 export interface LayerMap {
@@ -33,8 +34,19 @@ export interface CaptureOptions {
   memoryBudgetBytes?: number;
   /** Checked between layers; when it returns true the run stops and resolves with cancelled. */
   isCancelled?: () => boolean;
-  /** Called once per layer in graph order, as soon as that layer's map is available. */
+  /** Called once per layer in graph order, as soon as that layer's map is available ('full' maps). */
   onLayer?: (map: LayerMap) => void | Promise<void>;
+  /**
+   * 'full' (default): every layer's full map reaches onLayer. 'none': full maps never leave the
+   * execution provider; only the reductions do (onReductions), and onLayer is not called.
+   */
+  maps?: 'full' | 'none';
+  /** Called once per layer, right after its segment, with the statistics computed beside its map. */
+  onReductions?: (r: LayerReductions) => void | Promise<void>;
+  /** k of the top-k mass statistic (default 3, the panel's default). */
+  topK?: number;
+  /** Pool factor of layer i's block-max map when maps are 'none' (default 1: no pooled map). */
+  poolFactor?: (layer: number, heads: number, queries: number, keys: number) => number;
   /** Called once, after tokenization and before the first onLayer, with the input's tokens. */
   onTokens?: (tokens: string[], ids: number[], target?: { tokens: string[]; ids: number[] }) => void;
   /** Called with a fraction in [0, 1] and a short message. */
@@ -50,6 +62,10 @@ export interface CaptureResult {
   targetTokens?: string[];
   targetIds?: number[];
   layers: LayerInfo[];
+  /** Segment runs of this capture (one per attention layer when the model runs as segments). */
+  segmentRuns?: number;
+  /** Milliseconds from the start of the capture to its first layer's map or reductions. */
+  firstLayerMs?: number;
   executionProvider: string;
   providerNotes: string[];
   timings: CaptureTimings;
