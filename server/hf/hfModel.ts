@@ -8,6 +8,8 @@ import { freemem } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { ExecutionProviderSetting, LayerInfo, ModelInfo } from '../../protocol/runtime';
 import { resolveIds } from '../capture/captureInput';
+import { fromGraph, fromMap } from '../capture/layerReductions';
+import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
 import { sampleRss } from '../capture/rssSampler';
 import type { CaptureInput, CaptureOptions, CaptureResult, OpenedModel } from '../capture/types';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
@@ -78,14 +80,25 @@ export class HfModel implements OpenedModel {
     const t2 = performance.now();
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
+    const topK = options.topK ?? DEFAULT_TOP_K;
+    const pools = this.info.layers.map((l) => Math.max(1, Math.floor(options.poolFactor?.(l.index, l.heads, ids.length, ids.length) ?? 1)));
+    let firstLayerMs: number | undefined;
     let out;
     try {
       out = await this.runner.run(ids, {
         isCancelled: () => options.isCancelled?.() ?? false,
-        onLayer: async (index, data, dims) => {
+        maps: options.maps,
+        extraFeeds: (k) => reductionFeeds(topK, pools[k]),
+        onLayer: async (index, data, dims, extra) => {
+          firstLayerMs ??= performance.now() - t0;
           const [, heads, queries, keys] = dims;
           layers.push(this.info.layers[index]);
-          await options.onLayer?.({ index, kind: 'self', heads, queries, keys, data });
+          const map = data ? { index, kind: 'self' as const, heads, queries, keys, data } : undefined;
+          if (options.onReductions) {
+            const site = { index, kind: 'self' as const };
+            await options.onReductions(extra?.stats ? fromGraph(site, { heads, queries, keys }, extra, topK, pools[index]) : fromMap(map!, topK, pools[index]));
+          }
+          if (map && options.maps !== 'none') await options.onLayer?.(map);
           rss.sample();
           options.onProgress?.((index + 1) / this.cfg.layers, `layer ${index + 1} of ${this.cfg.layers}`);
         },
@@ -106,6 +119,8 @@ export class HfModel implements OpenedModel {
       timings: { loadMs, tokenizeMs: t1 - t0, runMs: t3 - t2, totalMs: t3 - t0 },
       cancelled: out.cancelled,
       peakRssBytes: rss.peak(),
+      segmentRuns: layers.length,
+      ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
       ...(recompute
         ? {
             recompute: async (index: number) => {

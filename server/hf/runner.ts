@@ -9,7 +9,9 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { createSession, type ProviderSession } from '../capture/executionProvider';
-import { SegmentedGraph } from '../capture/segmentedGraph';
+import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
+import { reductionDecoration } from '../capture/reductions';
+import { SegmentedGraph, type SegmentVariant } from '../capture/segmentedGraph';
 import { UserError } from '../capture/types';
 import type { WeightNeed } from './binder';
 import { buildStage, type BuiltStage, type Stage } from './buildModel';
@@ -19,8 +21,13 @@ import type { FamilyGraph } from './family';
 import { hostInput } from './hostInputs';
 
 export interface RunHooks {
-  onLayer(index: number, probs: Float32Array, dims: number[]): Promise<void>;
+  /** probs: absent when maps are 'none'; extra: the graph's reductions (segmented runs). */
+  onLayer(index: number, probs: Float32Array | undefined, dims: number[], extra?: Record<string, ort.Tensor>): Promise<void>;
   isCancelled(): boolean;
+  /** 'none': a segmented run returns reductions only (layer mode still returns maps). */
+  maps?: 'full' | 'none';
+  /** The reductions' feeds for layer k (top-k, pool factor). */
+  extraFeeds?: (k: number) => Record<string, ort.Tensor>;
 }
 
 export interface RunOutput {
@@ -96,9 +103,11 @@ export async function wholeRunner(
     return ps.session;
   };
   const sites = Array.from({ length: cfg.layers }, (_, i) => `attn_${i}`);
-  const graph = new SegmentedGraph(source(), { source, sites, open });
+  const decorate = (probs: string, k: number, variant: SegmentVariant, opset: number) => reductionDecoration(probs, k, opset, { pooled: variant === 'reduced' });
+  const graph = new SegmentedGraph(source(), { source, sites, open, decorate });
+  const probeFeeds = () => reductionFeeds(DEFAULT_TOP_K, 1);
   // One-token probe: makes every segment's session now, as opening a whole model always did.
-  await guarded(folder, 'run the model', () => graph.prepare('maps', hostFeeds(cfg, [0], hostInputs, folder)));
+  await guarded(folder, 'run the model', () => graph.prepare('maps', hostFeeds(cfg, [0], hostInputs, folder), probeFeeds));
   graph.resetCounts();
   return {
     get provider() {
@@ -112,13 +121,20 @@ export async function wholeRunner(
       const run = await guarded(folder, 'run the model', () =>
         graph.runAll(
           hostFeeds(cfg, ids, hostInputs, folder),
-          'maps',
-          async (out) => hooks.onLayer(out.site, out.probs!.data as Float32Array, out.probs!.dims.map(Number)),
+          hooks.maps === 'none' ? 'reduced' : 'maps',
+          async (out) =>
+            hooks.onLayer(
+              out.site,
+              out.probs?.data as Float32Array | undefined,
+              out.probs ? out.probs.dims.map(Number) : Array.from(out.extra.dims.data as BigInt64Array, Number),
+              out.extra,
+            ),
           () => hooks.isCancelled(),
+          hooks.extraFeeds ?? probeFeeds,
         ),
       );
       const recompute = async (layer: number) => {
-        const out = await guarded(folder, 'run the model', () => graph.rerun(layer, run.boundaries));
+        const out = await guarded(folder, 'run the model', () => graph.rerun(layer, run.boundaries, 'maps', hooks.extraFeeds ?? probeFeeds));
         return { data: out.probs!.data as Float32Array, dims: out.probs!.dims.map(Number) };
       };
       if (run.cancelled) return { logitsDims: [], cancelled: true, peakWeightBytes: 0 };

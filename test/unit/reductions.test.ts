@@ -16,7 +16,10 @@ import type { LayerMap } from '../../server/capture/types';
 import { poolMaps } from '../../server/lsp/pooling';
 import { headMat } from '../../webview/analysis/matrix';
 import { headStats } from '../../webview/analysis/stats';
+import { openHuggingFaceModel } from '../../server/hf/hfModel';
 import { attentionOpGraph, hfStyleGraph, torchStyleGraph } from '../helpers/attentionGraphs';
+import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { writeHfFolder } from '../helpers/writeCheckpoint';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'torch-exports');
 
@@ -98,5 +101,36 @@ describe('reductions in the graph', function () {
         await m.dispose();
       }
     });
+  }
+
+  const hfCases: [string, () => { config: object; tensors: Parameters<typeof writeHfFolder>[2]; prefix?: string; unprefixed?: string[] }][] = [
+    ['gpt2', () => ({ ...gpt2Fixture(), prefix: 'transformer.' })],
+    ['bert', () => { const f = bertFixture('bert'); return { config: f.config, tensors: f.tensors, prefix: 'bert.', unprefixed: f.heads }; }],
+    ['llama (grouped-query)', () => llamaFixture({ heads: 4, kvHeads: 2 })],
+  ];
+  for (const [name, make] of hfCases) {
+    for (const layerByLayer of [false, true]) {
+      it(`built ${name} graph${layerByLayer ? ', layer by layer (host reductions)' : ''}: reductions equal the host's`, async () => {
+        const f = make();
+        const folder = join(dir, `${name.replace(/\W+/g, '_')}-${layerByLayer}`);
+        writeHfFolder(folder, f.config, f.tensors, { prefix: f.prefix }, f.unprefixed ?? []);
+        const m = await openHuggingFaceModel(folder, { executionProvider: 'cpu', layerByLayer });
+        try {
+          const hfIds = [3, 17, 5, 0, 22, 9, 31, 5, 12];
+          const maps: LayerMap[] = [];
+          const full: LayerReductions[] = [];
+          await m.capture({ ids: hfIds }, { onLayer: (x) => void maps.push(x), onReductions: (r) => void full.push(r) });
+          full.forEach((r, i) => checkAgainstHost(r, maps[i], 3, 1));
+          const reduced: LayerReductions[] = [];
+          let handed = 0;
+          await m.capture({ ids: hfIds }, { maps: 'none', poolFactor: () => 2, onLayer: () => void handed++, onReductions: (r) => void reduced.push(r) });
+          assert.equal(handed, 0);
+          assert.equal(reduced.length, maps.length);
+          reduced.forEach((r, i) => checkAgainstHost(r, maps[i], 3, 2));
+        } finally {
+          await m.dispose();
+        }
+      });
+    }
   }
 });
