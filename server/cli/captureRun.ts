@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { writeNpy } from '../capture/npy';
 import { openModel } from '../capture/openModel';
+import { statsJson } from '../capture/layerReductions';
 import { UserError, type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
 import { UsageError, positiveInt, type Flags } from './args';
 
@@ -24,6 +25,8 @@ export interface CaptureRequest {
   log?: (line: string) => void;
   /** Called after each layer is written. */
   onLayer?: (map: LayerMap) => void;
+  /** --maps: 'none' writes no layer_<i>.npy / cross_<i>.npy, only stats.json (default 'full'). */
+  maps?: 'full' | 'none';
 }
 
 export interface CaptureOutcome {
@@ -84,7 +87,13 @@ export function requestFromFlags(flags: Flags, command: string): CaptureRequest 
     executionProvider: ep,
     maxTokens: positiveInt(flags['max-tokens'], 'max-tokens', command),
     memoryBudgetBytes: mib(positiveInt(flags['memory-budget-mb'], 'memory-budget-mb', command)),
+    ...(flags.maps !== undefined ? { maps: mapsFlag(flags.maps, command) } : {}),
   };
+}
+
+function mapsFlag(value: string | boolean, command: string): 'full' | 'none' {
+  if (value !== 'full' && value !== 'none') throw new UsageError(`${command}: --maps must be full or none, got "${value}"`);
+  return value;
 }
 
 export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutcome> {
@@ -95,10 +104,13 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
     const shapes: { index: number; kind: string; heads: number; queries: number; keys: number; file: string }[] = [];
     let self = 0;
     let cross = 0;
+    const stats: ReturnType<typeof statsJson>[] = [];
     const result = await model.capture(req.input, {
       maxTokens: req.maxTokens,
       memoryBudgetBytes: req.memoryBudgetBytes,
       log: req.log,
+      maps: req.maps ?? 'full',
+      onReductions: (r) => void (stats[r.index] = statsJson(r)),
       onLayer: (map) => {
         const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
         writeNpy(join(req.out, file), map.data, [map.heads, map.queries, map.keys]);
@@ -108,6 +120,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       },
     });
     const target = result.targetIds ? { targetTokens: result.targetTokens, targetIds: result.targetIds } : {};
+    writeFileSync(join(req.out, 'stats.json'), `${JSON.stringify({ layers: stats })}\n`);
     writeFileSync(join(req.out, 'tokens.json'), `${JSON.stringify({ tokens: result.tokens, ids: result.ids, ...target }, null, 2)}\n`);
     const summary = {
       model: { path: model.path, name: model.info.name, format: model.info.format },
@@ -122,6 +135,9 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       executionProvider: result.executionProvider,
       providerNotes: result.providerNotes,
       timings: result.timings,
+      maps: req.maps ?? 'full',
+      ...(result.segmentRuns !== undefined ? { segmentRuns: result.segmentRuns } : {}),
+      ...(result.firstLayerMs !== undefined ? { firstLayerMs: result.firstLayerMs } : {}),
       peakRssBytes: result.peakRssBytes,
       cancelled: result.cancelled,
     };
