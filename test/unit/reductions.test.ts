@@ -96,7 +96,7 @@ describe('reductions in the graph', function () {
         assert.equal(res.layers.length, maps.length);
         reduced.forEach((r, i) => checkAgainstHost(r, maps[i], topK, pool));
         // The host fallback (layer-by-layer checkpoints, old opsets) agrees with both.
-        maps.forEach((x, i) => checkAgainstHost(fromMap(x, topK, pool), x, topK, pool));
+        maps.forEach((x) => checkAgainstHost(fromMap(x, topK, pool), x, topK, pool));
       } finally {
         await m.dispose();
       }
