@@ -4,6 +4,7 @@
  * the host echoes in its reply. The webview addresses data by ids (capture, layer, head),
  * never by file path. The host posts nothing before the webview's `ready`.
  */
+import type { HeadStatsParams } from './runtime';
 
 export interface TokenInfo {
   text: string;
@@ -46,6 +47,8 @@ export type HostToWebview =
       pool: number;
       /** base64 float32 LE [heads, queries/pool, keys/pool] (protocol/encoding.ts). */
       data: string;
+      /** Per-head statistics of the full-resolution map, from the runtime (exact when pooled). */
+      stats?: HeadStatsParams;
     }
   | {
       type: 'captureDone';

@@ -70,7 +70,7 @@ export function fromGraph(
   for (let i = 0; i < colsum.length; i++) columnMeans[i] = colsum[i] / queries;
   const result: LayerReductions = {
     ...site, heads, queries, keys, topK, columnMeans,
-    stats: statsFromSums(extra.stats.data as Float32Array, heads, queries, keys),
+    stats: statsFromSums(extra.stats.data as Float64Array, heads, queries, keys),
   };
   if (extra.pooled && pool > 1) {
     const { rows, cols, count } = blockCounts(queries, keys, pool);

@@ -2,7 +2,7 @@
  * What the panel shows first, computed by ONNX ops next to each layer's probabilities, on the
  * execution provider, so a layer reads back O(heads · (n + p²)) numbers instead of its
  * heads · n² map:
- * - `stats` [heads, 6]: per head, sums over query rows of the row figures of docs/views.md
+ * - `stats` [heads, 6] float64: per head, sums over query rows of the row figures of docs/views.md
  *   (entropy in nats, distance |q − k|, mass on key 0, on key q − 1 (rows q ≥ 1), on key q,
  *   share of the row's mass in its top-k keys); the host divides by the row counts;
  * - `colsum` [heads, keys]: mass each key receives, summed over queries (sink detection);
@@ -49,7 +49,10 @@ export function reductionDecoration(probs: string, site: number, opset: number, 
   const floatProbs = g.node('Cast', [probs], { attrs: { to: 1 } });
   const P = g.node('Reshape', [floatProbs, g.node('Concat', [i64('minus_one', [-1]), qk], { attrs: { axis: 0 } })]);
 
-  const sumRows = (x: string) => reduce('ReduceSum', x, [1, 2]); // [H, Q, *] -> [H]
+  // Sums over rows run in float64: a float32 sum over thousands of rows drifts past 1e-6.
+  const double = (x: string) => g.node('Cast', [x], { attrs: { to: 11 } });
+  const overRows = (x: string) => reduce('ReduceSum', double(x), [1]); // [H, Q] -> [H] float64
+  const sumRows = (x: string) => overRows(reduce('ReduceSum', x, [2])); // [H, Q, *] -> [H]
   const entropy = g.node('Neg', [sumRows(g.node('Mul', [P, g.node('Log', [g.node('Max', [P, g.scalar('tiny', 1e-30)])])]))]);
   const squeezed = (x: string) => (opset >= 13 ? g.node('Squeeze', [x, i64('sq_axes', [0])]) : g.node('Squeeze', [x], { attrs: { axes: [0] } }));
   const rangeOf = (start: string, stop: string) => g.node('Range', [squeezed(start), squeezed(stop), g.i64('step', [1], [])]);
@@ -67,14 +70,14 @@ export function reductionDecoration(probs: string, site: number, opset: number, 
   const minQK1 = g.node('Where', [g.node('Less', [Q, K1]), Q, K1]);
   const selfIdx = g.node('Mul', [rangeOf(zero, minQK), K1]);
   const prevIdx = g.node('Sub', [g.node('Mul', [rangeOf(i64('o', [1]), minQK1), K1]), i64('o2', [1])]);
-  const diag = (idx: string) => reduce('ReduceSum', g.node('Gather', [flat, idx], { attrs: { axis: 1 } }), [1]);
+  const diag = (idx: string) => overRows(g.node('Gather', [flat, idx], { attrs: { axis: 1 } }));
   const self = diag(selfIdx);
   const previous = diag(prevIdx);
   const topk = g.input(TOPK_INPUT, 'int64', [1]);
   const k = g.node('Where', [g.node('Less', [K, topk]), K, topk]);
   const [topValues] = g.nodeN('TopK', [P, k], { attrs: { axis: -1 }, outputs: 2 });
   const rowMass = reduce('ReduceSum', P, [2]);
-  const share = reduce('ReduceSum', g.node('Div', [reduce('ReduceSum', topValues, [2]), rowMass]), [1]);
+  const share = overRows(g.node('Div', [reduce('ReduceSum', topValues, [2]), rowMass]));
   const column = (x: string) => unsq(x, 1);
   g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: ['stats'] });
   const outputs: Record<string, string> = { stats: 'stats', colsum: 'colsum', dims: 'dims' };

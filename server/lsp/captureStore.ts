@@ -122,6 +122,15 @@ export class CaptureStore {
     }
   }
 
+  /** A layer of which no full map reached the runtime (maps 'none'): tiles recompute it. */
+  addRecomputable(captureId: string, index: number): void {
+    const c = this.captures.get(captureId);
+    if (!c) return;
+    release(c.layers.get(index));
+    c.layers.delete(index);
+    c.recomputable.add(index);
+  }
+
   setRecompute(captureId: string, recompute: ((layer: number) => Promise<LayerMap>) | undefined): void {
     const c = this.captures.get(captureId);
     if (c) c.recompute = recompute;

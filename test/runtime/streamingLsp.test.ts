@@ -15,6 +15,7 @@ import {
   ShutdownRequest,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
+import { poolMaps } from '../../server/lsp/pooling';
 import { decodeFloat32 } from '../../protocol/encoding';
 import {
   CaptureRequest,
@@ -155,6 +156,31 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
         assert.ok(Math.abs(got[i] - want) < 1e-5, `layer ${layer} cell ${i}: ${got[i]} vs ${want}`);
       }
     }
+  });
+
+  it('a capture pooled for the send budget gets block maxima and exact statistics from the graph, and tiles from recomputed layers', async () => {
+    const n = IDS.length;
+    const before = spillFiles(child.pid!).length;
+    // A send budget of a few cells per layer: every layer pools, so the model runs with maps 'none'.
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'reduced-1', sendBudgetBytes: 4 * 64, memoryBudgetBytes: 1 });
+    assert.equal(spillFiles(child.pid!).length, before);
+    const layers = events.filter((e) => e.captureId === 'reduced-1' && e.kind === 'layer').map((e) => e.p as LayerNotification.Params);
+    assert.equal(layers.length, LAYERS);
+    for (const l of layers) {
+      const pooled = poolMaps(reference[l.layer], HEADS, n, n, l.pool);
+      assert.ok(l.pool > 1);
+      const got = decodeFloat32(l.data);
+      pooled.max.forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-6, `layer ${l.layer} block ${i}`));
+      assert.ok(l.stats, 'statistics ride with the layer');
+      for (let h = 0; h < HEADS; h++) {
+        let self = 0;
+        for (let q = 0; q < n; q++) self += reference[l.layer][(h * n + q) * n + q];
+        assert.ok(Math.abs(l.stats.self[h]! - self / n) < 1e-6, `layer ${l.layer} head ${h} self`);
+      }
+    }
+    const tile = await conn.sendRequest(TileRequest.type, { captureId: 'reduced-1', layer: 1, head: 0, q0: 0, q1: n, k0: 0, k1: n });
+    const got = decodeFloat32(tile.data);
+    for (let i = 0; i < n * n; i++) assert.ok(Math.abs(got[i] - reference[1][i]) < 1e-5, `tile cell ${i}`);
   });
 
   it('leaves no spill files behind when the process exits', async () => {

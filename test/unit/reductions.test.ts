@@ -65,7 +65,8 @@ describe('reductions in the graph', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const ids = Array.from({ length: 23 }, (_, i) => (i * 7 + 3) % 30);
-  const cases: [string, () => string][] = [
+  const cases: [string, () => string, number[]?][] = [
+    ['torch-style export, 400 tokens', () => save('torch-long', torchStyleGraph({ layers: 2, seed: 7 }).bytes), Array.from({ length: 400 }, (_, i) => (i * 13 + 1) % 32)],
     ['torch-style export', () => save('torch', torchStyleGraph({ layers: 3, seed: 5 }).bytes)],
     ['Hugging Face-style export', () => save('hf', hfStyleGraph({ layers: 2, heads: 3, headDim: 4, seed: 21 }).bytes)],
     ['ONNX Attention op (opset 23)', () => save('op', attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 23 }).bytes)],
@@ -77,7 +78,7 @@ describe('reductions in the graph', function () {
     return file;
   }
 
-  for (const [name, file] of cases) {
+  for (const [name, file, caseIds = ids] of cases) {
     it(`${name}: statistics, mass per key, pooled maps and mean over heads equal the host's`, async () => {
       const m = await openModel(file(), { executionProvider: 'cpu' });
       try {
@@ -85,13 +86,13 @@ describe('reductions in the graph', function () {
         const pool = 4;
         const maps: LayerMap[] = [];
         const full: LayerReductions[] = [];
-        await m.capture({ ids }, { topK, onLayer: (x) => void maps.push(x), onReductions: (r) => void full.push(r) });
+        await m.capture({ ids: caseIds }, { topK, onLayer: (x) => void maps.push(x), onReductions: (r) => void full.push(r) });
         assert.equal(full.length, maps.length);
         full.forEach((r, i) => checkAgainstHost(r, maps[i], topK, 1));
 
         const reduced: LayerReductions[] = [];
         let handed = 0;
-        const res = await m.capture({ ids }, { topK, maps: 'none', poolFactor: () => pool, onLayer: () => void handed++, onReductions: (r) => void reduced.push(r) });
+        const res = await m.capture({ ids: caseIds }, { topK, maps: 'none', poolFactor: () => pool, onLayer: () => void handed++, onReductions: (r) => void reduced.push(r) });
         assert.equal(handed, 0, 'no full map leaves the provider');
         assert.equal(res.layers.length, maps.length);
         reduced.forEach((r, i) => checkAgainstHost(r, maps[i], topK, pool));
