@@ -21,6 +21,7 @@ import { DEFAULT_TOP_K, reductionFeeds } from './reductionFeeds';
 import { fromGraph, fromMap } from './layerReductions';
 import { reductionDecoration } from './reductions';
 import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
+import { checkLayerFits } from './layerMemory';
 import { sampleRss } from './rssSampler';
 import { UserError, type CaptureInput, type CaptureOptions, type CaptureResult, type LayerMap, type OpenedModel } from './types';
 
@@ -132,6 +133,7 @@ class OnnxModel implements OpenedModel {
     options.onTokens?.(tokens, ids, target);
     const t1 = performance.now();
     const current = await this.session(options.executionProvider ?? this.current.setting, options.log);
+    checkLayerFits(this.info.heads, Math.max(ids.length, target?.ids.length ?? 0), this.path);
     const feeds = this.feeds(ids, target?.ids);
     const rss = sampleRss();
     const layers: LayerInfo[] = [];

@@ -10,6 +10,7 @@ import type { ExecutionProviderSetting, LayerInfo, ModelInfo } from '../../proto
 import { resolveIds } from '../capture/captureInput';
 import { fromGraph, fromMap } from '../capture/layerReductions';
 import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
+import { checkLayerFits } from '../capture/layerMemory';
 import { sampleRss } from '../capture/rssSampler';
 import type { CaptureInput, CaptureOptions, CaptureResult, OpenedModel } from '../capture/types';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
@@ -77,6 +78,7 @@ export class HfModel implements OpenedModel {
       this.setting = wanted;
       loadMs = performance.now() - t1;
     }
+    checkLayerFits(this.cfg.heads, ids.length, this.path);
     const t2 = performance.now();
     const rss = sampleRss();
     const layers: LayerInfo[] = [];

@@ -7,7 +7,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkLayerFits, largestLength, layerPeakBytes } from '../../server/capture/layerMemory';
 import { openOnnxModel } from '../../server/capture/onnxModel';
+import { UserError } from '../../server/capture/types';
 import { cutSegments } from '../../server/capture/segments';
 import { findAttention } from '../../server/onnx/attentionFinder';
 import { attentionOpGraph, hfStyleGraph, referenceProbabilities, torchStyleGraph, type TinyTransformer } from '../helpers/attentionGraphs';
@@ -72,4 +74,23 @@ describe('segmented capture', function () {
       }
     });
   }
+});
+
+describe('lengths one attention layer cannot hold', () => {
+  it('are refused in one line naming the largest length that fits, which does fit', () => {
+    const free = 6 * 2 ** 30;
+    assert.doesNotThrow(() => checkLayerFits(12, 4096, 'gpt2.onnx', free));
+    let message = '';
+    try {
+      checkLayerFits(12, 16384, 'gpt2.onnx', free);
+    } catch (e) {
+      assert.ok(e instanceof UserError);
+      message = e.message;
+    }
+    const m = /^gpt2\.onnx: 16384 tokens need about 48\.0 GiB for one attention layer .* at most (\d+) tokens here \(--max-tokens\)$/.exec(message);
+    assert.ok(m, message);
+    const largest = Number(m[1]);
+    assert.ok(layerPeakBytes(12, largest) <= free && layerPeakBytes(12, largest + 1) > free, `${largest} is the largest length that fits`);
+    assert.equal(largestLength(12, free), largest);
+  });
 });
