@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     const panel = await measureInChild('panel', n, file);
     const mapsBytes = LAYERS * scores;
     const disk = statfsSync(tmpdir());
-    const full = mapsBytes < 0.5 * disk.bavail * disk.bsize ? await measureInChild('full', n, file) : undefined;
+    const full = mapsBytes < 0.6 * disk.bavail * disk.bsize ? await measureInChild('full', n, file) : undefined;
     if (!full) notes.push(`full-map capture at ${n} tokens skipped: ${mb(mapsBytes)} MB of maps, ${mb(disk.bavail * disk.bsize)} MB free on disk`);
     const floor = plain.medianMs + ((full?.bytesWritten ?? 0) / speed) * 1000;
     const firstTarget = (1.5 * plain.medianMs) / LAYERS + 200;

@@ -286,13 +286,10 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   // a 4096-token layer left a 16 GB process behind (measured: 4.4 GB -> 1.7 GB peak at 2048).
   const sessionOptions = { ...externalDataSessionOptions(loaded), logSeverityLevel: 3 as const, enableCpuMemArena: false };
   const setting = options.executionProvider ?? 'auto';
-  let first = graph as onnx.IModelProto | undefined;
-  // The graph decoded above serves the first sessions; later variants re-read the file.
-  const once = (): onnx.IModelProto => {
-    const g = first ?? source();
-    first = undefined;
-    return g;
-  };
+  // While opening, the graph decoded above serves every segment (one copy of the weights in
+  // memory, not one per read); sessions made later (another variant) re-read the file.
+  let opening: onnx.IModelProto | undefined = graph;
+  const once = (): onnx.IModelProto => opening ?? source();
   const segmented = await segmentedGraph(loaded.path, once, sites, setting, sessionOptions, options.log);
   const model = new OnnxModel(
     loaded.path, source, sessionOptions, sites, plan, tokenizer,
@@ -312,7 +309,7 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
       () => reductionFeeds(DEFAULT_TOP_K, 1),
     ),
   );
-  first = undefined;
+  opening = undefined;
   segmented.graph.resetCounts();
   for (const s of sites) {
     model.info.layers[s.index].heads = heads[s.index];

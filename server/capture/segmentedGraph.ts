@@ -105,6 +105,8 @@ export class SegmentedGraph {
   ): Promise<{ boundaries: Boundaries; outputs: Record<string, ort.Tensor>; cancelled: boolean }> {
     const boundaries: Boundaries = new Map(Object.entries(feeds));
     const outputs: Record<string, ort.Tensor> = {};
+    // Each session holds its segment's weights: two variants' sessions would hold them twice.
+    await this.releaseVariantsBut(variant);
     // Sessions not made yet are all made from one read of the model, not one read each.
     let model: onnx.IModelProto | undefined;
     const source = () => (model ??= this.options.source());
@@ -210,6 +212,14 @@ export class SegmentedGraph {
   /** Creates every session of a variant now (model open), from one read of the model. */
   async prepare(variant: SegmentVariant, feeds: Record<string, ort.Tensor>, extraFeeds: (k: number) => Record<string, ort.Tensor> = () => ({})): Promise<void> {
     await this.runAll(feeds, variant, async () => undefined, () => false, extraFeeds);
+  }
+
+  private async releaseVariantsBut(variant: SegmentVariant): Promise<void> {
+    for (const [key, built] of [...this.sessions]) {
+      if (key.startsWith(`${variant}:`)) continue;
+      this.sessions.delete(key);
+      await built.session.release();
+    }
   }
 
   resetCounts(): void {
