@@ -149,7 +149,15 @@ async function main(): Promise<void> {
       continue;
     }
     const plain = await measureInChild('plain', n, file);
-    const panel = await measureInChild('panel', n, file);
+    // A capture may refuse a length its layer cannot hold (one line, like the CLI): say so.
+    const panel = await measureInChild('panel', n, file).catch((e: Error) => {
+      notes.push(`panel capture at ${n} tokens: ${e.message}`);
+      return undefined;
+    });
+    if (!panel) {
+      console.log([n, plain.medianMs.toFixed(0), ...Array(header.length - 2).fill('failed')].map((c) => String(c).padStart(12)).join(''));
+      continue;
+    }
     const mapsBytes = LAYERS * scores;
     const disk = statfsSync(tmpdir());
     const full = mapsBytes < 0.6 * disk.bavail * disk.bsize ? await measureInChild('full', n, file) : undefined;

@@ -28,8 +28,9 @@ export interface CaptureOptions {
   maxTokens?: number;
   executionProvider?: ExecutionProviderSetting;
   /**
-   * Bound on the bytes of full maps the engine returns from one run (ONNX: long inputs run in
-   * groups of layers that fit it). Default: the model's own budget, else a quarter of free memory.
+   * The caller's bound on full maps it holds. The engine runs one segment per attention layer
+   * and hands each map over as its segment ends, so it holds one layer's map at a time whatever
+   * the bound; kept for callers that pass it through.
    */
   memoryBudgetBytes?: number;
   /** Checked between layers; when it returns true the run stops and resolves with cancelled. */

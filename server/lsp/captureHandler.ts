@@ -123,6 +123,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
             memoryBudgetBytes: params.memoryBudgetBytes,
             isCancelled: () => token.isCancellationRequested,
             log,
+            // Read by the engine after onTokens, once the length (and so the pool) is known.
             get maps() {
               return plan.maps;
             },
