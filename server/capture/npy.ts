@@ -50,7 +50,8 @@ export function writeNpy(path: string, data: Float32Array, shape: number[]): voi
   const fd = openSync(path, 'w');
   try {
     for (const bytes of [header(shape), littleEndianBytes(data)]) {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      // One write takes at most 2 GiB - 1 bytes: a 12-head map of 8,192 tokens is 3.2 GB.
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 2 ** 30));
     }
   } finally {
     closeSync(fd);

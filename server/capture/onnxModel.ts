@@ -61,6 +61,9 @@ function toFloat32(t: ort.Tensor): Float32Array {
   throw new Error(`attention tensor of type ${t.type}`);
 }
 
+/** Bytes of the largest output onnxruntime-node hands to JS (its bindings refuse 2 GiB); tests lower it. */
+export const outputLimits = { bytes: 2 ** 31 };
+
 interface Settled {
   /** The provider the first segment's session settled on (`auto` resolved). */
   provider?: string;
@@ -107,7 +110,7 @@ class OnnxModel implements OpenedModel {
   async session(setting: ExecutionProviderSetting, log?: (line: string) => void): Promise<Current> {
     if (setting !== this.current.setting) {
       const started = performance.now();
-      const next = await segmentedGraph(this.path, this.source, this.sites, setting, this.sessionOptions, log);
+      const next = await segmentedGraph(this.path, this.source, this.sites, setting, this.sessionOptions, (k) => this.info.layers[k].heads, log);
       await next.graph.prepare('maps', this.feeds([0]), () => reductionFeeds(DEFAULT_TOP_K, 1));
       await this.current.graph.release();
       this.current = { ...next, setting, loadMs: performance.now() - started };
@@ -139,14 +142,14 @@ class OnnxModel implements OpenedModel {
     const layers: LayerInfo[] = [];
     const inGraph = current.graph.reducesInGraph;
     // Below opset 11 the reductions are made on the host, from full maps that then stay here.
-    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : 'maps';
     const topK = options.topK ?? DEFAULT_TOP_K;
     const longest = Math.max(ids.length, target?.ids.length ?? 0);
-    const pools = this.sites.map((s) => {
-      const heads = this.info.layers[s.index].heads;
-      const [q, k] = s.kind === 'cross' ? [target?.ids.length ?? ids.length, ids.length] : [longest, longest];
-      return Math.max(1, Math.floor(options.poolFactor?.(s.index, heads, q, k) ?? 1));
-    });
+    const shapes = this.sites.map((s) => (s.kind === 'cross' ? [target?.ids.length ?? ids.length, ids.length] : [longest, longest]));
+    const pools = this.sites.map((s, i) => Math.max(1, Math.floor(options.poolFactor?.(s.index, this.info.layers[s.index].heads, shapes[i][0], shapes[i][1]) ?? 1)));
+    // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
+    const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
+    const fullVariant: SegmentVariant = inGraph && big ? 'heads' : 'maps';
+    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : fullVariant;
     const extraFeeds = (k: number) => reductionFeeds(topK, pools[k]);
     let firstLayerMs: number | undefined;
     let run;
@@ -158,7 +161,7 @@ class OnnxModel implements OpenedModel {
           async (out) => {
             const site = this.sites[out.site];
             firstLayerMs ??= performance.now() - t0;
-            const map = out.probs ? this.layerMap(site, out.probs, options.log) : undefined;
+            const map = out.probs ? this.layerMap(site, out.probs, options.log) : out.extra.head0 ? this.joinHeads(site, out.extra) : undefined;
             const shape = map ?? attentionShape(Array.from(out.extra.dims.data as BigInt64Array, Number));
             this.info.layers[site.index].heads = shape.heads;
             layers.push({ index: site.index, kind: site.kind, heads: shape.heads, source: site.nodeName });
@@ -195,8 +198,8 @@ class OnnxModel implements OpenedModel {
       ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
       recompute: async (index: number) => {
         if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
-        const out = await guardRun(this.path, () => graph.rerun(index, boundaries, 'maps', extraFeeds));
-        return this.layerMap(this.sites[index], out.probs!);
+        const out = await guardRun(this.path, () => graph.rerun(index, boundaries, fullVariant, extraFeeds));
+        return out.probs ? this.layerMap(this.sites[index], out.probs) : this.joinHeads(this.sites[index], out.extra);
       },
     };
   }
@@ -208,6 +211,16 @@ class OnnxModel implements OpenedModel {
     const shape = attentionShape(dims);
     this.info.layers[site.index].heads = shape.heads;
     return { index: site.index, kind: site.kind, ...shape, data: toFloat32(tensor) };
+  }
+
+  /** One map from the `heads` variant's per-head outputs (head<h>, each [1, q, k]). */
+  private joinHeads(site: AttentionSite, extra: Record<string, ort.Tensor>): LayerMap {
+    const shape = attentionShape(Array.from(extra.dims.data as BigInt64Array, Number));
+    const cells = shape.queries * shape.keys;
+    const data = new Float32Array(shape.heads * cells);
+    for (let h = 0; h < shape.heads; h++) data.set(extra[`head${h}`].data as Float32Array, h * cells);
+    this.info.layers[site.index].heads = shape.heads;
+    return { index: site.index, kind: site.kind, ...shape, data };
   }
 
   /** Records the time opening took (files, segments' sessions, the probe). */
@@ -236,6 +249,7 @@ async function segmentedGraph(
   sites: AttentionSite[],
   setting: ExecutionProviderSetting,
   options: ort.InferenceSession.SessionOptions,
+  headsOf: (site: number) => number,
   log?: (line: string) => void,
 ): Promise<Omit<Current, 'setting' | 'loadMs'>> {
   const settled: Settled = { notes: [] };
@@ -252,7 +266,8 @@ async function segmentedGraph(
     source: exposed,
     sites: sites.map((s) => s.output),
     open,
-    decorate: (probs, k, variant, opset) => reductionDecoration(probs, k, opset, { pooled: variant === 'reduced' }),
+    decorate: (probs, k, variant, opset) =>
+      reductionDecoration(probs, k, opset, { pooled: variant === 'reduced', heads: variant === 'heads' ? headsOf(k) : 0 }),
   });
   return { graph, settled };
 }
@@ -290,7 +305,8 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   // memory, not one per read); sessions made later (another variant) re-read the file.
   let opening: onnx.IModelProto | undefined = graph;
   const once = (): onnx.IModelProto => opening ?? source();
-  const segmented = await segmentedGraph(loaded.path, once, sites, setting, sessionOptions, options.log);
+  const heads: number[] = [];
+  const segmented = await segmentedGraph(loaded.path, once, sites, setting, sessionOptions, (k) => heads[k] ?? 0, options.log);
   const model = new OnnxModel(
     loaded.path, source, sessionOptions, sites, plan, tokenizer,
     { ...segmented, setting, loadMs: 0 },
@@ -299,7 +315,6 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   // One-token probe: makes every segment's session, fills in the head counts (unknown until
   // shapes resolve) and surfaces missing inputs or broken graphs when the model is opened
   // rather than at first capture.
-  const heads: number[] = [];
   await guardRun(loaded.path, () =>
     segmented.graph.runAll(
       model.feeds([0]),

@@ -25,6 +25,8 @@ export const MIN_REDUCTION_OPSET = 11;
 export interface ReductionParts {
   /** Block maxima and block sums over heads at the fed pool factor. */
   pooled: boolean;
+  /** When > 0, also the probabilities as this many outputs `head<h>` [1, q, k], one per head. */
+  heads?: number;
 }
 
 /**
@@ -97,6 +99,14 @@ export function reductionDecoration(probs: string, site: number, opset: number, 
     g.node('Identity', [reduce('ReduceSum', blocks, [0, 2, 4])], { outputs: ['headsum'] });
     outputs.pooled = 'pooled';
     outputs.headsum = 'headsum';
+  }
+  const heads = parts.heads ?? 0;
+  if (heads > 0) {
+    const names = Array.from({ length: heads }, (_, h) => `head${h}`);
+    const ones = Array<number>(heads).fill(1);
+    if (opset >= 13) g.nodeN('Split', [P, i64('split', ones)], { attrs: { axis: 0 }, outputs: names });
+    else g.nodeN('Split', [P], { attrs: { axis: 0, split: ones }, outputs: names });
+    for (const n of names) outputs[n] = n;
   }
   return prefixed(g.toModel().graph ?? {}, probs, `attention_inspector/${site}/`, outputs);
 }

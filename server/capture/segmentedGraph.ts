@@ -15,7 +15,11 @@ import { onnx } from 'onnx-proto';
 import { MIN_REDUCTION_OPSET } from './reductions';
 import { cutSegments, type SegmentSpec } from './segments';
 
-export type SegmentVariant = 'maps' | 'reduced';
+/**
+ * `heads`: the probabilities as one output per head, for layers whose map passes the 2 GiB an
+ * onnxruntime-node output can hold (12 heads at 8,192 tokens are 3.2 GB).
+ */
+export type SegmentVariant = 'maps' | 'reduced' | 'heads';
 
 /** Extra nodes a variant adds after a site's probabilities (server/capture/reductions.ts). */
 export interface SiteDecoration {

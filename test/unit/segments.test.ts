@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLayerFits, largestLength, layerPeakBytes } from '../../server/capture/layerMemory';
-import { openOnnxModel } from '../../server/capture/onnxModel';
+import { openOnnxModel, outputLimits } from '../../server/capture/onnxModel';
 import { UserError } from '../../server/capture/types';
 import { cutSegments } from '../../server/capture/segments';
 import { findAttention } from '../../server/onnx/attentionFinder';
@@ -74,6 +74,22 @@ describe('segmented capture', function () {
       }
     });
   }
+
+  it('maps past what one onnxruntime output can hold come out one head at a time, equal to the whole run', async () => {
+    const t = hfStyleGraph({ layers: 3, heads: 3, headDim: 4, seed: 29 });
+    const file = join(dir, 'per-head.onnx');
+    writeFileSync(file, t.bytes);
+    const ids = [5, 1, 8, 2, 9, 3];
+    const m = await openOnnxModel(file, { executionProvider: 'cpu' });
+    const saved = outputLimits.bytes;
+    outputLimits.bytes = 1;
+    try {
+      await checkSegmentedCapture(m, { ids }, await wholeGraphMaps(file, ids));
+    } finally {
+      outputLimits.bytes = saved;
+      await m.dispose();
+    }
+  });
 });
 
 describe('lengths one attention layer cannot hold', () => {
