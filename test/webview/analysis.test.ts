@@ -301,11 +301,13 @@ describe('Attention panel analyses in headless Chromium', function () {
       const r = reductions[msg.layer];
       return { ...msg, captureId: 'exact', pool: 2, data: encodeFloat32(r.pooled!.max), stats: statsParams(r) };
     });
-    await openTab(p.page, 'stats');
-    await p.post(pooled);
-    await p.page.waitForFunction(() => /head statistics are exact/.test(document.querySelector('.analysis-caveat')?.textContent ?? ''));
-    await p.page.waitForFunction(() => document.querySelectorAll('.stats-table tbody tr').length === 8);
-    const rows = await p.page.$$eval('.stats-table tbody tr', (trs) =>
+    // A panel of its own: this capture's figures, not what the captures above left in the views.
+    const own = await openPanelPage(browser);
+    await openTab(own.page, 'stats');
+    await own.post(pooled);
+    await own.page.waitForFunction(() => /head statistics are exact/.test(document.querySelector('.analysis-caveat')?.textContent ?? ''));
+    await own.page.waitForFunction(() => document.querySelectorAll('.stats-table tbody tr').length === 8);
+    const rows = await own.page.$$eval('.stats-table tbody tr', (trs) =>
       trs.map((tr) => ({
         layer: Number((tr as HTMLElement).dataset.layer),
         head: Number((tr as HTMLElement).dataset.head),
@@ -317,5 +319,6 @@ describe('Attention panel analyses in headless Chromium', function () {
       const expected = statsOf(headArrays(run.maps[r.layer].data, r.head, N), 3);
       for (const [key, v] of Object.entries(expected)) assert.equal(r.cells[key], v.toFixed(4), `L${r.layer}H${r.head} ${key}`);
     }
+    await own.page.close();
   });
 });
