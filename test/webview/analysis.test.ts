@@ -307,6 +307,12 @@ describe('Attention panel analyses in headless Chromium', function () {
     await own.post(pooled);
     await own.page.waitForFunction(() => /head statistics are exact/.test(document.querySelector('.analysis-caveat')?.textContent ?? ''));
     await own.page.waitForFunction(() => document.querySelectorAll('.stats-table tbody tr').length === 8);
+    // The table is drawn on the next frame after the last layer: wait until it shows this capture's
+    // L0 H0 (a wrong figure times out here and fails the comparison below).
+    const want = statsOf(headArrays(run.maps[0].data, 0, N), 3).distance.toFixed(4);
+    await own.page
+      .waitForFunction((w) => document.querySelector('.stats-table tbody tr[data-layer="0"][data-head="0"] td[data-key="distance"]')?.textContent === w, want, { timeout: 5000 })
+      .catch(() => undefined);
     const rows = await own.page.$$eval('.stats-table tbody tr', (trs) =>
       trs.map((tr) => ({
         layer: Number((tr as HTMLElement).dataset.layer),
