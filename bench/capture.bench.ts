@@ -1,34 +1,43 @@
 /**
- * The cost of capturing attention: a GPT-2-small-shaped model (12 x 12 heads, d 768) run by
- * the runtime's engine (openModel + capture, which adds every layer's probabilities as outputs)
- * against the same file run plainly with onnxruntime-node (logits only). Each measurement runs
- * in a fresh process so its peak RSS is its own; times are the median of 3 runs (one run at
- * 4096 tokens, where a capture takes minutes on a small CPU). Captures run under a 1 GiB map
- * budget, as the runtime does for long inputs: layers come back in groups whose maps fit it
- * (each group's run recomputes the layers before it), so memory stays bounded at the price of
- * time. Prints a table; asserts nothing.
+ * The cost of capturing attention on a GPT-2-small-shaped model (12 layers x 12 heads, d 768),
+ * side by side in one run, each measurement in a fresh process so its peak RSS is its own:
+ * - plain: onnxruntime-node on the same file, logits only (the floor);
+ * - panel: openModel + capture with maps 'none' (the model run once, segment by segment, with
+ *   statistics, mass per key and block-max maps at the send budget's pool computed in the graph);
+ * - full: the CLI's captureToFolder writing every layer_<i>.npy, with the bytes written and this
+ *   disk's write speed measured in the same run (so "plain + bytes / speed" is its floor).
+ * Targets (issue "One pass per capture"): panel <= 1.2 x plain; full <= 1.2 x (plain + bytes /
+ * speed); first layer <= 1.5 x plain / layers + 200 ms; panel RSS <= plain + memoryBudgetMB + 300
+ * MB. A length whose plain forward would not fit in free memory (one [12, n, n] float32 score
+ * tensor is 12.9 GB at 16,384) is skipped and said so: nothing here may meet the OOM killer.
+ * Prints a table; asserts nothing. BENCH_LENGTHS=512,2048 narrows the lengths.
  */
 import { fork } from 'node:child_process';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { mapBytes, planLayerGroups } from '../server/capture/layerGroups';
 import { openModel } from '../server/capture/openModel';
+import { captureToFolder } from '../server/cli/captureRun';
+import { poolFor } from '../server/lsp/captureHandler';
 import { makeGpt2SmallShaped } from '../samples/scripts/make-bench-model';
 
-const LENGTHS = [128, 512, 2048, 4096];
-const RUNS = 3;
+const LENGTHS = (process.env.BENCH_LENGTHS ?? '512,2048,4096,8192,16384').split(',').map(Number);
 const LAYERS = 12;
 const HEADS = 12;
 const VOCAB = 512;
-/** Map budget of a capture (bytes): what one onnxruntime run may return. */
-const BUDGET = 2 ** 30;
-const runsAt = (n: number) => (n >= 4096 ? 1 : RUNS);
+/** The extension's defaults (attentionInspector.memoryBudgetMB / sendBudgetMB). */
+const MEMORY_BUDGET = 512 * 2 ** 20;
+const SEND_BUDGET = 32 * 2 ** 20;
+const runsAt = (n: number) => (n <= 2048 ? 3 : 1);
 
-type Mode = 'plain' | 'capture';
+type Mode = 'plain' | 'panel' | 'full';
 interface Measure {
   medianMs: number;
   peakRssBytes: number;
+  firstLayerMs?: number;
+  segmentRuns?: number;
+  bytesWritten?: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -44,17 +53,40 @@ function rssPeak(): { stop: () => number } {
 async function child(mode: Mode, n: number, file: string): Promise<Measure> {
   const times: number[] = [];
   const rss = rssPeak();
-  if (mode === 'capture') {
+  let firstLayerMs: number | undefined;
+  let segmentRuns: number | undefined;
+  let bytesWritten: number | undefined;
+  if (mode === 'panel') {
     const model = await openModel(file, { executionProvider: 'cpu' });
+    const firsts: number[] = [];
     for (let r = 0; r < runsAt(n); r++) {
       const t = performance.now();
-      const res = await model.capture({ ids: ids(n) }, { memoryBudgetBytes: BUDGET });
+      const res = await model.capture(
+        { ids: ids(n) },
+        { maps: 'none', memoryBudgetBytes: MEMORY_BUDGET, poolFactor: (_, h, q, k) => poolFor({ sendBudgetBytes: SEND_BUDGET }, h, q, k, LAYERS), onReductions: () => undefined },
+      );
       times.push(performance.now() - t);
+      firsts.push(res.firstLayerMs ?? NaN);
+      segmentRuns = res.segmentRuns;
       if (res.layers.length !== LAYERS) throw new Error(`captured ${res.layers.length} layers`);
     }
+    firstLayerMs = median(firsts);
     await model.dispose();
+  } else if (mode === 'full') {
+    const out = mkdtempSync(join(tmpdir(), 'attention-inspector-bench-maps-'));
+    try {
+      const o = await captureToFolder({ model: file, input: { ids: ids(n) }, out, executionProvider: 'cpu', memoryBudgetBytes: MEMORY_BUDGET });
+      // The capture's own time (tokens to last layer file written), without opening the model,
+      // as the plain forward's time is without creating its session.
+      times.push(o.result.timings.totalMs);
+      await o.model.dispose();
+      bytesWritten = readdirSync(out).reduce((a, f) => a + statSync(join(out, f)).size, 0);
+      segmentRuns = o.result.segmentRuns;
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   } else {
-    const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], logSeverityLevel: 3, enableCpuMemArena: false });
     const feeds = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids(n).map(BigInt)), [1, n]) };
     for (let r = 0; r < runsAt(n); r++) {
       const t = performance.now();
@@ -63,7 +95,7 @@ async function child(mode: Mode, n: number, file: string): Promise<Measure> {
     }
     await session.release();
   }
-  return { medianMs: median(times), peakRssBytes: rss.stop() };
+  return { medianMs: median(times), peakRssBytes: rss.stop(), firstLayerMs, segmentRuns, bytesWritten };
 }
 
 function measureInChild(mode: Mode, n: number, file: string): Promise<Measure> {
@@ -71,39 +103,79 @@ function measureInChild(mode: Mode, n: number, file: string): Promise<Measure> {
     const p = fork(__filename, ['--child', mode, String(n), file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let result: Measure | undefined;
     p.on('message', (m) => (result = m as Measure));
-    p.on('exit', (code, signal) =>
-      result ? resolve(result) : reject(new Error(`${mode} at ${n} tokens: child exited with ${code ?? signal}`)),
-    );
+    p.on('exit', (code, signal) => (result ? resolve(result) : reject(new Error(`${mode} at ${n} tokens: child exited with ${code ?? signal}`))));
   });
+}
+
+/** This disk's sequential write speed (bytes/s): 1 GiB in 16 MiB writes, fsync'd, in tmpdir. */
+function diskWriteSpeed(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'attention-inspector-bench-disk-'));
+  const file = join(dir, 'probe.bin');
+  const chunk = Buffer.alloc(16 * 2 ** 20, 1);
+  const total = 2 ** 30;
+  try {
+    const t = performance.now();
+    const fd = openSync(file, 'w');
+    for (let w = 0; w < total; w += chunk.length) writeSync(fd, chunk);
+    fsyncSync(fd);
+    closeSync(fd);
+    return total / ((performance.now() - t) / 1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
   const t = performance.now();
-  const file = await makeGpt2SmallShaped(join(tmpdir(), 'attention-inspector-bench'));
+  const file = await makeGpt2SmallShaped(join(tmpdir(), 'attention-inspector-bench'), { maxPositions: Math.max(4096, ...LENGTHS) });
   console.log(`model: ${file} (generated or reused in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
-  console.log(`${RUNS} runs each (1 at 4096 tokens), CPU execution provider, median time; peak RSS of a fresh process`);
-  console.log(`capture = openModel + capture({ ids }, { memoryBudgetBytes: ${BUDGET / 2 ** 20} MiB }) (all 12 layers' maps, handed over and dropped layer by layer); plain = onnxruntime-node, logits only\n`);
-  const header = ['tokens', 'plain ms', 'capture ms', 'time ratio', 'plain RSS MB', 'capture RSS MB', 'RSS ratio', 'maps MB', 'runs'];
-  console.log(header.map((h) => h.padStart(15)).join(''));
+  console.log(`CPU execution provider; ${runsAt(512)} runs each up to 2048 tokens, 1 above; median time; peak RSS of a fresh process`);
+  console.log(`panel = capture maps 'none' (pool at sendBudgetMB ${SEND_BUDGET / 2 ** 20}); full = CLI capture writing every layer_<i>.npy; plain = logits only\n`);
+  const speed = diskWriteSpeed();
+  console.log(`disk write speed (1 GiB, fsync'd, ${tmpdir()}): ${(speed / 2 ** 20).toFixed(0)} MiB/s\n`);
+  const header = [
+    'tokens', 'plain ms', 'panel ms', 'panel/plain', 'full ms', 'written MB', 'full/floor', 'first ms', 'first target',
+    'plain RSS', 'panel RSS', 'full RSS', 'RSS target', 'seg runs',
+  ];
+  console.log(header.map((h) => h.padStart(12)).join(''));
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
   const notes: string[] = [];
   for (const n of LENGTHS) {
-    const mapsBytes = LAYERS * HEADS * n * n * 4;
-    const groups = planLayerGroups(Array(LAYERS).fill(HEADS), n, BUDGET, file).length;
+    // A plain forward holds a few [12, n, n] float32 tensors at once (scores, masked, softmax).
+    const scores = HEADS * n * n * 4;
+    if (3 * scores + 2 ** 30 > freemem()) {
+      notes.push(`${n} tokens skipped: one [12, ${n}, ${n}] score tensor is ${mb(scores)} MB and a plain forward holds about three (${mb(3 * scores)} MB), ${mb(freemem())} MB free`);
+      console.log([n, ...Array(header.length - 1).fill('skipped')].map((c) => String(c).padStart(12)).join(''));
+      continue;
+    }
     const plain = await measureInChild('plain', n, file);
-    // A group's maps exist twice at the end of its run (onnxruntime's outputs and their JS
-    // copies) on top of what the plain run needs; skip a capture that would meet the OOM killer.
-    const groupBytes = Math.min(mapsBytes, Math.max(BUDGET, mapBytes(HEADS, n)));
-    const needed = plain.peakRssBytes + 2 * groupBytes + 2 ** 30;
-    const cap = needed > freemem() ? undefined : await measureInChild('capture', n, file);
+    // A capture may refuse a length its layer cannot hold (one line, like the CLI): say so.
+    const panel = await measureInChild('panel', n, file).catch((e: Error) => {
+      notes.push(`panel capture at ${n} tokens: ${e.message}`);
+      return undefined;
+    });
+    if (!panel) {
+      console.log([n, plain.medianMs.toFixed(0), ...Array(header.length - 2).fill('failed')].map((c) => String(c).padStart(12)).join(''));
+      continue;
+    }
+    const mapsBytes = LAYERS * scores;
+    const disk = statfsSync(tmpdir());
+    const full = mapsBytes < 0.6 * disk.bavail * disk.bsize ? await measureInChild('full', n, file) : undefined;
+    if (!full) notes.push(`full-map capture at ${n} tokens skipped: ${mb(mapsBytes)} MB of maps, ${mb(disk.bavail * disk.bsize)} MB free on disk`);
+    const floor = plain.medianMs + ((full?.bytesWritten ?? 0) / speed) * 1000;
+    const firstTarget = (1.5 * plain.medianMs) / LAYERS + 200;
     const row = [
-      n, plain.medianMs.toFixed(0), cap ? cap.medianMs.toFixed(0) : 'skipped', cap ? (cap.medianMs / plain.medianMs).toFixed(2) : '-',
-      mb(plain.peakRssBytes), cap ? mb(cap.peakRssBytes) : 'skipped', cap ? (cap.peakRssBytes / plain.peakRssBytes).toFixed(2) : '-', mb(mapsBytes), groups,
+      n, plain.medianMs.toFixed(0), panel.medianMs.toFixed(0), (panel.medianMs / plain.medianMs).toFixed(2),
+      full ? full.medianMs.toFixed(0) : '-', full ? mb(full.bytesWritten ?? 0) : '-', full ? (full.medianMs / floor).toFixed(2) : '-',
+      (panel.firstLayerMs ?? NaN).toFixed(0), firstTarget.toFixed(0),
+      mb(plain.peakRssBytes), mb(panel.peakRssBytes), full ? mb(full.peakRssBytes) : '-', mb(plain.peakRssBytes + MEMORY_BUDGET + 300 * 2 ** 20),
+      `${panel.segmentRuns}${full ? `/${full.segmentRuns}` : ''}`,
     ];
-    if (!cap) notes.push(`capture at ${n} tokens skipped: needs about ${mb(needed)} MB, ${mb(freemem())} MB free`);
-    console.log(row.map((c) => String(c).padStart(15)).join(''));
+    console.log(row.map((c) => String(c).padStart(12)).join(''));
   }
   for (const note of notes) console.log(note);
+  console.log('\nfull/floor = full ms / (plain ms + written bytes / disk speed); RSS in MB; seg runs = segment runs per capture (panel/full)');
+  console.log(`targets: panel/plain <= 1.2, full/floor <= 1.2, first ms <= first target, panel RSS <= RSS target`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores (shared machines make times noisy)`);
 }
 

@@ -78,7 +78,7 @@ export class CaptureRelay {
       a.pending.push(p);
       return;
     }
-    this.send({ type: 'layer', captureId: p.captureId, layer: p.layer, heads: p.heads, queries: p.queries, keys: p.keys, pool: p.pool, data: p.data });
+    this.send({ type: 'layer', captureId: p.captureId, layer: p.layer, heads: p.heads, queries: p.queries, keys: p.keys, pool: p.pool, data: p.data, ...(p.stats ? { stats: p.stats } : {}) });
   }
 
   finish(s: CaptureSummary): void {

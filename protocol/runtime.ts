@@ -98,6 +98,11 @@ export namespace CaptureRequest {
     sendBudgetBytes?: number;
     /** Also send block means (LayerNotification.meanData) of pooled layers; default false. */
     means?: boolean;
+    /**
+     * Keep maps past memoryBudgetBytes in temp files. Default false: a model that runs as
+     * segments keeps the boundary activations instead and recomputes one layer for its tiles.
+     */
+    spillMaps?: boolean;
     workDoneToken?: string | number;
     /** Optional id chosen by the client ([A-Za-z0-9_-], at most 64) so it can route the
      *  capture's notifications before the response arrives; the server makes one otherwise. */
@@ -143,8 +148,24 @@ export namespace LayerNotification {
     data: string;
     /** With pool > 1 and CaptureRequest means: block means (data holds block maxima). */
     meanData?: string;
+    /**
+     * Per-head statistics of the full-resolution map (docs/views.md), computed by the runtime
+     * beside the probabilities: exact even when `data` is pooled. topK: the k of `topk`.
+     */
+    stats?: HeadStatsParams;
   }
   export const type = new NotificationType<Params>(method);
+}
+
+/** One value per head for each statistic; null where no row counts (previous of one row). */
+export interface HeadStatsParams {
+  topK: number;
+  entropy: (number | null)[];
+  distance: (number | null)[];
+  first: (number | null)[];
+  previous: (number | null)[];
+  self: (number | null)[];
+  topk: (number | null)[];
 }
 
 /** client -> server: a full-resolution rectangle of one head of a finished capture. */

@@ -5,6 +5,7 @@
  * never by file path. The host posts nothing before the webview's `ready`.
  */
 import type { InternalsToHost, InternalsToWebview } from './internals';
+import type { HeadStatsParams } from './runtime';
 
 export interface TokenInfo {
   text: string;
@@ -51,6 +52,8 @@ export type HostToWebview =
       pool: number;
       /** base64 float32 LE [heads, queries/pool, keys/pool] (protocol/encoding.ts). */
       data: string;
+      /** Per-head statistics of the full-resolution map, from the runtime (exact when pooled). */
+      stats?: HeadStatsParams;
     }
   | {
       type: 'captureDone';

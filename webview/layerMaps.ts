@@ -4,6 +4,7 @@
  * may be partial), so every consumer reads cells through these helpers.
  */
 import { decodeFloat32 } from '../protocol/encoding';
+import type { HeadStatsParams } from '../protocol/runtime';
 
 /** Most heatmap cells a side: Plotly stays responsive up to a few tens of thousands. */
 export const MAX_CELLS = 160;
@@ -17,6 +18,8 @@ export interface LayerMaps {
   rows: number;
   cols: number;
   data: Float32Array;
+  /** The runtime's statistics of the full-resolution map (exact even when pooled). */
+  stats?: HeadStatsParams;
 }
 
 export function decodeLayer(msg: {
@@ -26,6 +29,7 @@ export function decodeLayer(msg: {
   keys: number;
   pool: number;
   data: string;
+  stats?: HeadStatsParams;
 }): LayerMaps {
   const pool = Math.max(1, Math.floor(msg.pool));
   const rows = Math.ceil(msg.queries / pool);
@@ -36,7 +40,7 @@ export function decodeLayer(msg: {
       `layer ${msg.layer}: ${data.length} values, expected ${msg.heads} x ${rows} x ${cols} (pool ${pool})`,
     );
   }
-  return { layer: msg.layer, heads: msg.heads, queries: msg.queries, keys: msg.keys, pool, rows, cols, data };
+  return { layer: msg.layer, heads: msg.heads, queries: msg.queries, keys: msg.keys, pool, rows, cols, data, ...(msg.stats ? { stats: msg.stats } : {}) };
 }
 
 /** The weight at cell (row, col) of one head, in pooled units. */

@@ -12,13 +12,16 @@ import { findAttention, type AttentionSite } from '../onnx/attentionFinder';
 import { attentionShape } from '../onnx/attentionShape';
 import { expandFusedAttention } from '../onnx/fusedAttention';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
-import { exposeAttention, serializeModel } from '../onnx/surgery';
+import { exposeAttention } from '../onnx/surgery';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { createSession, type ProviderSession } from './executionProvider';
 import { buildFeeds, planFeeds, type FeedPlan } from './onnxFeeds';
 import { resolveIds, resolveTarget } from './captureInput';
-import { groupModel } from './groupModel';
-import { defaultMapBudget, planLayerGroups } from './layerGroups';
+import { DEFAULT_TOP_K, reductionFeeds } from './reductionFeeds';
+import { fromGraph, fromMap } from './layerReductions';
+import { reductionDecoration } from './reductions';
+import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
+import { checkLayerFits } from './layerMemory';
 import { sampleRss } from './rssSampler';
 import { UserError, type CaptureInput, type CaptureOptions, type CaptureResult, type LayerMap, type OpenedModel } from './types';
 
@@ -29,8 +32,6 @@ export interface OpenOnnxOptions {
   tokenizerDir?: string;
   /** Display name (the model folder's name when opened as a folder). */
   name?: string;
-  /** Bytes of maps one run may return (default: layerGroups.defaultMapBudget()). */
-  mapBudgetBytes?: number;
 }
 
 function firstLine(e: unknown): string {
@@ -60,9 +61,25 @@ function toFloat32(t: ort.Tensor): Float32Array {
   throw new Error(`attention tensor of type ${t.type}`);
 }
 
+/** Bytes of the largest output onnxruntime-node hands to JS (its bindings refuse 2 GiB); tests lower it. */
+export const outputLimits = { bytes: 2 ** 31 };
+
+interface Settled {
+  /** The provider the first segment's session settled on (`auto` resolved). */
+  provider?: string;
+  notes: string[];
+}
+
+interface Current {
+  graph: SegmentedGraph;
+  settled: Settled;
+  setting: ExecutionProviderSetting;
+  loadMs: number;
+}
+
 class OnnxModel implements OpenedModel {
   info: ModelInfo;
-  private current: ProviderSession & { setting: ExecutionProviderSetting; loadMs: number };
+  readonly recomputes = true;
 
   constructor(
     readonly path: string,
@@ -72,11 +89,9 @@ class OnnxModel implements OpenedModel {
     private readonly sites: AttentionSite[],
     private readonly plan: FeedPlan,
     private readonly tokenizer: TextTokenizer | undefined,
-    first: ProviderSession & { setting: ExecutionProviderSetting; loadMs: number },
+    private current: Current,
     name: string,
-    private readonly mapBudgetBytes?: number,
   ) {
-    this.current = first;
     this.info = {
       modelId: createHash('sha1').update(path).digest('hex').slice(0, 12),
       name,
@@ -87,110 +102,106 @@ class OnnxModel implements OpenedModel {
     };
   }
 
-  async session(setting: ExecutionProviderSetting, log?: (line: string) => void): Promise<OnnxModel['current']> {
+  /** The segments of the current provider (tests count their runs). */
+  get segments(): SegmentedGraph {
+    return this.current.graph;
+  }
+
+  async session(setting: ExecutionProviderSetting, log?: (line: string) => void): Promise<Current> {
     if (setting !== this.current.setting) {
       const started = performance.now();
-      const next = await openSession(this.path, serializeModel(exposeAttention(this.source(), this.sites)), setting, this.sessionOptions, log);
-      await this.current.session.release();
+      const next = await segmentedGraph(this.path, this.source, this.sites, setting, this.sessionOptions, (k) => this.info.layers[k].heads, log);
+      await next.graph.prepare('maps', this.feeds([0]), () => reductionFeeds(DEFAULT_TOP_K, 1));
+      await this.current.graph.release();
       this.current = { ...next, setting, loadMs: performance.now() - started };
     }
     return this.current;
   }
 
-  /** Runs ids through the graph; returns the probability tensors of the given sites. */
-  async run(session: ort.InferenceSession, ids: number[], sites: AttentionSite[] = this.sites, targetIds?: number[]): Promise<ort.InferenceSession.OnnxValueMapType> {
+  feeds(ids: number[], targetIds?: number[]): Record<string, ort.Tensor> {
     if (this.plan.vocabSize !== undefined) {
       const bad = [...ids, ...(targetIds ?? [])].find((id) => id >= this.plan.vocabSize!);
       if (bad !== undefined) {
         throw new UserError(`token id ${bad} is outside the vocabulary (${this.plan.vocabSize} ids) of ${this.path}`);
       }
     }
-    try {
-      return await session.run(buildFeeds(this.plan, ids, this.path, targetIds), sites.map((s) => s.output));
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`${this.path}: onnxruntime failed to run the model: ${firstLine(e)}`);
-    }
+    return buildFeeds(this.plan, ids, this.path, targetIds);
   }
 
   async capture(input: CaptureInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const t0 = performance.now();
     const { ids, tokens } = await resolveIds(input, this.tokenizer, this.path, options);
     const target = await resolveTarget(input, { ids, tokens }, this.tokenizer, this.path, this.plan.decoderInput !== undefined, options);
-    // Before the (possibly long) first run, so the client can draw the token strip and layer slots.
+    // Before the (possibly long) first segment, so the client can draw the token strip and layer slots.
     options.onTokens?.(tokens, ids, target);
     const t1 = performance.now();
     const current = await this.session(options.executionProvider ?? this.current.setting, options.log);
-    const budget = options.memoryBudgetBytes ?? this.mapBudgetBytes ?? defaultMapBudget();
-    // Encoder-decoder maps are n x n, m x m and m x n: the longer side bounds them all.
-    const longest = Math.max(ids.length, target?.ids.length ?? 0);
-    const groups = planLayerGroups(this.info.layers.map((l) => l.heads), longest, budget, this.path);
-    if (groups.length > 1) options.log?.(`${ids.length} tokens: maps returned in ${groups.length} runs to stay within the memory budget`);
-    // Several groups: each runs a model cut down to its layers (server/capture/groupModel.ts).
-    const graph = groups.length > 1 ? this.source() : undefined;
+    checkLayerFits(this.info.heads, Math.max(ids.length, target?.ids.length ?? 0), this.path);
+    const feeds = this.feeds(ids, target?.ids);
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
-    let cancelled = false;
-    let runMs = 0;
+    const inGraph = current.graph.reducesInGraph;
+    // Below opset 11 the reductions are made on the host, from full maps that then stay here.
+    const topK = options.topK ?? DEFAULT_TOP_K;
+    const longest = Math.max(ids.length, target?.ids.length ?? 0);
+    const shapes = this.sites.map((s) => (s.kind === 'cross' ? [target?.ids.length ?? ids.length, ids.length] : [longest, longest]));
+    const pools = this.sites.map((s, i) => Math.max(1, Math.floor(options.poolFactor?.(s.index, this.info.layers[s.index].heads, shapes[i][0], shapes[i][1]) ?? 1)));
+    // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
+    const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
+    const fullVariant: SegmentVariant = inGraph && big ? 'heads' : 'maps';
+    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : fullVariant;
+    const extraFeeds = (k: number) => reductionFeeds(topK, pools[k]);
+    let firstLayerMs: number | undefined;
+    let run;
     try {
-      for (const group of groups) {
-        if (options.isCancelled?.()) {
-          cancelled = true;
-          break;
-        }
-        const sites = group.map((i) => this.sites[i]);
-        const started = performance.now();
-        const outputs: Record<string, unknown> = { ...(await this.runGroup(graph, current, sites, ids, target?.ids, options.log)) };
-        runMs += performance.now() - started;
-        for (const site of sites) {
-          if (options.isCancelled?.()) {
-            cancelled = true;
-            break;
-          }
-          const map = this.layerMap(site, outputs[site.output] as ort.Tensor, options.log);
-          // Handed over: the caller keeps (or spills) it; the next layer should not wait on GC for room.
-          delete outputs[site.output];
-          layers.push({ index: site.index, kind: site.kind, heads: map.heads, source: site.nodeName });
-          await options.onLayer?.(map);
-          rss.sample();
-          options.onProgress?.((site.index + 1) / this.sites.length, `layer ${site.index + 1} of ${this.sites.length}`);
-        }
-        if (cancelled) break;
-      }
+      run = await guardRun(this.path, () =>
+        current.graph.runAll(
+          feeds,
+          variant,
+          async (out) => {
+            const site = this.sites[out.site];
+            firstLayerMs ??= performance.now() - t0;
+            const map = out.probs ? this.layerMap(site, out.probs, options.log) : out.extra.head0 ? this.joinHeads(site, out.extra) : undefined;
+            const shape = map ?? attentionShape(Array.from(out.extra.dims.data as BigInt64Array, Number));
+            this.info.layers[site.index].heads = shape.heads;
+            layers.push({ index: site.index, kind: site.kind, heads: shape.heads, source: site.nodeName });
+            if (options.onReductions) {
+              const r = inGraph ? fromGraph(site, shape, out.extra, topK, pools[site.index]) : fromMap(map!, topK, pools[site.index]);
+              await options.onReductions(r);
+            }
+            if (map && options.maps !== 'none') await options.onLayer?.(map);
+            rss.sample();
+            options.onProgress?.((site.index + 1) / this.sites.length, `layer ${site.index + 1} of ${this.sites.length}`);
+          },
+          () => options.isCancelled?.() ?? false,
+          extraFeeds,
+        ),
+      );
     } finally {
       rss.stop();
     }
     this.info.heads = Math.max(this.info.heads, ...layers.map((l) => l.heads));
     const t3 = performance.now();
+    const { boundaries } = run;
+    const graph = current.graph;
     return {
       tokens,
       ids,
       ...(target ? { targetTokens: target.tokens, targetIds: target.ids } : {}),
       layers,
-      executionProvider: current.provider,
-      providerNotes: [...current.notes],
-      timings: { loadMs: current.loadMs, tokenizeMs: t1 - t0, runMs, totalMs: t3 - t0 },
-      cancelled,
+      executionProvider: current.settled.provider ?? current.setting,
+      providerNotes: [...current.settled.notes],
+      timings: { loadMs: current.loadMs, tokenizeMs: t1 - t0, runMs: t3 - t1, totalMs: t3 - t0 },
+      cancelled: run.cancelled,
       peakRssBytes: rss.peak(),
+      segmentRuns: layers.length,
+      ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
+      recompute: async (index: number) => {
+        if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
+        const out = await guardRun(this.path, () => graph.rerun(index, boundaries, fullVariant, extraFeeds));
+        return out.probs ? this.layerMap(this.sites[index], out.probs) : this.joinHeads(this.sites[index], out.extra);
+      },
     };
-  }
-
-  /** One group's maps: the whole-model session, or a session of the group's own model. */
-  private async runGroup(
-    graph: onnx.IModelProto | undefined,
-    current: OnnxModel['current'],
-    sites: AttentionSite[],
-    ids: number[],
-    targetIds: number[] | undefined,
-    log?: (line: string) => void,
-  ): Promise<ort.InferenceSession.OnnxValueMapType> {
-    if (!graph) return this.run(current.session, ids, sites, targetIds);
-    const own = await openSession(this.path, serializeModel(groupModel(graph, sites)), current.setting, this.sessionOptions, log);
-    try {
-      return await this.run(own.session, ids, sites, targetIds);
-    } finally {
-      await own.session.release();
-    }
   }
 
   private layerMap(site: AttentionSite, tensor: ort.Tensor, log?: (line: string) => void): LayerMap {
@@ -202,10 +213,64 @@ class OnnxModel implements OpenedModel {
     return { index: site.index, kind: site.kind, ...shape, data: toFloat32(tensor) };
   }
 
+  /** One map from the `heads` variant's per-head outputs (head<h>, each [1, q, k]). */
+  private joinHeads(site: AttentionSite, extra: Record<string, ort.Tensor>): LayerMap {
+    const shape = attentionShape(Array.from(extra.dims.data as BigInt64Array, Number));
+    const cells = shape.queries * shape.keys;
+    const data = new Float32Array(shape.heads * cells);
+    for (let h = 0; h < shape.heads; h++) data.set(extra[`head${h}`].data as Float32Array, h * cells);
+    this.info.layers[site.index].heads = shape.heads;
+    return { index: site.index, kind: site.kind, ...shape, data };
+  }
+
+  /** Records the time opening took (files, segments' sessions, the probe). */
+  opened(loadMs: number): void {
+    this.current.loadMs = loadMs;
+  }
+
   async dispose(): Promise<void> {
     this.tokenizer?.dispose();
-    await this.current.session.release();
+    await this.current.graph.release();
   }
+}
+
+async function guardRun<T>(path: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${path}: onnxruntime failed to run the model: ${firstLine(e)}`);
+  }
+}
+
+/** The model's segments on a provider: the first session settles `auto`, the rest follow it. */
+async function segmentedGraph(
+  path: string,
+  source: () => onnx.IModelProto,
+  sites: AttentionSite[],
+  setting: ExecutionProviderSetting,
+  options: ort.InferenceSession.SessionOptions,
+  headsOf: (site: number) => number,
+  log?: (line: string) => void,
+): Promise<Omit<Current, 'setting' | 'loadMs'>> {
+  const settled: Settled = { notes: [] };
+  const exposed = (): onnx.IModelProto => exposeAttention(source(), sites);
+  const open = async (bytes: Uint8Array): Promise<ort.InferenceSession> => {
+    const ps = await openSession(path, bytes, (settled.provider as ExecutionProviderSetting | undefined) ?? setting, options, log);
+    if (!settled.provider) {
+      settled.provider = ps.provider;
+      settled.notes = ps.notes;
+    }
+    return ps.session;
+  };
+  const graph = new SegmentedGraph(exposed(), {
+    source: exposed,
+    sites: sites.map((s) => s.output),
+    open,
+    decorate: (probs, k, variant, opset) =>
+      reductionDecoration(probs, k, opset, { pooled: variant === 'reduced', heads: variant === 'heads' ? headsOf(k) : 0 }),
+  });
+  return { graph, settled };
 }
 
 async function openSession(
@@ -233,25 +298,39 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   const path = loaded.path;
   // Only path and sites are captured: the decoded model is not kept alive by this closure.
   const source = (): onnx.IModelProto => expandFusedAttention(readOnnxModel(path).model, file);
-  const bytes = serializeModel(exposeAttention(graph, sites));
   // No CPU arena: it grows by powers of two and never gives memory back, so the 805 MB maps of
   // a 4096-token layer left a 16 GB process behind (measured: 4.4 GB -> 1.7 GB peak at 2048).
   const sessionOptions = { ...externalDataSessionOptions(loaded), logSeverityLevel: 3 as const, enableCpuMemArena: false };
   const setting = options.executionProvider ?? 'auto';
-  const first = await openSession(loaded.path, bytes, setting, sessionOptions, options.log);
+  // While opening, the graph decoded above serves every segment (one copy of the weights in
+  // memory, not one per read); sessions made later (another variant) re-read the file.
+  let opening: onnx.IModelProto | undefined = graph;
+  const once = (): onnx.IModelProto => opening ?? source();
+  const heads: number[] = [];
+  const segmented = await segmentedGraph(loaded.path, once, sites, setting, sessionOptions, (k) => heads[k] ?? 0, options.log);
   const model = new OnnxModel(
     loaded.path, source, sessionOptions, sites, plan, tokenizer,
-    { ...first, setting, loadMs: performance.now() - started },
+    { ...segmented, setting, loadMs: 0 },
     options.name ?? basename(loaded.path),
-    options.mapBudgetBytes,
   );
-  // One-token probe: fills in the head counts (unknown until shapes resolve) and surfaces
-  // missing inputs or broken graphs when the model is opened rather than at first capture.
-  const probe = await model.run(first.session, [0]);
+  // One-token probe: makes every segment's session, fills in the head counts (unknown until
+  // shapes resolve) and surfaces missing inputs or broken graphs when the model is opened
+  // rather than at first capture.
+  await guardRun(loaded.path, () =>
+    segmented.graph.runAll(
+      model.feeds([0]),
+      'maps',
+      async (out) => void (heads[out.site] = attentionShape(out.probs!.dims.map(Number)).heads),
+      () => false,
+      () => reductionFeeds(DEFAULT_TOP_K, 1),
+    ),
+  );
+  opening = undefined;
+  segmented.graph.resetCounts();
   for (const s of sites) {
-    const heads = attentionShape((probe[s.output] as ort.Tensor).dims.map(Number)).heads;
-    model.info.layers[s.index].heads = heads;
-    model.info.heads = Math.max(model.info.heads, heads);
+    model.info.layers[s.index].heads = heads[s.index];
+    model.info.heads = Math.max(model.info.heads, heads[s.index]);
   }
+  model.opened(performance.now() - started);
   return model;
 }

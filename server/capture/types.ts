@@ -4,6 +4,7 @@
  * only, so the engine can change how it runs a model without touching them.
  */
 import type { ExecutionProviderSetting, LayerInfo, ModelInfo, CaptureTimings } from '../../protocol/runtime';
+import type { LayerReductions } from './layerReductions';
 
 /** One attention layer's probabilities, C order [heads, queries, keys]. */
 export interface LayerMap {
@@ -29,14 +30,26 @@ export interface CaptureOptions {
   maxTokens?: number;
   executionProvider?: ExecutionProviderSetting;
   /**
-   * Bound on the bytes of full maps the engine returns from one run (ONNX: long inputs run in
-   * groups of layers that fit it). Default: the model's own budget, else a quarter of free memory.
+   * The caller's bound on full maps it holds. The engine runs one segment per attention layer
+   * and hands each map over as its segment ends, so it holds one layer's map at a time whatever
+   * the bound; kept for callers that pass it through.
    */
   memoryBudgetBytes?: number;
   /** Checked between layers; when it returns true the run stops and resolves with cancelled. */
   isCancelled?: () => boolean;
-  /** Called once per layer in graph order, as soon as that layer's map is available. */
+  /** Called once per layer in graph order, as soon as that layer's map is available ('full' maps). */
   onLayer?: (map: LayerMap) => void | Promise<void>;
+  /**
+   * 'full' (default): every layer's full map reaches onLayer. 'none': full maps never leave the
+   * execution provider; only the reductions do (onReductions), and onLayer is not called.
+   */
+  maps?: 'full' | 'none';
+  /** Called once per layer, right after its segment, with the statistics computed beside its map. */
+  onReductions?: (r: LayerReductions) => void | Promise<void>;
+  /** k of the top-k mass statistic (default 3, the panel's default). */
+  topK?: number;
+  /** Pool factor of layer i's block-max map when maps are 'none' (default 1: no pooled map). */
+  poolFactor?: (layer: number, heads: number, queries: number, keys: number) => number;
   /** Called once, after tokenization and before the first onLayer, with the input's tokens. */
   onTokens?: (tokens: string[], ids: number[], target?: { tokens: string[]; ids: number[] }) => void;
   /** Called with a fraction in [0, 1] and a short message. */
@@ -54,11 +67,20 @@ export interface CaptureResult {
   targetTokens?: string[];
   targetIds?: number[];
   layers: LayerInfo[];
+  /** Segment runs of this capture (one per attention layer when the model runs as segments). */
+  segmentRuns?: number;
+  /** Milliseconds from the start of the capture to its first layer's map or reductions. */
+  firstLayerMs?: number;
   executionProvider: string;
   providerNotes: string[];
   timings: CaptureTimings;
   cancelled: boolean;
   peakRssBytes: number;
+  /**
+   * Recomputes one layer's full map by re-running only its segment from the boundary
+   * activations this capture kept (absent where a model cannot, e.g. layer-by-layer checkpoints).
+   */
+  recompute?: (layer: number) => Promise<LayerMap>;
 }
 
 /** A model opened by the runtime: what it is, and how to run it. */
@@ -67,6 +89,8 @@ export interface OpenedModel {
   /** Absolute path of the model file or folder. */
   path: string;
   capture(input: CaptureInput, options?: CaptureOptions): Promise<CaptureResult>;
+  /** Whether every capture's result carries `recompute` (the model runs as segments). */
+  recomputes?: boolean;
   dispose(): Promise<void>;
 }
 

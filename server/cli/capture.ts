@@ -2,12 +2,15 @@
 import { parseFlags } from './args';
 import { EXECUTION_PROVIDERS, captureToFolder, requestFromFlags, summaryLine } from './captureRun';
 
-const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5 | --ids-file <file>) --out <dir> [--ep <provider>] [--target-text "<text>" | --target-ids 3,17] [--max-tokens N] [--memory-budget-mb M] [--verbose]
+const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5 | --ids-file <file>) --out <dir> [--ep <provider>] [--target-text "<text>" | --target-ids 3,17] [--maps full|none] [--max-tokens N] [--memory-budget-mb M] [--verbose]
 
 Runs the model once and writes to <dir>:
   tokens.json         {"tokens": [...], "ids": [...]} (plus targetTokens/targetIds for encoder-decoder models)
   layer_<i>.npy       self-attention probabilities of layer i, float32 [heads, queries, keys]
   cross_<i>.npy       cross-attention layers, if any: [heads, target, source] float32
+  stats.json          {"layers": [{"entropy": [...], "distance": [...], "first": [...],
+                      "previous": [...], "self": [...]}, ...]}: one object per attention layer in
+                      graph order, one value per head (docs/views.md), no token hidden
   summary.json        model, layer and head counts, execution provider, timings, peak memory,
                       and "files": the files of this capture. Written last: a folder without it
                       holds no complete capture. Files of an earlier capture into <dir> that this
@@ -24,14 +27,16 @@ options:
                 encoder-decoder models (decoder_input_ids): the decoder's input, whose tokens
                 are the queries of cross-attention (default: the source ids again)
   --ep          ${EXECUTION_PROVIDERS.join(' | ')} (default auto: GPU providers of this build, else cpu)
+  --maps        full (default): write every layer_<i>.npy / cross_<i>.npy; none: only
+                stats.json (computed beside the probabilities; no full map leaves the provider)
   --max-tokens  refuse longer inputs (default: no limit)
   --memory-budget-mb
-                bound on the attention maps one run returns; long inputs run in groups of
-                layers that fit it (default: a quarter of free memory). Each layer file is
-                written as soon as its layer is done, so maps never pile up in memory.
+                accepted for compatibility: the model runs once, one attention layer at a time,
+                and each layer file is written as soon as its layer is done, so maps never pile
+                up in memory.
   --verbose     print provider notes to stderr`;
 
-const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', 'target-text': 'string', 'target-ids': 'string', verbose: 'boolean', help: 'boolean' } as const;
+const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', maps: 'string', 'target-text': 'string', 'target-ids': 'string', verbose: 'boolean', help: 'boolean' } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'capture');

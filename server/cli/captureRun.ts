@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { openModel } from '../capture/openModel';
+import { statsJson } from '../capture/layerReductions';
 import { type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
 import { requireRegularFile } from '../regularFile';
 import { UsageError, positiveInt, type Flags } from './args';
@@ -27,6 +28,8 @@ export interface CaptureRequest {
   onLayer?: (map: LayerMap) => void;
   /** The opened --out folder when the caller adds files and finishes it itself (demo). */
   folder?: OutputFolder;
+  /** --maps: 'none' writes no layer_<i>.npy / cross_<i>.npy, only stats.json (default 'full'). */
+  maps?: 'full' | 'none';
 }
 
 export interface CaptureOutcome {
@@ -81,14 +84,20 @@ export function requestFromFlags(flags: Flags, command: string): CaptureRequest 
     executionProvider: ep,
     maxTokens: positiveInt(flags['max-tokens'], 'max-tokens', command),
     memoryBudgetBytes: mib(positiveInt(flags['memory-budget-mb'], 'memory-budget-mb', command)),
+    ...(flags.maps !== undefined ? { maps: mapsFlag(flags.maps, command) } : {}),
   };
 }
 
 /** The names a capture writes: an earlier capture's files with these names are stale. */
-export const CAPTURE_FILES = [/^(layer|cross)_\d+\.npy$/, /^tokens\.json$/];
+export const CAPTURE_FILES = [/^(layer|cross)_\d+\.npy$/, /^tokens\.json$/, /^stats\.json$/];
 
 export function openCaptureFolder(out: string, command: string): OutputFolder {
   return OutputFolder.open(out, { command, owns: CAPTURE_FILES });
+}
+
+function mapsFlag(value: string | boolean, command: string): 'full' | 'none' {
+  if (value !== 'full' && value !== 'none') throw new UsageError(`${command}: --maps must be full or none, got "${value}"`);
+  return value;
 }
 
 export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutcome> {
@@ -101,6 +110,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
     let self = 0;
     let cross = 0;
     const warnings: string[] = [];
+    const stats: ReturnType<typeof statsJson>[] = [];
     const result = await model.capture(req.input, {
       maxTokens: req.maxTokens,
       memoryBudgetBytes: req.memoryBudgetBytes,
@@ -109,6 +119,8 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
         warnings.push(line);
         process.stderr.write(`warning: ${line}\n`);
       },
+      maps: req.maps ?? 'full',
+      onReductions: (r) => void (stats[r.index] = statsJson(r)),
       onLayer: (map) => {
         const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
         folder.writeNpy(file, map.data, [map.heads, map.queries, map.keys]);
@@ -118,6 +130,8 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       },
     });
     const target = result.targetIds ? { targetTokens: result.targetTokens, targetIds: result.targetIds } : {};
+    // JSON has no NaN: a statistic undefined for a head (no qualifying row) is written as null.
+    folder.writeJson('stats.json', { layers: stats });
     folder.writeJson('tokens.json', { tokens: result.tokens, ids: result.ids, ...target });
     const summary = {
       model: { path: model.path, name: model.info.name, format: model.info.format },
@@ -132,6 +146,9 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       executionProvider: result.executionProvider,
       providerNotes: result.providerNotes,
       timings: result.timings,
+      maps: req.maps ?? 'full',
+      ...(result.segmentRuns !== undefined ? { segmentRuns: result.segmentRuns } : {}),
+      ...(result.firstLayerMs !== undefined ? { firstLayerMs: result.firstLayerMs } : {}),
       peakRssBytes: result.peakRssBytes,
       cancelled: result.cancelled,
       ...(warnings.length ? { warnings } : {}),

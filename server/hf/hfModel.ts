@@ -8,6 +8,9 @@ import { freemem } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { ExecutionProviderSetting, LayerInfo, ModelInfo } from '../../protocol/runtime';
 import { resolveIds } from '../capture/captureInput';
+import { fromGraph, fromMap } from '../capture/layerReductions';
+import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
+import { checkLayerFits } from '../capture/layerMemory';
 import { sampleRss } from '../capture/rssSampler';
 import type { CaptureInput, CaptureOptions, CaptureResult, OpenedModel } from '../capture/types';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
@@ -75,17 +78,29 @@ export class HfModel implements OpenedModel {
       this.setting = wanted;
       loadMs = performance.now() - t1;
     }
+    checkLayerFits(this.cfg.heads, ids.length, this.path);
     const t2 = performance.now();
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
+    const topK = options.topK ?? DEFAULT_TOP_K;
+    const pools = this.info.layers.map((l) => Math.max(1, Math.floor(options.poolFactor?.(l.index, l.heads, ids.length, ids.length) ?? 1)));
+    let firstLayerMs: number | undefined;
     let out;
     try {
       out = await this.runner.run(ids, {
         isCancelled: () => options.isCancelled?.() ?? false,
-        onLayer: async (index, data, dims) => {
+        maps: options.maps,
+        extraFeeds: (k) => reductionFeeds(topK, pools[k]),
+        onLayer: async (index, data, dims, extra) => {
+          firstLayerMs ??= performance.now() - t0;
           const [, heads, queries, keys] = dims;
           layers.push(this.info.layers[index]);
-          await options.onLayer?.({ index, kind: 'self', heads, queries, keys, data });
+          const map = data ? { index, kind: 'self' as const, heads, queries, keys, data } : undefined;
+          if (options.onReductions) {
+            const site = { index, kind: 'self' as const };
+            await options.onReductions(extra?.stats ? fromGraph(site, { heads, queries, keys }, extra, topK, pools[index]) : fromMap(map!, topK, pools[index]));
+          }
+          if (map && options.maps !== 'none') await options.onLayer?.(map);
           rss.sample();
           options.onProgress?.((index + 1) / this.cfg.layers, `layer ${index + 1} of ${this.cfg.layers}`);
         },
@@ -94,6 +109,7 @@ export class HfModel implements OpenedModel {
       rss.stop();
     }
     this.lastPeakWeightBytes = out.peakWeightBytes;
+    const recompute = out.recompute;
     this.lastLogits = out.logits ? { data: out.logits, dims: out.logitsDims } : undefined;
     const t3 = performance.now();
     return {
@@ -105,7 +121,27 @@ export class HfModel implements OpenedModel {
       timings: { loadMs, tokenizeMs: t1 - t0, runMs: t3 - t2, totalMs: t3 - t0 },
       cancelled: out.cancelled,
       peakRssBytes: rss.peak(),
+      segmentRuns: layers.length,
+      ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
+      ...(recompute
+        ? {
+            recompute: async (index: number) => {
+              const { data, dims } = await recompute(index);
+              const [, heads, queries, keys] = dims;
+              return { index, kind: 'self' as const, heads, queries, keys, data };
+            },
+          }
+        : {}),
     };
+  }
+
+  get recomputes(): boolean {
+    return this.runner.segments !== undefined;
+  }
+
+  /** The segments of a whole-graph model (undefined in layer mode, which runs stage by stage). */
+  get segments(): Runner['segments'] {
+    return this.runner.segments;
   }
 
   async dispose(): Promise<void> {

@@ -6,8 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { createSession, type ProviderSession } from '../capture/executionProvider';
+import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
+import { reductionDecoration } from '../capture/reductions';
+import { SegmentedGraph, type SegmentVariant } from '../capture/segmentedGraph';
 import { UserError } from '../capture/types';
 import type { WeightNeed } from './binder';
 import { buildStage, type BuiltStage, type Stage } from './buildModel';
@@ -17,8 +21,13 @@ import type { FamilyGraph } from './family';
 import { hostInput } from './hostInputs';
 
 export interface RunHooks {
-  onLayer(index: number, probs: Float32Array, dims: number[]): Promise<void>;
+  /** probs: absent when maps are 'none'; extra: the graph's reductions (segmented runs). */
+  onLayer(index: number, probs: Float32Array | undefined, dims: number[], extra?: Record<string, ort.Tensor>): Promise<void>;
   isCancelled(): boolean;
+  /** 'none': a segmented run returns reductions only (layer mode still returns maps). */
+  maps?: 'full' | 'none';
+  /** The reductions' feeds for layer k (top-k, pool factor). */
+  extraFeeds?: (k: number) => Record<string, ort.Tensor>;
 }
 
 export interface RunOutput {
@@ -27,6 +36,8 @@ export interface RunOutput {
   cancelled: boolean;
   /** Most weight bytes (as float32) held at one time by this run's feeds. */
   peakWeightBytes: number;
+  /** Recomputes one layer's probabilities from this run's kept boundaries (segmented runs). */
+  recompute?: (layer: number) => Promise<{ data: Float32Array; dims: number[] }>;
 }
 
 export interface Runner {
@@ -34,6 +45,8 @@ export interface Runner {
   notes: string[];
   run(ids: number[], hooks: RunHooks): Promise<RunOutput>;
   dispose(): Promise<void>;
+  /** The segments a whole-graph runner runs (tests count their runs). */
+  segments?: SegmentedGraph;
 }
 
 const size = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(0)} MB` : `${(b / 1e3).toFixed(1)} kB`);
@@ -65,6 +78,11 @@ function loadSession(bytes: Uint8Array, folder: string, setting: ExecutionProvid
   return guarded(folder, 'load the built graph', () => createSession(bytes, setting, { logSeverityLevel: 3 }, log));
 }
 
+/**
+ * The whole built graph, run as one segment per layer (server/capture/segmentedGraph.ts): each
+ * layer computed once, its map handed out when its segment ends, boundaries kept so a layer can
+ * be recomputed. The serialized graph stays referenced for sessions made later (other variants).
+ */
 export async function wholeRunner(
   cfg: HfConfig,
   built: { bytes: Uint8Array; hostInputs: string[] },
@@ -72,23 +90,58 @@ export async function wholeRunner(
   setting: ExecutionProviderSetting,
   log?: (line: string) => void,
 ): Promise<Runner> {
-  const ps = await loadSession(built.bytes, folder, setting, log);
-  // Only the input names stay referenced: the serialized graph (all the weights) can be freed.
-  const hostInputs = built.hostInputs;
+  const { bytes, hostInputs } = built;
+  const source = () => onnx.ModelProto.decode(bytes);
+  let provider: string | undefined;
+  let notes: string[] = [];
+  const open = async (segment: Uint8Array): Promise<ort.InferenceSession> => {
+    const ps = await loadSession(segment, folder, (provider as ExecutionProviderSetting | undefined) ?? setting, log);
+    if (!provider) {
+      provider = ps.provider;
+      notes = ps.notes;
+    }
+    return ps.session;
+  };
+  const sites = Array.from({ length: cfg.layers }, (_, i) => `attn_${i}`);
+  const decorate = (probs: string, k: number, variant: SegmentVariant, opset: number) => reductionDecoration(probs, k, opset, { pooled: variant === 'reduced' });
+  const graph = new SegmentedGraph(source(), { source, sites, open, decorate });
+  const probeFeeds = () => reductionFeeds(DEFAULT_TOP_K, 1);
+  // One-token probe: makes every segment's session now, as opening a whole model always did.
+  await guarded(folder, 'run the model', () => graph.prepare('maps', hostFeeds(cfg, [0], hostInputs, folder), probeFeeds));
+  graph.resetCounts();
   return {
-    provider: ps.provider,
-    notes: ps.notes,
-    async run(ids, hooks) {
-      const out = await guarded(folder, 'run the model', () => ps.session.run(hostFeeds(cfg, ids, hostInputs, folder)));
-      for (let i = 0; i < cfg.layers; i++) {
-        if (hooks.isCancelled()) return { logitsDims: [], cancelled: true, peakWeightBytes: 0 };
-        const t = out[`attn_${i}`] as ort.Tensor;
-        await hooks.onLayer(i, t.data as Float32Array, t.dims.map(Number));
-      }
-      const logits = out.logits as ort.Tensor;
-      return { logits: logits.data as Float32Array, logitsDims: logits.dims.map(Number), cancelled: false, peakWeightBytes: 0 };
+    get provider() {
+      return provider ?? setting;
     },
-    dispose: () => ps.session.release(),
+    get notes() {
+      return notes;
+    },
+    segments: graph,
+    async run(ids, hooks) {
+      const run = await guarded(folder, 'run the model', () =>
+        graph.runAll(
+          hostFeeds(cfg, ids, hostInputs, folder),
+          hooks.maps === 'none' ? 'reduced' : 'maps',
+          async (out) =>
+            hooks.onLayer(
+              out.site,
+              out.probs?.data as Float32Array | undefined,
+              out.probs ? out.probs.dims.map(Number) : Array.from(out.extra.dims.data as BigInt64Array, Number),
+              out.extra,
+            ),
+          () => hooks.isCancelled(),
+          hooks.extraFeeds ?? probeFeeds,
+        ),
+      );
+      const recompute = async (layer: number) => {
+        const out = await guarded(folder, 'run the model', () => graph.rerun(layer, run.boundaries, 'maps', hooks.extraFeeds ?? probeFeeds));
+        return { data: out.probs!.data as Float32Array, dims: out.probs!.dims.map(Number) };
+      };
+      if (run.cancelled) return { logitsDims: [], cancelled: true, peakWeightBytes: 0 };
+      const logits = run.outputs.logits;
+      return { logits: logits.data as Float32Array, logitsDims: logits.dims.map(Number), cancelled: false, peakWeightBytes: 0, recompute };
+    },
+    dispose: () => graph.release(),
   };
 }
 

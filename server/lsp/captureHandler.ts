@@ -11,7 +11,9 @@ import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { encodeFloat32 } from '../../protocol/encoding';
 import { CaptureRequest, CaptureStartedNotification, LayerNotification, type CaptureSummary } from '../../protocol/runtime';
 import { UserError, type LayerMap } from '../capture/types';
+import type { LayerReductions } from '../capture/layerReductions';
 import type { CaptureStore } from './captureStore';
+import { panelPlan, reducedNotification, statsParams, type PanelPlan } from './reducedLayers';
 import { guarded } from './errors';
 import type { ModelRegistry } from './models';
 import { choosePool, poolMaps } from './pooling';
@@ -53,6 +55,7 @@ function checkParams(p: CaptureRequest.Params): void {
     throw new UserError(`attention/capture: sendBudgetBytes ${p.sendBudgetBytes} is not a positive number; fix attentionInspector.sendBudgetMB`);
   }
   if (p.means !== undefined && typeof p.means !== 'boolean') throw new UserError('attention/capture: means must be true or false');
+  if (p.spillMaps !== undefined && typeof p.spillMaps !== 'boolean') throw new UserError('attention/capture: spillMaps must be true or false');
   if (p.captureId !== undefined && (typeof p.captureId !== 'string' || !CAPTURE_ID.test(p.captureId))) {
     throw new UserError('attention/capture: captureId must be 1 to 64 letters, digits, _ or -');
   }
@@ -107,13 +110,20 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
       ctx.store.begin(captureId, model.info.modelId, params.memoryBudgetBytes);
       let sent = 0;
       const warnings: string[] = [];
+      const afterLayer = async (keys: number) => {
+        if (sent === 0) await holdForTest(keys, token, log);
+        sent++;
+        progress.report(Math.round((100 * sent) / layerCount), `layer ${sent} of ${layerCount}`);
+        await yieldToMessages(ctx.layerPauseMs());
+      };
+      let plan: PanelPlan = { maps: 'full', poolFactor: () => 1 };
+      const reductions = new Map<number, LayerReductions>();
       try {
         const result = await model.capture(
           { text: params.text, ids: params.ids, targetText: params.targetText, targetIds: params.targetIds },
           {
             maxTokens: params.maxTokens,
             executionProvider: params.executionProvider,
-            // Also bounds the engine: long inputs run in groups of layers whose maps fit it.
             memoryBudgetBytes: params.memoryBudgetBytes,
             isCancelled: () => token.isCancellationRequested,
             log,
@@ -121,30 +131,45 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
               warnings.push(line);
               connection.console.warn(`capture ${captureId}: ${line}`);
             },
+            // Read by the engine after onTokens, once the length (and so the pool) is known.
+            get maps() {
+              return plan.maps;
+            },
+            poolFactor: (l, h, q, k) => plan.poolFactor(l, h, q, k),
             onTokens: (tokens, ids, target) => {
+              plan = panelPlan(params, model, Math.max(ids.length, target?.ids.length ?? 0));
               void notify(connection, CaptureStartedNotification.type, {
                 captureId, modelId: model.info.modelId, tokens, ids, layers: model.info.layers,
                 ...(target ? { targetTokens: target.tokens, targetIds: target.ids } : {}),
                 ...(warnings.length ? { warnings } : {}),
               });
             },
+            onReductions: async (r) => {
+              if (plan.maps === 'full') return void reductions.set(r.index, r);
+              // No full map reached the runtime: a tile of this layer re-runs its segment.
+              ctx.store.addRecomputable(captureId, r.index);
+              await notify(connection, LayerNotification.type, reducedNotification(captureId, r));
+              await afterLayer(r.keys);
+            },
             onLayer: async (map) => {
-              ctx.store.add(captureId, map);
-              await notify(connection, LayerNotification.type, layerNotification(captureId, map, params, layerCount));
-              if (sent === 0) await holdForTest(map.keys, token, log);
-              sent++;
-              progress.report(Math.round((100 * sent) / layerCount), `layer ${sent} of ${layerCount}`);
-              await yieldToMessages(ctx.layerPauseMs());
+              // Engines that keep segment boundaries recompute a layer for its tiles instead of spilling it.
+              ctx.store.add(captureId, map, model.recomputes === true && params.spillMaps !== true);
+              const r = reductions.get(map.index);
+              reductions.delete(map.index);
+              await notify(connection, LayerNotification.type, { ...layerNotification(captureId, map, params, layerCount), ...(r ? { stats: statsParams(r) } : {}) });
+              await afterLayer(map.keys);
             },
           },
         );
+        ctx.store.setRecompute(captureId, result.recompute);
         const cancelled = result.cancelled || token.isCancellationRequested;
         // A cancelled run is not kept: its maps (and spill files) go now, not when three later
         // captures push it out. The panel keeps what it was sent; a tile of it asks for a rerun.
         if (cancelled) ctx.store.drop(captureId);
         ctx.status.send('idle', cancelled ? 'capture cancelled' : undefined, result.executionProvider);
         log(`capture ${captureId}: ${result.layers.length} layers, ${result.tokens.length} tokens on ${result.executionProvider} in ${Math.round(result.timings.totalMs)} ms${cancelled ? ' (cancelled)' : ''}`);
-        return { captureId, modelId: model.info.modelId, ...result, cancelled };
+        const { recompute: _recompute, ...summary } = result;
+        return { captureId, modelId: model.info.modelId, ...summary, cancelled };
       } catch (e) {
         ctx.store.drop(captureId);
         if (e instanceof CancelledError) ctx.status.send('idle', 'capture cancelled');

@@ -22,6 +22,15 @@ export interface StoredCapture {
   diskBytes: number;
   /** Bound on this capture's in-memory bytes; undefined: the store's own bound only. */
   budgetBytes?: number;
+  /**
+   * Set when the engine can recompute a layer from the capture's kept boundaries: layers past
+   * the budget are then neither held nor spilled, and a tile of one re-runs its segment.
+   */
+  recompute?: (layer: number) => Promise<LayerMap>;
+  /** Layers past the budget left to recompute (index -> shape). */
+  recomputable: Set<number>;
+  /** The last recomputed layer, so the tiles of one zoom re-run its segment once. */
+  recent?: LayerMap;
 }
 
 export interface Tile {
@@ -43,18 +52,25 @@ export class CaptureStore {
     // An id used again (a client that reuses ids) replaces the old capture: its spill files go
     // now instead of leaking until the process ends.
     this.drop(captureId);
-    const c: StoredCapture = { captureId, modelId, layers: new Map(), bytes: 0, diskBytes: 0, budgetBytes };
+    const c: StoredCapture = { captureId, modelId, layers: new Map(), bytes: 0, diskBytes: 0, budgetBytes, recomputable: new Set() };
     this.captures.set(captureId, c);
     this.evict(captureId);
     return c;
   }
 
-  add(captureId: string, map: LayerMap): void {
+  /**
+   * `recomputable`: the engine hands over a recompute function when the capture ends
+   * (setRecompute), so a layer past the budget is dropped instead of spilled.
+   */
+  add(captureId: string, map: LayerMap, recomputable = false): void {
     const c = this.captures.get(captureId);
     if (!c) return;
     release(c.layers.get(map.index));
     const size = map.data.byteLength;
-    if (c.budgetBytes !== undefined && c.bytes + size > c.budgetBytes) {
+    if (recomputable && c.budgetBytes !== undefined && c.bytes + size > c.budgetBytes) {
+      c.layers.delete(map.index);
+      c.recomputable.add(map.index);
+    } else if (c.budgetBytes !== undefined && c.bytes + size > c.budgetBytes) {
       c.layers.set(map.index, new SpilledMap(map.data, map.heads, map.queries, map.keys));
       c.diskBytes += size;
     } else {
@@ -107,6 +123,32 @@ export class CaptureStore {
       total -= c.bytes;
       disk -= c.diskBytes;
     }
+  }
+
+  /** A layer of which no full map reached the runtime (maps 'none'): tiles recompute it. */
+  addRecomputable(captureId: string, index: number): void {
+    const c = this.captures.get(captureId);
+    if (!c) return;
+    release(c.layers.get(index));
+    c.layers.delete(index);
+    c.recomputable.add(index);
+  }
+
+  setRecompute(captureId: string, recompute: ((layer: number) => Promise<LayerMap>) | undefined): void {
+    const c = this.captures.get(captureId);
+    if (c) c.recompute = recompute;
+  }
+
+  /** A tile of a held or spilled layer, or of one recomputed from the capture's boundaries. */
+  async tileOrRecompute(captureId: string, layer: number, head: number, q0: number, q1: number, k0: number, k1: number): Promise<Tile> {
+    const c = this.captures.get(captureId);
+    if (!c || !c.recomputable.has(layer)) return this.tile(captureId, layer, head, q0, q1, k0, k1);
+    if (!c.recompute) throw new UserError(`layer ${layer} of capture ${captureId} is still being captured; ask for the tile when the capture ends`);
+    if (c.recent?.index !== layer) {
+      c.recent = undefined;
+      c.recent = await c.recompute(layer);
+    }
+    return sliceTile(c.recent, head, q0, q1, k0, k1, layer);
   }
 
   tile(captureId: string, layer: number, head: number, q0: number, q1: number, k0: number, k1: number): Tile {

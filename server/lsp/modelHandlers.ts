@@ -42,7 +42,7 @@ export function registerTile(connection: Connection, store: CaptureStore): void 
       if (nums.some((n) => typeof n !== 'number' || !Number.isInteger(n))) {
         throw new UserError('attention/tile: layer, head, q0, q1, k0 and k1 must be integers');
       }
-      const tile = store.tile(p.captureId, p.layer, p.head, p.q0, p.q1, p.k0, p.k1);
+      const tile = await store.tileOrRecompute(p.captureId, p.layer, p.head, p.q0, p.q1, p.k0, p.k1);
       return { rows: tile.rows, cols: tile.cols, data: encodeFloat32(tile.data) };
     }),
   );

@@ -70,7 +70,7 @@ describe('a cancelled capture frees its memory (runtime over LSP)', function () 
       if (id === captureId) cts.cancel();
     };
     try {
-      return await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId, memoryBudgetBytes }, cts.token);
+      return await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId, memoryBudgetBytes, spillMaps: true }, cts.token);
     } finally {
       onLayer = undefined;
     }
@@ -122,7 +122,7 @@ describe('a cancelled capture frees its memory (runtime over LSP)', function () 
       seen.push(...spillFiles(pid));
       cts.cancel();
     };
-    const r = await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'cancel-spill', memoryBudgetBytes: 1 }, cts.token);
+    const r = await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'cancel-spill', memoryBudgetBytes: 1, spillMaps: true }, cts.token);
     onLayer = undefined;
     assert.equal(r.cancelled, true);
     assert.ok(seen.length >= 1, 'no spill file while the capture ran');

@@ -15,6 +15,7 @@ import {
   ShutdownRequest,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
+import { poolMaps } from '../../server/lsp/pooling';
 import { decodeFloat32 } from '../../protocol/encoding';
 import {
   CaptureRequest,
@@ -125,7 +126,7 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
     const layerBytes = HEADS * n * n * 4;
     // Room for one layer in memory: layers 1..3 go to disk.
     const before = spillFiles(child.pid!).length;
-    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-1', memoryBudgetBytes: layerBytes * 1.5 });
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-1', memoryBudgetBytes: layerBytes * 1.5, spillMaps: true });
     const files = spillFiles(child.pid!);
     assert.equal(files.length - before, LAYERS - 1);
     const tile = await conn.sendRequest(TileRequest.type, { captureId: 'spill-1', layer: 3, head: 1, q0: 2, q1: 8, k0: 1, k1: 7 });
@@ -140,8 +141,50 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
     await assert.rejects(conn.sendRequest(TileRequest.type, { captureId: 'spill-1', layer: 3, head: 0, q0: 0, q1: 1, k0: 0, k1: 1 }), /no longer held/);
   });
 
+  it('recomputes a layer past the memory budget from its stored boundary for a tile, writing no spill file', async () => {
+    const n = IDS.length;
+    const layerBytes = HEADS * n * n * 4;
+    const before = spillFiles(child.pid!).length;
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'recompute-1', memoryBudgetBytes: layerBytes * 1.5 });
+    assert.equal(spillFiles(child.pid!).length, before, 'maps past the budget are not written to disk');
+    for (const layer of [3, 2]) {
+      const tile = await conn.sendRequest(TileRequest.type, { captureId: 'recompute-1', layer, head: 1, q0: 2, q1: 8, k0: 1, k1: 7 });
+      const got = decodeFloat32(tile.data);
+      let i = 0;
+      for (let q = 2; q < 8; q++) for (let k = 1; k < 7; k++, i++) {
+        const want = reference[layer][(1 * n + q) * n + k];
+        assert.ok(Math.abs(got[i] - want) < 1e-5, `layer ${layer} cell ${i}: ${got[i]} vs ${want}`);
+      }
+    }
+  });
+
+  it('a capture pooled for the send budget gets block maxima and exact statistics from the graph, and tiles from recomputed layers', async () => {
+    const n = IDS.length;
+    const before = spillFiles(child.pid!).length;
+    // A send budget of a few cells per layer: every layer pools, so the model runs with maps 'none'.
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'reduced-1', sendBudgetBytes: 4 * 64, memoryBudgetBytes: 1 });
+    assert.equal(spillFiles(child.pid!).length, before);
+    const layers = events.filter((e) => e.captureId === 'reduced-1' && e.kind === 'layer').map((e) => e.p as LayerNotification.Params);
+    assert.equal(layers.length, LAYERS);
+    for (const l of layers) {
+      const pooled = poolMaps(reference[l.layer], HEADS, n, n, l.pool);
+      assert.ok(l.pool > 1);
+      const got = decodeFloat32(l.data);
+      pooled.max.forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-6, `layer ${l.layer} block ${i}`));
+      assert.ok(l.stats, 'statistics ride with the layer');
+      for (let h = 0; h < HEADS; h++) {
+        let self = 0;
+        for (let q = 0; q < n; q++) self += reference[l.layer][(h * n + q) * n + q];
+        assert.ok(Math.abs(l.stats.self[h]! - self / n) < 1e-6, `layer ${l.layer} head ${h} self`);
+      }
+    }
+    const tile = await conn.sendRequest(TileRequest.type, { captureId: 'reduced-1', layer: 1, head: 0, q0: 0, q1: n, k0: 0, k1: n });
+    const got = decodeFloat32(tile.data);
+    for (let i = 0; i < n * n; i++) assert.ok(Math.abs(got[i] - reference[1][i]) < 1e-5, `tile cell ${i}`);
+  });
+
   it('leaves no spill files behind when the process exits', async () => {
-    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-2', memoryBudgetBytes: 1 });
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'spill-2', memoryBudgetBytes: 1, spillMaps: true });
     const pid = child.pid!;
     assert.equal(spillFiles(pid).length, LAYERS);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { createSession } from '../../server/capture/executionProvider';
-import { mapBytes, planLayerGroups } from '../../server/capture/layerGroups';
 import { encodeNpy, readNpy, writeNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
 import { UserError } from '../../server/capture/types';
@@ -39,15 +38,6 @@ describe('capture files and setup', () => {
     writeNpy(file, Float32Array.of(0.5, 7), [2]);
     assert.deepEqual(readNpy(file), { data: Float32Array.of(0.5, 7), shape: [2] });
     assert.ok(readFileSync(file).subarray(10, 80).toString('latin1').includes("'shape': (2,)"));
-  });
-
-  it('groups layers so each run returns maps within the budget, and refuses a layer larger than memory', () => {
-    assert.equal(mapBytes(12, 512), 12 * 512 * 512 * 4);
-    const one = mapBytes(4, 100);
-    assert.deepEqual(planLayerGroups([4, 4, 4, 4, 4], 100, 2 * one, 'm.onnx'), [[0, 1], [2, 3], [4]]);
-    assert.deepEqual(planLayerGroups([4, 4, 4], 100, 1, 'm.onnx'), [[0], [1], [2]]);
-    assert.deepEqual(planLayerGroups([4, 4, 4], 100, 1e12, 'm.onnx'), [[0, 1, 2]]);
-    assert.throws(() => planLayerGroups([64], 2 ** 22, 1, 'big.onnx'), isUserError(/4194304 tokens need .* GiB for one layer's maps of big\.onnx/));
   });
 
   it('auto falls back to cpu here and says why each GPU provider was skipped', async () => {

@@ -15,6 +15,9 @@ import { UserError, type LayerMap } from '../../server/capture/types';
 import { captureToFolder, requestFromFlags } from '../../server/cli/captureRun';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
+import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
+import { headMat } from '../../webview/analysis/matrix';
+import { headStats } from '../../webview/analysis/stats';
 
 const V = 20;
 const H = 2;
@@ -163,6 +166,9 @@ describe('encoder-decoder capture (decoder_input_ids, cross-attention)', functio
       // Decoder self-attention is causal: target 0 sees only itself.
       assert.ok(Math.abs(maps[1].data[0] - 1) < 1e-6);
 
+      // Segments (encoder self, decoder self, cross), each run once: equal to one whole-graph run.
+      await checkSegmentedCapture(model, { ids: SRC, targetIds: TGT }, await wholeGraphMaps(file, SRC, TGT));
+
       const same = await model.capture({ ids: SRC });
       assert.deepEqual(same.targetIds, SRC, 'without a target, the decoder reads the source ids');
       await assert.rejects(model.capture({ ids: SRC, targetIds: [V] }), /token id 20 is outside the vocabulary \(20 ids\)/);
@@ -200,6 +206,15 @@ describe('encoder-decoder capture (decoder_input_ids, cross-attention)', functio
     assert.deepEqual([summary.crossAttentionLayers, summary.selfAttentionLayers, summary.tokens, summary.targetTokens], [1, 2, 5, 3]);
     assert.ok(summary.peakRssBytes > 0);
     assert.ok(!existsSync(join(out, 'layer_2.npy')));
+    // stats.json: one object per layer in graph order, the cross layer's from its [target, source] map.
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { layers: Record<string, number[]>[] };
+    assert.equal(stats.layers.length, 3);
+    for (let h = 0; h < H; h++) {
+      const host = headStats(headMat(cross.data, h, 3, 5), 3);
+      for (const key of ['entropy', 'distance', 'first', 'previous', 'self'] as const) {
+        assert.ok(Math.abs(stats.layers[2][key][h] - host[key]) <= 1e-6 * Math.max(1, Math.abs(host[key])), `cross head ${h} ${key}`);
+      }
+    }
     assert.throws(() => requestFromFlags({ model: file, ids: '1', 'target-ids': '1', 'target-text': 'a', out }, 'capture'), /at most one of --target-text, --target-ids/);
     assert.throws(() => requestFromFlags({ model: file, ids: '1', 'target-ids': 'x', out }, 'capture'), /--target-ids needs comma-separated/);
   });

@@ -13,6 +13,7 @@ import { openModel } from '../../server/capture/openModel';
 import type { LayerMap } from '../../server/capture/types';
 import { expandFusedAttention } from '../../server/onnx/fusedAttention';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
+import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
 
 const D = 8;
 const H = 2;
@@ -118,6 +119,8 @@ describe('com.microsoft fused attention', () => {
       const m = await openModel(file, { executionProvider: 'cpu' });
       const maps: LayerMap[] = [];
       await m.capture({ ids }, { onLayer: (x) => void maps.push(x) });
+      // After the rewrite the model runs as segments too: the same map as one whole-graph run.
+      await checkSegmentedCapture(m, { ids }, await wholeGraphMaps(file, ids));
       await m.dispose();
       assert.equal(maps.length, 1);
       assert.deepEqual([maps[0].heads, maps[0].queries, maps[0].keys], [H, ids.length, ids.length]);

@@ -15,6 +15,7 @@ import { openModel } from '../../server/capture/openModel';
 import { UserError, type LayerMap } from '../../server/capture/types';
 import { expandFusedAttention } from '../../server/onnx/fusedAttention';
 import { GraphBuilder, type AttrValue } from '../../server/onnx/graphBuilder';
+import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
 
 const E = 16; // model width
 const H = 4;
@@ -180,6 +181,7 @@ describe('com.microsoft GroupQueryAttention', () => {
       const m = await openModel(file, { executionProvider: 'cpu' });
       const maps: LayerMap[] = [];
       await m.capture({ ids }, { onLayer: (x) => void maps.push(x) });
+      await checkSegmentedCapture(m, { ids }, await wholeGraphMaps(file, ids));
       await m.dispose();
       const n = ids.length;
       assert.equal(maps.length, 1);

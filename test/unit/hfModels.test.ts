@@ -13,6 +13,7 @@ import { openHuggingFaceModel, type HfModel } from '../../server/hf/hfModel';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
 import { bertReference, gpt2Reference, llamaReference, type RefOutput } from '../helpers/hfReference';
 import { stored, writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
+import { checkSegmentedCapture, wholeBuiltMaps } from '../helpers/segmentCheck';
 
 type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -67,6 +68,8 @@ async function check(c: Case): Promise<{ maps: LayerMap[]; ref: RefOutput; model
     });
     assert.ok(model.lastLogits);
     assert.ok(maxDiff(model.lastLogits.data, ref.logits) < 1e-4, `${c.name}: logits differ by ${maxDiff(model.lastLogits.data, ref.logits)}`);
+    // The built graph runs as one segment per layer: the same maps as the graph run whole.
+    await checkSegmentedCapture(model, { ids: c.ids }, await wholeBuiltMaps(dir, c.ids));
     return { maps, ref, model };
   } finally {
     await model.dispose();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
 import type { LayerMap } from '../../server/capture/types';
+import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'torch-exports');
 
@@ -30,6 +31,8 @@ describe('real torch.onnx.export graphs', () => {
             assert.ok(Math.abs(m.data[i] - torch.data[i]) < 1e-5, `${name} layer ${l} cell ${i}: ${m.data[i]} vs ${torch.data[i]}`);
           }
         });
+        // Cut into segments, each run once: the same maps as the whole graph in one run.
+        await checkSegmentedCapture(model, { ids }, await wholeGraphMaps(join(dir, 'model.onnx'), ids));
       } finally {
         await model.dispose();
       }

@@ -20,6 +20,8 @@ import { launchChromium } from '../helpers/chromium';
 import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
 import { repoRoot } from '../helpers/webviewBundle';
 import { screenshotPath } from '../helpers/screenshots';
+import type { LayerReductions } from '../../server/capture/layerReductions';
+import { statsParams } from '../../server/lsp/reducedLayers';
 
 
 type Plot = { data: { z: (number | null)[][]; text: string[][] }[] };
@@ -278,5 +280,50 @@ describe('Attention panel analyses in headless Chromium', function () {
     await p.post(pooled);
     await p.page.waitForFunction(() => /pooled \(2 × 2 token blocks/.test(document.querySelector('.analysis-caveat')?.textContent ?? ''));
     await p.page.waitForFunction(() => document.querySelectorAll('.stats-table tbody tr').length === 8);
+  });
+
+  it('pooled layers with the runtime\'s statistics: the table shows the full-resolution figures, marked exact', async () => {
+    const model = await openModel(join(repoRoot, 'samples', 'tiny-gpt'));
+    const text = readFileSync(join(repoRoot, 'samples', 'texts', 'long.txt'), 'utf8').slice(0, 1400);
+    let run: Awaited<ReturnType<typeof captureMessages>>;
+    const reductions: LayerReductions[] = [];
+    try {
+      run = await captureMessages(model, { text }, 'long');
+      // The runtime's own reductions, computed in the graph beside the probabilities.
+      await model.capture({ text }, { maps: 'none', poolFactor: () => 2, onReductions: (r) => void reductions.push(r) });
+    } finally {
+      await model.dispose();
+    }
+    const N = run.maps[0].queries;
+    const pooled = run.messages.map((msg) => {
+      if (msg.type !== 'layer') return { ...msg, captureId: 'exact' } as HostToWebview;
+      const r = reductions[msg.layer];
+      return { ...msg, captureId: 'exact', pool: 2, data: encodeFloat32(r.pooled!.max), stats: statsParams(r) };
+    });
+    // A panel of its own: this capture's figures, not what the captures above left in the views.
+    const own = await openPanelPage(browser);
+    await openTab(own.page, 'stats');
+    await own.post(pooled);
+    await own.page.waitForFunction(() => /head statistics are exact/.test(document.querySelector('.analysis-caveat')?.textContent ?? ''));
+    await own.page.waitForFunction(() => document.querySelectorAll('.stats-table tbody tr').length === 8);
+    // The table is drawn on the next frame after the last layer: wait until it shows this capture's
+    // L0 H0 (a wrong figure times out here and fails the comparison below).
+    const want = statsOf(headArrays(run.maps[0].data, 0, N), 3).distance.toFixed(4);
+    await own.page
+      .waitForFunction((w) => document.querySelector('.stats-table tbody tr[data-layer="0"][data-head="0"] td[data-key="distance"]')?.textContent === w, want, { timeout: 5000 })
+      .catch(() => undefined);
+    const rows = await own.page.$$eval('.stats-table tbody tr', (trs) =>
+      trs.map((tr) => ({
+        layer: Number((tr as HTMLElement).dataset.layer),
+        head: Number((tr as HTMLElement).dataset.head),
+        cells: Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [(td as HTMLElement).dataset.key, td.textContent])),
+      })),
+    );
+    for (const r of rows) {
+      // Independent figures from the full map, not from the pooled cells the panel holds.
+      const expected = statsOf(headArrays(run.maps[r.layer].data, r.head, N), 3);
+      for (const [key, v] of Object.entries(expected)) assert.equal(r.cells[key], v.toFixed(4), `L${r.layer}H${r.head} ${key}`);
+    }
+    await own.page.close();
   });
 });

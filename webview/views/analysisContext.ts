@@ -123,7 +123,15 @@ export class AnalysisContext {
   /** A line saying what the pictures are computed on, when that is not the plain full maps. */
   caveat(): string {
     const parts: string[] = [];
-    if (this.pool > 1) parts.push(`Maps arrived pooled (${this.pool} × ${this.pool} token blocks, block maxima): figures are approximate, of the pooled cells, not single tokens.`);
+    if (this.pool > 1) {
+      const exact = [...this.layers.values()].every((m) => m.stats !== undefined);
+      const k = this.layers.values().next().value?.stats?.topK;
+      parts.push(
+        exact
+          ? `Maps arrived pooled (${this.pool} × ${this.pool} token blocks, block maxima): head statistics are exact (computed by the runtime at full resolution, top-k mass for k = ${k}); rollout, flow, similarity and layer views use the pooled cells and are approximate.`
+          : `Maps arrived pooled (${this.pool} × ${this.pool} token blocks, block maxima): figures are approximate, of the pooled cells, not single tokens.`,
+      );
+    }
     if (this.hideSpecial && this.hiddenCount() > 0) parts.push(`${this.hiddenCount()} special token(s) hidden; each row renormalised over the remaining keys.`);
     if (!this.complete) parts.push(`Layers received: ${this.layers.size} of ${this.heads.length}.`);
     return parts.join(' ');

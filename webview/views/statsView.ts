@@ -12,6 +12,18 @@ import { drawGrid } from './matrixPlot';
 import { StatsTable } from './statsTable';
 import type { AnalysisView, OpenHead } from './view';
 
+/**
+ * The runtime's figures for a pooled layer: computed at full resolution beside the
+ * probabilities, so exact where the pooled cells would only approximate them. Top-k mass is
+ * the runtime's only for its own k. Undefined for full maps (computed here, hiding included).
+ */
+function exactStats(m: LayerMaps, h: number, topK: number): HeadStats | undefined {
+  const s = m.stats;
+  if (m.pool <= 1 || !s || s.topK !== topK) return undefined;
+  const v = (xs: (number | null)[]) => xs[h] ?? NaN;
+  return { entropy: v(s.entropy), distance: v(s.distance), first: v(s.first), previous: v(s.previous), self: v(s.self), sparsity: v(s.topk) };
+}
+
 export class StatsView implements AnalysisView {
   readonly id = 'stats';
   readonly title = 'Head statistics';
@@ -54,7 +66,7 @@ export class StatsView implements AnalysisView {
       for (let h = 0; h < m.heads; h++) {
         const key = `${ctx.epoch}:${h}:${this.topK}`;
         let st = byHead.get(key);
-        if (!st) byHead.set(key, (st = headStats(ctx.head(l, h)!, this.topK)));
+        if (!st) byHead.set(key, (st = exactStats(m, h, this.topK) ?? headStats(ctx.head(l, h)!, this.topK)));
         rows.push({ layer: l, head: h, ...st });
       }
     }
