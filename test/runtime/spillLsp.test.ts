@@ -91,11 +91,11 @@ describe('spill files and request sizes of the runtime (LSP)', function () {
       const { rt, modelId } = await runtimeWith(tmp);
       try {
         const pid = rt.child.pid!;
-        await rt.conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'same', memoryBudgetBytes: 1 });
+        await rt.conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'same', memoryBudgetBytes: 1, spillMaps: true });
         const first = spillFiles(tmp, pid);
         assert.equal(first.length, 2, 'both layers spilled');
         for (const f of first) assert.equal(readFileSync(f).length, 2 * 64 * 64 * 4);
-        await rt.conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'same', memoryBudgetBytes: 1 });
+        await rt.conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, captureId: 'same', memoryBudgetBytes: 1, spillMaps: true });
         const second = spillFiles(tmp, pid);
         assert.equal(second.length, 2);
         assert.ok(first.every((f) => !existsSync(f)), 'the first capture\'s files went with the reused id');
@@ -124,11 +124,11 @@ describe('spill files and request sizes of the runtime (LSP)', function () {
       const before = free();
       const long = Array.from({ length: 300 }, (_, i) => i % 16); // 2 heads × 300² floats: 703 KiB per layer
       await assert.rejects(
-        rt.conn.sendRequest(CaptureRequest.type, { modelId: started.modelId, ids: long, captureId: 'full', memoryBudgetBytes: 1 }),
+        rt.conn.sendRequest(CaptureRequest.type, { modelId: started.modelId, ids: long, captureId: 'full', memoryBudgetBytes: 1, spillMaps: true }),
         (e: Error) => /no space left in .*attention-inspector-maps-\d+-\w+ for the maps above the memory budget; free disk space/.test(e.message) && !e.message.includes('\n'),
       );
       assert.ok(free() >= before - 2, `space not given back: ${before - free()} blocks still used`);
-      await rt.conn.sendRequest(CaptureRequest.type, { modelId: started.modelId, ids: IDS, captureId: 'after', memoryBudgetBytes: 1 });
+      await rt.conn.sendRequest(CaptureRequest.type, { modelId: started.modelId, ids: IDS, captureId: 'after', memoryBudgetBytes: 1, spillMaps: true });
       assert.equal(spillFiles(disk!.dir, rt.child.pid!).length, 2);
     } finally {
       rt?.stop();

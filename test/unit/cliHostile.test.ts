@@ -145,12 +145,12 @@ describe('CLI under hostile use', function () {
     const a = join(dir, 'cap-a');
     const b = join(dir, 'cap-b');
     assert.equal(cli(['capture', '--model', join(dir, 'three.onnx'), '--ids', '1,2,3', '--out', a, '--ep', 'cpu']).code, 0);
-    assert.deepEqual(readdirSync(a).sort(), ['layer_0.npy', 'layer_1.npy', 'layer_2.npy', 'summary.json', 'tokens.json']);
+    assert.deepEqual(readdirSync(a).sort(), ['layer_0.npy', 'layer_1.npy', 'layer_2.npy', 'stats.json', 'summary.json', 'tokens.json']);
     const r = cli(['capture', '--model', join(dir, 'two.onnx'), '--ids', '1,2,3,4', '--out', a, '--ep', 'cpu']);
     assert.equal(r.code, 0, r.stderrLines.join('\n'));
-    assert.deepEqual(readdirSync(a).sort(), ['layer_0.npy', 'layer_1.npy', 'summary.json', 'tokens.json']);
+    assert.deepEqual(readdirSync(a).sort(), ['layer_0.npy', 'layer_1.npy', 'stats.json', 'summary.json', 'tokens.json']);
     const summary = JSON.parse(readFileSync(join(a, 'summary.json'), 'utf8'));
-    assert.deepEqual(summary.files, ['layer_0.npy', 'layer_1.npy', 'tokens.json']);
+    assert.deepEqual(summary.files, ['layer_0.npy', 'layer_1.npy', 'stats.json', 'tokens.json']);
     assertMaps(a, referenceProbabilities(two, [1, 2, 3, 4]));
 
     assert.equal(cli(['capture', '--model', join(dir, 'two.onnx'), '--ids', '1,2,3', '--out', b, '--ep', 'cpu']).code, 0);
@@ -176,5 +176,10 @@ describe('CLI under hostile use', function () {
     const refused = cli(['diff', '--a', a, '--b', b, '--out', join(dir, 'diff2')]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderrLines[0], new RegExp(`${b}: no complete capture \\(no readable summary\\.json\\); run attention-inspector capture --out`));
+    // --maps none into a folder of full maps: the earlier maps go, only the statistics stay.
+    const c = join(dir, 'cap-c');
+    assert.equal(cli(['capture', '--model', join(dir, 'two.onnx'), '--ids', '1,2,3', '--out', c, '--ep', 'cpu']).code, 0);
+    assert.equal(cli(['capture', '--model', join(dir, 'two.onnx'), '--ids', '1,2,3', '--out', c, '--ep', 'cpu', '--maps', 'none']).code, 0);
+    assert.deepEqual(readdirSync(c).sort(), ['stats.json', 'summary.json', 'tokens.json']);
   });
 });
