@@ -33,7 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(...new CompareCommands(context.extensionUri, runtime).register());
   // KV-cache eviction simulated on the model (extension/servingPanel.ts).
   context.subscriptions.push(registerServingCommand(context.extensionUri, runtime));
-  // Efficiency panel and the config.json CodeLens commands (engineer E's extension/efficiency*.ts).
+  // Efficiency panel and the config.json CodeLens commands (extension/efficiency*.ts).
   const rt = runtime;
   registerEfficiencyCommands(context, { sendRequest: (method, params) => rt.running.sendRequest(method, params) });
   // Side panel: models (hub cache + workspace) -> layers -> heads (extension/modelTree.ts).

@@ -49,7 +49,7 @@ registerListModels(connection);
 registerKvReport(connection, { models });
 registerInternals(connection, models);
 
-// ---- config.json intelligence (engineer E): hovers, diagnostics, CodeLens ----
+// ---- config.json intelligence: hovers, diagnostics, CodeLens ----
 registerConfigIntelligence(connection, documents);
 // ---- end config.json intelligence ----
 

@@ -16,7 +16,7 @@ import { setActiveScale } from './colorScale';
 import { ScaleControls, legendText, normaliseChoice, type ScaleChoice } from './scaleControls';
 import { TokenStrip } from './tokenStrip';
 import { AnalysisSection } from './views/analysisSection';
-import { PanelViews2 } from './views/panelViews2';
+import { HeadTools } from './views/headTools';
 import { InternalsSection, type DecodedInternals } from './internals/internalsSection';
 import { valueWeightedLayer } from './internals/valueWeightedMaps';
 import { HeadViews } from './views/headViews';
@@ -130,8 +130,8 @@ const heatSection = h('section', 'heatmap-section', views);
 const heatEl = h('div', 'head-heatmap', heatSection);
 // Statistics, rollout, flow, similarity: webview/views (their own modules).
 const analysis = new AnalysisSection(h('section', '', root), (layer, head) => selectHead(layer, head, true));
-// Export buttons, line view and comparison mode (webview/views/panelViews2.ts).
-const views2 = new PanelViews2({
+// Export buttons, line view and comparison mode (webview/views/headTools.ts).
+const headTools = new HeadTools({
   root,
   heatSection,
   heatEl,
@@ -276,7 +276,7 @@ function showSelected(): void {
   // Encoder-decoder: an encoder self layer is source x source (the panel's tokens are the target).
   const encoder = !cross && src !== undefined && m.queries === src.length && m.queries !== capture.tokens.length;
   heatmap.show({ layer: sel.layer, head: sel.head, maps: m, tokens: encoder ? src : capture.tokens, keyTokens: cross ? src : undefined });
-  views2.select(capture, sel.layer, sel.head, m);
+  headTools.select(capture, sel.layer, sel.head, m);
   headViews.select(capture, sel.layer, sel.head, m);
   // The strip shows the query's own text; a cross layer's weights are over the source.
   if (cross || encoder) return strip.setSource(undefined);
@@ -343,7 +343,7 @@ function handle(msg: HostToWebview): void {
       capture.sourceTokens = msg.sourceTokens?.map((t) => t.text);
       capture.kinds = [];
       for (const l of msg.layers) capture.kinds[l.index] = l.kind;
-      views2.captureStarted(capture);
+      headTools.captureStarted(capture);
       headViews.captureStarted(heads);
       titleEl.textContent = msg.modelName;
       const sel = state.selected;
@@ -387,7 +387,7 @@ function handle(msg: HostToWebview): void {
       if (!capture || (msg.layer < capture.heads.length && msg.head < (capture.heads[msg.layer] ?? 0))) selectHead(msg.layer, msg.head, false);
       return;
     case 'compare':
-      views2.openCompare(msg);
+      headTools.openCompare(msg);
       showSelected();
       return;
     case 'tile': {

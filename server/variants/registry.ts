@@ -1,11 +1,12 @@
 /**
  * Every attention variant the inspector can run, by id. `exact` is the reference the metrics
- * compare against. Part 1 (scoring functions, local/sparse, LSH, exact tiled kernels) and part 2
- * (linear, low-rank, random features, gated, hierarchical, mixtures) each add one line here.
+ * compare against. Exact-cost mechanisms (scoring functions, local/sparse, LSH, exact tiled
+ * kernels) and efficient ones (linear, low-rank, random features, gated, hierarchical, mixtures)
+ * each add one line here.
  */
 import { UserError } from '../capture/types';
 import type { VariantSpec } from './types';
-// Part 1
+// Scoring functions, local and sparse patterns, LSH, exact tiled kernels
 import { exact } from './exact';
 import { luongDot } from './luongDot';
 import { luongGeneral } from './luongGeneral';
@@ -18,7 +19,7 @@ import { luongLocalP } from './luongLocalP';
 import { longformer } from './longformer';
 import { bigbird } from './bigbird';
 import { reformerLsh } from './reformer';
-// Part 2
+// Linear, low-rank, random features, gated, hierarchical, mixtures
 import { linear } from './linear';
 import { performer } from './performer';
 import { linformer } from './linformer';
@@ -29,7 +30,7 @@ import { hat } from './hat';
 import { structuredSelfAttention } from './structuredSelfAttention';
 
 export const VARIANTS: VariantSpec[] = [
-  // Part 1
+  // Scoring functions, local and sparse patterns, LSH, exact tiled kernels
   exact,
   luongDot,
   luongGeneral,
@@ -42,7 +43,7 @@ export const VARIANTS: VariantSpec[] = [
   longformer,
   bigbird,
   reformerLsh,
-  // Part 2
+  // Linear, low-rank, random features, gated, hierarchical, mixtures
   linear,
   performer,
   linformer,

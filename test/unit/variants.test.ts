@@ -71,7 +71,7 @@ async function check(id: string, x: VariantInputs, params: VariantParams, ref: {
   return r;
 }
 
-describe('attention variants, part 1 (ONNX graphs vs paper equations)', () => {
+describe('attention variants: scoring functions, exact kernels, sparse patterns (ONNX graphs vs paper equations)', () => {
   for (const causal of [false, true]) {
     const tag = causal ? 'causal' : 'bidirectional';
     const x = inputs(24, 8, causal);

@@ -78,7 +78,7 @@ function pngSize(dataUrl: string): { width: number; height: number } {
   return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
 
-describe('Attention panel views, part 2 (headless Chromium)', function () {
+describe('Attention panel head tools: exports, line view, comparison (headless Chromium)', function () {
   this.timeout(120_000);
   let browser: Browser;
   let model: OpenedModel;
@@ -300,7 +300,7 @@ describe('Attention panel views, part 2 (headless Chromium)', function () {
 
   it('in the standalone report (no host) the export buttons download the files directly', async () => {
     await ensureWebviewBundle();
-    const dir = mkdtempSync(join(tmpdir(), 'attention-views2-'));
+    const dir = mkdtempSync(join(tmpdir(), 'attention-head-tools-'));
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, acceptDownloads: true });
     try {
       const file = join(dir, 'report.html');

@@ -1,6 +1,6 @@
 /**
- * Part 2 attention variants against independent float64 references written here from the
- * papers' equations (part2Reference.ts), on seeded random inputs, plus the limits where a variant must equal exact
+ * The efficient attention variants (linear, low-rank, random features, gated, hierarchical, mixtures) against independent float64 references written here from the
+ * papers' equations (efficientVariantsReference.ts), on seeded random inputs, plus the limits where a variant must equal exact
  * softmax attention. Graphs run with onnxruntime-node, as in the product.
  */
 import { strict as assert } from 'node:assert';
@@ -19,9 +19,9 @@ import { structuredSelfAttention } from '../../server/variants/structuredSelfAtt
 import {
   type Mat, all, build, causalMask, close, dot, exactRef, flat, heads3, inputs, kernelRef, matmul, rowsOf, run,
   softmaxAttention, T, topk,
-} from './part2Reference';
+} from './efficientVariantsReference';
 
-describe('attention variants, part 2', () => {
+describe('efficient attention variants (linear, low-rank, random features, gated, hierarchical, mixtures)', () => {
   for (const isCausal of [false, true]) {
     it(`linear attention (elu+1) matches the paper's equations, ${isCausal ? 'causal' : 'bidirectional'}`, async () => {
       const x = inputs(2, 24, 8, isCausal);

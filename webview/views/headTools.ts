@@ -1,5 +1,5 @@
 /**
- * The panel's second set of views, wired to main.ts through a few calls: export buttons under
+ * Tools of the selected head, wired to main.ts through a few calls: export buttons under
  * the head heatmap, the line view of the selected head, and the comparison mode (A, B, A − B).
  * In VS Code exports go to the host; in the standalone report they download directly.
  */
@@ -13,9 +13,9 @@ import { headView, type LayerMaps } from '../layerMaps';
 import { CaptureHistory, keyTokensOf, type CaptureLike } from './captureHistory';
 import { CompareView } from './compareView';
 import { LineView } from './lineView';
-import './views2.css';
+import './headTools.css';
 
-export interface Views2Options {
+export interface HeadToolsOptions {
   root: HTMLElement;
   /** The heatmap's section (export buttons go under the plot) and the plot element. */
   heatSection: HTMLElement;
@@ -40,7 +40,7 @@ function labels(tokens: string[], n: number, pool: number): string[] {
   return Array.from({ length: n }, (_, i) => (pool > 1 ? `#${i * pool}–#${Math.min(tokens.length, (i + 1) * pool) - 1}` : tokens[i] ?? `#${i}`));
 }
 
-export class PanelViews2 {
+export class HeadTools {
   private readonly history = new CaptureHistory();
   private readonly lineView: LineView;
   private readonly compare: CompareView;
@@ -48,7 +48,7 @@ export class PanelViews2 {
   private selected: Selected | undefined;
   private modelName = '';
 
-  constructor(private readonly o: Views2Options) {
+  constructor(private readonly o: HeadToolsOptions) {
     const sink: ExportSink = o.reportMode ? downloadSink(o.showError, (text) => cliSnippet(this.modelName, text)) : hostSink(o.post);
     const barOpts = { npy: !o.reportMode, onError: o.showError };
     new ExportBar(

@@ -27,7 +27,7 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-describe('panel views part 2: pure parts', () => {
+describe('exports, difference maps, line view and compatibility: pure parts', () => {
   describe('CSV writer', () => {
     it('writes float32 values that read back exactly, in at most 9 significant digits', () => {
       const next = rng(3);

@@ -1,5 +1,5 @@
 /**
- * Plain-TypeScript references for the part 2 variant tests, in float64 and written from the
+ * Plain-TypeScript references for the efficient variants' tests (linear, low-rank, random features, gated, hierarchical, mixtures), in float64 and written from the
  * papers' equations (no ONNX): exact softmax attention, kernelised attention from its pairwise
  * definition, matrix helpers, plus the seeded inputs and a direct onnxruntime-node runner.
  */
