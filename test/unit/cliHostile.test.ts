@@ -6,13 +6,14 @@
  * refused before any model is opened.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { hfStyleGraph, referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
 import { cli, wordPieceTokenizer, type CliRun } from '../helpers/cliRun';
 import { mountSmallDisk } from '../helpers/smallDisk';
+import { telemetryLogWritten } from '../helpers/telemetryLog';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -42,13 +43,14 @@ describe('CLI under hostile use', function () {
 
   it('a 40 kB --text captures (no SIGSEGV) and onnxruntime leaves no mat-debug-<pid>.log in /tmp', () => {
     const out = join(dir, 'long-text');
+    const started = Date.now();
     const r = cli(['capture', '--model', folderModel, '--text', `the cat${' '.repeat(40000)}sat`, '--out', out, '--ep', 'cpu']);
     assert.equal(r.signal, null, 'the CLI was killed by a signal');
     assert.equal(r.code, 0, r.stderrLines.join('\n'));
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'tokens.json'), 'utf8')).ids, [2, 3, 4]);
     assertMaps(out, referenceProbabilities(t, [2, 3, 4]));
     // The telemetry client writes here (a fixed /tmp/, not TMPDIR) when it is on.
-    assert.ok(!existsSync(`/tmp/mat-debug-${r.pid}.log`), 'onnxruntime telemetry log left in /tmp');
+    assert.ok(!telemetryLogWritten(r.pid!, started), 'onnxruntime telemetry log left in /tmp');
   });
 
   it('a 30 kB --ids, --ids-file (one id per line) and --ids-file - (standard input) give the same maps', () => {
