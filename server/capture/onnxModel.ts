@@ -24,6 +24,7 @@ import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
 import { checkLayerFits } from './layerMemory';
 import { sampleRss } from './rssSampler';
 import { UserError, type CaptureInput, type CaptureOptions, type CaptureResult, type LayerMap, type OpenedModel } from './types';
+import { toFloat32 } from './tensorData';
 
 export interface OpenOnnxOptions {
   executionProvider?: ExecutionProviderSetting;
@@ -37,28 +38,6 @@ export interface OpenOnnxOptions {
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return (msg.split('\n').find((l) => l.trim()) ?? msg).slice(0, 300);
-}
-
-function halfToFloat(h: number): number {
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  const sign = h & 0x8000 ? -1 : 1;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
-function toFloat32(t: ort.Tensor): Float32Array {
-  if (t.type === 'float32') return t.data as Float32Array;
-  if (t.type === 'float16') {
-    const src = t.data as ArrayLike<number>;
-    const out = new Float32Array(src.length);
-    // Uint16Array holds raw halves; a Float16Array (newer runtimes) already holds numbers.
-    const raw = src instanceof Uint16Array;
-    for (let i = 0; i < src.length; i++) out[i] = raw ? halfToFloat(src[i]) : src[i];
-    return out;
-  }
-  throw new Error(`attention tensor of type ${t.type}`);
 }
 
 /** Bytes of the largest output onnxruntime-node hands to JS (its bindings refuse 2 GiB); tests lower it. */

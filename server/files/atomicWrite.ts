@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../capture/types';
 import { forgetOnExit, removeOnExit } from './exitCleanup';
+import { processAlive } from './processAlive';
 
 export const WRITE_PIECE_BYTES = 64 * 2 ** 20;
 
@@ -102,17 +103,6 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, piece
   commitPartial(writePartial(target, [bytes], pieceBytes), target);
 }
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes partial files in `dir` left by processes that no longer run; returns their names. */
 export function sweepPartialFiles(dir: string): string[] {
   const removed: string[] = [];
@@ -124,7 +114,7 @@ export function sweepPartialFiles(dir: string): string[] {
   }
   for (const name of names) {
     const m = PARTIAL.exec(name);
-    if (!m || alive(Number(m[2]))) continue;
+    if (!m || processAlive(Number(m[2]))) continue;
     try {
       unlinkSync(join(dir, name));
       removed.push(name);

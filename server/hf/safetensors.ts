@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../capture/types';
 import { requireRegularFile } from '../regularFile';
+import { halfToFloat } from '../capture/tensorData';
 
 /** Headers above this are refused: real ones are a few hundred kB even for 400-shard models. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -85,15 +86,7 @@ export function parseHeader(file: string, json: string, headerLen: number, fileS
 }
 
 export function f16ToF32(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
-  for (let i = 0; i < src.length; i++) {
-    const h = src[i];
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * frac * 2 ** -24;
-    else if (exp === 31) out[i] = frac ? NaN : sign * Infinity;
-    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
+  for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]);
   return out;
 }
 

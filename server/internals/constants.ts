@@ -9,19 +9,11 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { UserError } from '../capture/types';
+import { halfToFloat } from '../capture/tensorData';
 
 export interface ConstTensor {
   dims: number[];
   data: Float32Array;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 function externalBytes(t: onnx.ITensorProto, dir: string): Uint8Array {

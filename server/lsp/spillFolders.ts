@@ -9,6 +9,7 @@ import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeFolderOnExit } from '../files/exitCleanup';
+import { processAlive } from '../files/processAlive';
 
 const PREFIX = 'attention-inspector-maps-';
 const WITH_PID = /^attention-inspector-maps-(\d+)-[A-Za-z0-9]{6}$/;
@@ -16,16 +17,6 @@ const LEGACY = /^attention-inspector-maps-[A-Za-z0-9]{6}$/;
 const LEGACY_AGE_MS = 24 * 3600 * 1000;
 
 const folders = new Map<string, string>();
-
-function running(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes spill folders of processes that are gone; returns the paths removed. */
 export function sweepSpillFolders(root = tmpdir(), now = Date.now()): string[] {
@@ -45,7 +36,7 @@ export function sweepSpillFolders(root = tmpdir(), now = Date.now()): string[] {
       // Only real folders of this user: never follow a link, never touch someone else's.
       if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
       const m = WITH_PID.exec(name);
-      const stale = m ? !running(Number(m[1])) : LEGACY.test(name) && now - st.mtimeMs > LEGACY_AGE_MS;
+      const stale = m ? !processAlive(Number(m[1])) : LEGACY.test(name) && now - st.mtimeMs > LEGACY_AGE_MS;
       if (!stale) continue;
       rmSync(path, { recursive: true, force: true });
       removed.push(path);

@@ -27,6 +27,7 @@ import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
 import type { KeepMask } from './evictionPolicies';
 import { MaskedLayerRunner } from './maskedLayerRunner';
 import { maskAttention, type MaskedGraph } from './maskSurgery';
+import { toFloat32 } from '../capture/tensorData';
 
 /** Masked scores: exp(-1e9 - max) is exactly 0 in float32, as the HF builders' causal mask. */
 const DROPPED = -1e9;
@@ -68,23 +69,6 @@ function additive(mask: KeepMask | undefined, heads: number, n: number): Float32
   if (mask.heads !== heads || mask.n !== n) throw new Error(`keep mask ${mask.heads}x${mask.n} does not fit ${heads} heads over ${n} tokens`);
   for (let i = 0; i < out.length; i++) if (!mask.keep[i]) out[i] = DROPPED;
   return out;
-}
-
-/** IEEE half -> number (Uint16Array raw halves from float16 graphs). */
-function halfToFloat(h: number): number {
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  const sign = h & 0x8000 ? -1 : 1;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
-function toF32(t: ort.Tensor): Float32Array {
-  if (t.type === 'float32') return t.data as Float32Array;
-  const src = t.data as ArrayLike<number>;
-  if (t.type === 'float16' && src instanceof Uint16Array) return Float32Array.from(src, halfToFloat);
-  return Float32Array.from(src);
 }
 
 /** Runs ids with per-layer additive masks; what openMaskedModel wraps. */
@@ -161,11 +145,11 @@ async function graphRunner(path: string, built: Built, setting: ExecutionProvide
       const out = await runOnce(ids, masks);
       const lt = g.logits ? (out[g.logits] as ort.Tensor) : undefined;
       const vocab = lt ? Number(lt.dims[lt.dims.length - 1]) : 0;
-      const logits = lt ? toF32(lt) : undefined;
+      const logits = lt ? toFloat32(lt) : undefined;
       if (logits && logits.length !== n * vocab) throw new UserError(`${path}: output ${g.logits} has shape [${lt!.dims.join(', ')}], not one row of logits per token`);
       return {
-        probs: g.probs.map((name) => toF32(out[name] as ort.Tensor)),
-        values: g.values.map((name) => (name && out[name] ? { data: toF32(out[name] as ort.Tensor), dims: (out[name] as ort.Tensor).dims.map(Number) } : undefined)),
+        probs: g.probs.map((name) => toFloat32(out[name] as ort.Tensor)),
+        values: g.values.map((name) => (name && out[name] ? { data: toFloat32(out[name] as ort.Tensor), dims: (out[name] as ort.Tensor).dims.map(Number) } : undefined)),
         logits,
         vocab,
       };
