@@ -18,7 +18,7 @@ import { llamaFixture } from '../helpers/hfFixtures';
 import { screenshotPath } from '../helpers/screenshots';
 import { writeHfFolder } from '../helpers/writeCheckpoint';
 import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
-import { answerInputBox, dismissNotifications, extensionLog, focusWorkbench, notificationTexts, pickRow, runCommand, until, webviewFrame } from './workbench';
+import { answerInputBox, dismissNotifications, openWorkbenchPage, screenshotIfFailed, extensionLog, focusWorkbench, notificationTexts, pickRow, runCommand, until, webviewFrame } from './workbench';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
 const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
@@ -86,16 +86,11 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
     hfHome = mkdtempSync(join(tmpdir(), 'ai-e2e-hf-'));
     cs = await startCodeServer(VSIX, workspace, { env: { HF_HOME: hfHome, HF_HUB_CACHE: '' }, settings: { 'attentionInspector.maxTokens': MAX_TOKENS } });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(cs.url);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    page = await openWorkbenchPage(browser, cs.url);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !page) return;
-    const shot = join(tmpdir(), `ai-e2e-first-failure-${Date.now()}.png`);
-    await page.screenshot({ path: shot }).catch(() => undefined);
-    console.log(`[e2e] screenshot of the failure: ${shot}`);
+    await screenshotIfFailed(this.currentTest, page, 'first-');
   });
 
   after(async function () {

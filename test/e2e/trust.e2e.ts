@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium';
 import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
-import { answerInputBox, extensionLog, notificationTexts, pickRow, runCommand, runtimePids, until, webviewFrame } from './workbench';
+import { answerInputBox, extensionLog, openWorkbenchPage, screenshotIfFailed, notificationTexts, pickRow, runCommand, runtimePids, until, webviewFrame } from './workbench';
 import { screenshotPath } from '../helpers/screenshots';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
@@ -49,16 +49,11 @@ describe('VS Code Restricted Mode (code-server, workspace trust on)', function (
     cpSync(join(repoRoot, 'samples/tiny-gpt'), join(workspace, 'tiny-gpt'), { recursive: true });
     cs = await startCodeServer(VSIX, workspace, { workspaceTrust: true });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(cs.url);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    page = await openWorkbenchPage(browser, cs.url);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !page) return;
-    const shot = join(tmpdir(), `ai-e2e-trust-failure-${Date.now()}.png`);
-    await page.screenshot({ path: shot }).catch(() => undefined);
-    console.log(`[e2e] screenshot of the failure: ${shot}`);
+    await screenshotIfFailed(this.currentTest, page, 'trust-');
   });
 
   after(async function () {

@@ -16,6 +16,7 @@ import { vsixEntries } from './vsixEntries';
 import {
   answerInputBox, extensionLog, notificationTexts, openFile, paintedPixels, paletteLabels, pickRow, runCommand,
   runtimePids, statusBarText, until, webviewFrame,
+  openWorkbenchPage, screenshotIfFailed,
 } from './workbench';
 import { screenshotPath } from '../helpers/screenshots';
 
@@ -80,16 +81,11 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
     // Captures of 1,000 tokens or more are held after their first layer (server/lsp/testHold.ts).
     cs = await startCodeServer(VSIX, workspace, { env: { ATTENTION_INSPECTOR_TEST_HOLD_TOKENS: '1000' } });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(cs.url);
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    page = await openWorkbenchPage(browser, cs.url);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !page) return;
-    const shot = join(tmpdir(), `ai-e2e-failure-${Date.now()}.png`);
-    await page.screenshot({ path: shot }).catch(() => undefined);
-    console.log(`[e2e] screenshot of the failure: ${shot}`);
+    await screenshotIfFailed(this.currentTest, page, '');
   });
 
   after(async function () {

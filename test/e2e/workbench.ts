@@ -6,8 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 
 /** Polls `probe` until it returns something other than undefined/false, or throws with `what`. */
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
@@ -43,6 +44,22 @@ export async function paletteLabels(page: Page, query: string): Promise<string[]
   const labels = await page.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
   await page.keyboard.press('Escape');
   return labels;
+}
+
+/** A new page on the code-server workbench at `url`, once the workbench is drawn. */
+export async function openWorkbenchPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(url);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  return page;
+}
+
+/** For afterEach: a screenshot of the page when the test failed, its path printed. */
+export async function screenshotIfFailed(test: Mocha.Test | undefined, page: Page | undefined, tag: string): Promise<void> {
+  if (test?.state !== 'failed' || !page) return;
+  const shot = join(tmpdir(), `ai-e2e-${tag}failure-${Date.now()}.png`);
+  await page.screenshot({ path: shot }).catch(() => undefined);
+  console.log(`[e2e] screenshot of the failure: ${shot}`);
 }
 
 /** Runs a palette command by its full title ("Attention: Show Logs"). */

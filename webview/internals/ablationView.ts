@@ -4,7 +4,7 @@
  * click on either that opens the head in the panel.
  */
 import type { AblationData } from '../../protocol/internals';
-import { el } from '../views/controls';
+import { el, headRow } from '../views/controls';
 import { drawGrid } from '../views/matrixPlot';
 import type { OpenHead } from '../views/view';
 
@@ -83,13 +83,7 @@ export class AblationView {
     this.effectHeader.setAttribute('aria-sort', this.descending ? 'descending' : 'ascending');
     this.body.replaceChildren(
       ...rows.map((r) => {
-        const tr = document.createElement('tr');
-        tr.dataset.layer = String(r.layer);
-        tr.dataset.head = String(r.head);
-        const b = el('button', 'head-link', el('th', '', tr), `L${r.layer} H${r.head}`);
-        b.type = 'button';
-        b.title = `Open layer ${r.layer}, head ${r.head}`;
-        b.addEventListener('click', () => this.openHead(r.layer, r.head));
+        const tr = headRow(r.layer, r.head, (l, h) => this.openHead(l, h));
         el('td', '', tr, r.v.toExponential(3));
         return tr;
       }),

@@ -75,3 +75,15 @@ export function checkboxControl(parent: HTMLElement, text: string, name: string,
   i.addEventListener('change', () => onChange(i.checked));
   return i;
 }
+
+/** A table row for one head whose header cell is a button that opens the head (stats and ablation tables). */
+export function headRow(layer: number, head: number, open: (layer: number, head: number) => void): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  tr.dataset.layer = String(layer);
+  tr.dataset.head = String(head);
+  const b = el('button', 'head-link', el('th', '', tr), `L${layer} H${head}`);
+  b.type = 'button';
+  b.title = `Open layer ${layer}, head ${head}`;
+  b.addEventListener('click', () => open(layer, head));
+  return tr;
+}

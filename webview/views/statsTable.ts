@@ -4,7 +4,7 @@
  * opens the head. Values are shown to 4 decimals, the same figures as the heatmap's hover.
  */
 import { STATS, type HeadStatsRow, type StatKey } from '../analysis/stats';
-import { el } from './controls';
+import { el, headRow } from './controls';
 import type { OpenHead } from './view';
 
 type SortKey = StatKey | 'layer';
@@ -67,13 +67,7 @@ export class StatsTable {
     for (const [k, th] of this.headers) th.setAttribute('aria-sort', k === key ? (this.descending ? 'descending' : 'ascending') : 'none');
     this.body.replaceChildren(
       ...sorted.map((r) => {
-        const tr = document.createElement('tr');
-        tr.dataset.layer = String(r.layer);
-        tr.dataset.head = String(r.head);
-        const b = el('button', 'head-link', el('th', '', tr), `L${r.layer} H${r.head}`);
-        b.type = 'button';
-        b.title = `Open layer ${r.layer}, head ${r.head}`;
-        b.addEventListener('click', () => this.openHead(r.layer, r.head));
+        const tr = headRow(r.layer, r.head, (l, h) => this.openHead(l, h));
         for (const s of STATS) {
           const td = el('td', '', tr, Number.isFinite(r[s.key]) ? r[s.key].toFixed(4) : '–');
           td.dataset.key = s.key;
