@@ -9,7 +9,7 @@ import { UserError } from '../capture/types';
 import * as F from './formulas';
 import { DEFAULT_HARDWARE_ID, findHardware, type HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
-import { EFFICIENCY_VARIANTS, findVariant, type EfficiencyVariant, type LayerCase, type VariantParams } from './variantCosts';
+import { costedVariant, costedVariants, resolveVariantId, type CostedVariant, type LayerCase, type VariantParams } from './variantCosts';
 
 export interface EstimateOptions {
   seq: number;
@@ -18,7 +18,7 @@ export interface EstimateOptions {
   dtype?: F.Dtype;
   hardware?: HardwareProfile;
   decode?: boolean;
-  /** Variant ids to include (default: all). */
+  /** Variant ids of the catalog to include (default: all); old ids (lsh, sliding) are accepted with a note. */
   variants?: string[];
   params?: Record<string, VariantParams>;
 }
@@ -60,7 +60,7 @@ export interface Estimate extends CostFigures {
   notes: string[];
 }
 
-function figures(shape: ModelShape, variant: EfficiencyVariant, params: VariantParams, o: Required<Omit<EstimateOptions, 'variants' | 'params'>>): CostFigures {
+function figures(shape: ModelShape, variant: CostedVariant, params: VariantParams, o: Required<Omit<EstimateOptions, 'variants' | 'params'>>): CostFigures {
   const bytesEl = F.DTYPE_BYTES[o.dtype];
   const B = o.batch;
   const n = o.decode ? 1 : o.seq;
@@ -76,7 +76,7 @@ function figures(shape: ModelShape, variant: EfficiencyVariant, params: VariantP
   let kvPerToken = 0;
   for (const window of shape.layerWindows) {
     const c: LayerCase = { n, m, window, heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.headDim, sramElements, decode: o.decode };
-    const cost = variant.layer(c, params);
+    const cost = variant.cost.layer(c, params);
     const proj = F.qkvProjectionFlops(n, shape.hiddenSize, shape.heads, cost.kvHeads, shape.headDim) * B;
     const out = F.outputProjectionFlops(n, shape.hiddenSize, shape.heads, shape.headDim) * B;
     const layerFlops = proj + out + B * (cost.qkFlops + cost.avFlops + cost.softmaxFlops + cost.otherFlops);
@@ -143,16 +143,17 @@ export function estimate(shape: ModelShape, options: EstimateOptions): Estimate 
   if (shape.maxPositions != null && o.seq > shape.maxPositions) {
     notes.push(`seq ${o.seq} exceeds the configured max positions ${shape.maxPositions}.`);
   }
-  const ids = options.variants ?? EFFICIENCY_VARIANTS.map((v) => v.id);
+  const ids = options.variants ?? costedVariants().map((v) => v.id);
   const defaultsCtx = { heads: shape.heads, kvHeads: shape.kvHeads, window: shape.slidingWindow };
   const variants: Record<string, VariantFigures> = {};
-  for (const id of ids) {
-    const v = findVariant(id);
-    if (!v) throw new UserError(`Unknown variant "${id}"; use one of: ${EFFICIENCY_VARIANTS.map((x) => x.id).join(', ')}.`);
-    const params = { ...v.defaults(defaultsCtx), ...(options.params?.[id] ?? {}) };
-    variants[id] = { name: v.name, paper: v.paper, params, ...(v.note ? { note: v.note } : {}), ...figures(shape, v, params, o) };
+  for (const asked of ids) {
+    const { id, note } = resolveVariantId(asked);
+    if (note) notes.push(`${note}.`);
+    const v = costedVariant(id);
+    const params = { ...v.cost.defaults(defaultsCtx), ...(options.params?.[asked] ?? options.params?.[id] ?? {}) };
+    variants[id] = { name: v.cost.name, paper: v.paper, params, ...(v.cost.note ? { note: v.cost.note } : {}), ...figures(shape, v, params, o) };
   }
-  const exact = variants.exact ? stripVariant(variants.exact) : figures(shape, findVariant('exact')!, {}, o);
+  const exact = variants.exact ? stripVariant(variants.exact) : figures(shape, costedVariant('exact'), {}, o);
   const hw = o.hardware;
   return {
     model: {

@@ -12,11 +12,15 @@ import * as F from './formulas';
 import type { HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
 import type { MeasureEfficiencyRequest } from '../../protocol/efficiency';
-import { findVariant, type VariantParams } from './variantCosts';
+import { costedVariant, type VariantParams } from './variantCosts';
 import { checkMeasureSizes } from './requestSizes';
 import { checkLengthsPlausible, checkRunsFit, type LengthSubject } from '../variants/memoryNeed';
 
-/** Estimate id -> runtime variant id, and how the estimate's parameters map onto it. */
+/**
+ * Catalog ids measured, and how the estimate's parameters map onto the run's: only these mean
+ * the same thing in the cost model and the graph (the others' run parameters are sized for a
+ * text, not a model's context).
+ */
 export const MEASURABLE: Record<string, { runtime: string; params: (p: VariantParams) => VariantParams }> = {
   exact: { runtime: 'exact', params: () => ({}) },
   flash: { runtime: 'flash', params: () => ({}) },
@@ -46,7 +50,7 @@ function checkMeasureMemory(shape: ModelShape, o: MeasureOptions, ids: string[],
   checkMeasureSizes({ seqs: o.seqs }, 'measure');
   const params: Record<string, VariantParams> = {};
   for (const id of ids) {
-    const est = findVariant(id)!;
+    const est = costedVariant(id).cost;
     const p = { ...est.defaults({ heads: shape.heads, kvHeads: shape.kvHeads, window: shape.slidingWindow }), ...(o.params?.[id] ?? {}) };
     params[MEASURABLE[id].runtime] = MEASURABLE[id].params(p);
   }
@@ -69,7 +73,7 @@ export async function measureVsEstimate(shape: ModelShape, o: MeasureOptions): P
   for (const seq of o.seqs) {
     const [q, k, v] = randomQkv(heads, seq, d, 1234 + seq);
     for (const id of ids) {
-      const est = findVariant(id)!;
+      const est = costedVariant(id).cost;
       const params = { ...est.defaults({ heads: shape.heads, kvHeads: shape.kvHeads, window: shape.slidingWindow }), ...(o.params?.[id] ?? {}) };
       const cost = est.layer({
         n: seq, m: seq, window: null, heads, kvHeads: heads, headDim: d,

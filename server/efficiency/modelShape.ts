@@ -2,13 +2,15 @@
  * Reads the config.json of any transformer family into one shape: GPT-2's n_layer/n_head/n_embd,
  * T5's num_layers/d_model/d_kv, BART's encoder_layers/decoder_layers, Falcon's multi_query,
  * Llama/Mistral/Qwen's num_key_value_heads and sliding_window, Gemma's alternating windows,
- * and multimodal configs that nest the language model under text_config.
+ * and multimodal configs that nest the language model under text_config. Which layers slide is
+ * the family catalog's rule (hf/family.ts, layerWindows), the same the graph builders use.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../capture/types';
 import { requireRegularFile } from '../regularFile';
 import type { Dtype } from './formulas';
+import { layerWindows as familyLayerWindows, scalarText } from '../hf/family';
 
 export type ShapeField = 'layers' | 'hiddenSize' | 'heads' | 'kvHeads' | 'headDim' | 'maxPositions' | 'slidingWindow' | 'dtype' | 'ropeScaling' | 'intermediateSize';
 
@@ -62,13 +64,7 @@ export function looksLikeTransformerConfig(obj: unknown): obj is Json {
   return KEY_ALIASES.heads.some((k) => k in o) && (KEY_ALIASES.hiddenSize.some((k) => k in o) || 'head_dim' in o);
 }
 
-/**
- * A config value as text when it is a string, number or boolean, else ''. String() of an
- * object from a hostile file can throw ({"toString": 1}) or run nothing useful.
- */
-export function scalarText(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
-}
+export { scalarText };
 
 /** Far above any real model (the deepest are a few hundred layers). */
 const MAX_LAYERS = 10_000;
@@ -95,40 +91,6 @@ export function parseDtype(value: unknown): Dtype | null {
   if (s.startsWith('float8') || s === 'fp8') return 'fp8';
   if (s === 'int8') return 'int8';
   return null;
-}
-
-function windowsPerLayer(cfg: Json, layers: number, windowValue: number | null, notes: string[]): (number | null)[] {
-  const all = (w: number | null) => Array.from({ length: layers }, () => w);
-  if (windowValue == null) return all(null);
-  if (cfg.use_sliding_window === false) {
-    notes.push('sliding_window is set but use_sliding_window is false: every layer attends to the full context.');
-    return all(null);
-  }
-  if (Array.isArray(cfg.layer_types) && cfg.layer_types.length === layers) {
-    return cfg.layer_types.map((t) => (scalarText(t).includes('sliding') ? windowValue : null));
-  }
-  const family = scalarText(cfg.model_type);
-  if (cfg.use_sliding_window === true && typeof cfg.max_window_layers === 'number') {
-    // Qwen2: layers from max_window_layers on slide, the ones below attend fully.
-    const first = cfg.max_window_layers;
-    return Array.from({ length: layers }, (_, i) => (i >= first ? windowValue : null));
-  }
-  if (family === 'gemma2') return Array.from({ length: layers }, (_, i) => (i % 2 === 0 ? windowValue : null));
-  if (typeof cfg.sliding_window_pattern === 'number' && cfg.sliding_window_pattern > 0) {
-    const p = cfg.sliding_window_pattern;
-    return Array.from({ length: layers }, (_, i) => ((i + 1) % p === 0 ? null : windowValue));
-  }
-  if (Array.isArray(cfg.attention_types)) {
-    // GPT-Neo: [[["global", "local"], 12]] expands to alternating global/local layers.
-    const kinds: string[] = [];
-    for (const entry of cfg.attention_types as unknown[]) {
-      // Malformed entries are skipped, and the expansion stops past the layer count (it is then ignored).
-      if (!Array.isArray(entry) || !Array.isArray(entry[0]) || typeof entry[1] !== 'number') continue;
-      for (let r = 0; r < entry[1] && kinds.length <= layers; r++) kinds.push(...(entry[0] as unknown[]).map(scalarText));
-    }
-    if (kinds.length === layers) return kinds.map((k) => (k === 'local' ? windowValue : null));
-  }
-  return all(windowValue);
 }
 
 /** Reads a parsed config object. `source` names the file in error messages. */
@@ -212,7 +174,7 @@ export function readModelShape(raw: Json, source = 'config.json'): ModelShape {
       windowValue = v;
     }
   }
-  const layerWindows = windowsPerLayer(cfg, layers, windowValue, notes);
+  const layerWindows = familyLayerWindows(cfg, layers, windowValue, notes);
   const slidingWindow = layerWindows.some((w) => w != null) ? windowValue : null;
 
   const dtypeHit = pick(cfg, 'dtype');

@@ -7,21 +7,20 @@ import { GraphBuilder } from '../onnx/graphBuilder';
 import { InitializerBinder, InputBinder, makeCtx, type WeightBinder, type WeightNeed } from './binder';
 import type { WeightSource } from './checkpoint';
 import type { HfConfig } from './config';
-import type { FamilyGraph } from './family';
+import type { Builder, FamilyGraph } from './family';
 import { bertGraph } from './buildBert';
 import { gpt2Graph } from './buildGpt2';
 import { llamaGraph } from './buildLlama';
 
+/** The graph builder of each name the family catalog (family.ts) uses. */
+export const BUILDERS: Record<Builder, (cfg: HfConfig, has: (name: string) => boolean, folder: string) => FamilyGraph> = {
+  gpt2: gpt2Graph,
+  bert: bertGraph,
+  llama: llamaGraph,
+};
+
 export function familyGraph(cfg: HfConfig, src: WeightSource, folder: string): FamilyGraph {
-  const has = (n: string) => src.has(n);
-  switch (cfg.family) {
-    case 'gpt2':
-      return gpt2Graph(cfg, has, folder);
-    case 'bert':
-      return bertGraph(cfg, has, folder);
-    case 'llama':
-      return llamaGraph(cfg, has, folder);
-  }
+  return BUILDERS[cfg.family](cfg, (n) => src.has(n), folder);
 }
 
 export type Stage = { kind: 'embed' } | { kind: 'layer'; index: number } | { kind: 'head' };

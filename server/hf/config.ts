@@ -1,25 +1,18 @@
 /**
- * config.json of a Hugging Face folder, normalised per family so the graph builders read one
- * shape of settings whatever the model_type spells them as. Defaults follow the transformers
+ * config.json of a Hugging Face folder, normalised per graph builder so the builders read one
+ * shape of settings whatever the model_type spells them as. Which model_types run, with which
+ * builder and quirks, is the family catalog (family.ts). Defaults follow the transformers
  * configuration classes of each model type.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../capture/types';
-import { scalarText } from '../efficiency/modelShape';
 import { requireRegularFile } from '../regularFile';
+import { FAMILIES, findFamily, layerWindows, scalarText, type Builder } from './family';
 
-export type Family = 'gpt2' | 'bert' | 'llama';
+/** The graph builder a config is built with (the family catalog, family.ts, maps model_type to it). */
+export type Family = Builder;
 export type Activation = 'gelu' | 'gelu_new' | 'relu' | 'silu';
-
-export const SUPPORTED_MODEL_TYPES: Record<string, Family> = {
-  gpt2: 'gpt2',
-  bert: 'bert',
-  roberta: 'bert',
-  llama: 'llama',
-  mistral: 'llama',
-  qwen2: 'llama',
-};
 
 export interface RopeScaling {
   type: 'linear' | 'llama3';
@@ -90,13 +83,13 @@ const MAX_LAYERS = 10_000;
 export function normaliseConfig(file: string, c: Record<string, unknown>): HfConfig {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new UserError(`${file}: not a JSON object; fix or re-download config.json.`);
   const modelType = typeof c.model_type === 'string' ? c.model_type : '';
-  // Own keys only: "__proto__" or "constructor" is an unsupported type, not Object's.
-  const family = Object.hasOwn(SUPPORTED_MODEL_TYPES, modelType) ? SUPPORTED_MODEL_TYPES[modelType] : undefined;
-  if (!family) {
+  const spec = findFamily(modelType);
+  if (!spec) {
     throw new UserError(
-      `${file}: model_type ${JSON.stringify(c.model_type ?? null)} is not supported; supported: ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')}.`,
+      `${file}: model_type ${JSON.stringify(c.model_type ?? null)} is not supported; supported: ${FAMILIES.map((f) => f.modelType).join(', ')}.`,
     );
   }
+  const family = spec.builder;
   const found = (key: string) => JSON.stringify(c[key])?.slice(0, 40) ?? 'undefined';
   // A key written as null is not a missing key: transformers would fail on it, and reading
   // the default instead (n_head: null as 12) would run a different model without a word.
@@ -192,7 +185,7 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
       tieWordEmbeddings: c.tie_word_embeddings !== false,
       typeVocabSize: count('type_vocab_size', 2, 0),
       // RoBERTa numbers positions from padding_idx + 1 (create_position_ids_from_input_ids).
-      positionOffset: modelType === 'roberta' ? count('pad_token_id', 1, 0) + 1 : 0,
+      positionOffset: spec.positionsAfterPadding ? count('pad_token_id', 1, 0) + 1 : 0,
     };
   } else {
     const hidden = count('hidden_size', 4096);
@@ -200,15 +193,9 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
     const layers = layerCount('num_hidden_layers', 32);
     const kvHeads = count('num_key_value_heads', heads);
     if (heads % kvHeads !== 0) throw new UserError(`${file}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}.`);
-    let window = 0;
-    const sw = c.sliding_window;
-    if (modelType === 'mistral' && sw != null) window = count('sliding_window');
-    const windows = Array.from({ length: layers }, () => window);
-    if (modelType === 'qwen2' && c.use_sliding_window === true && sw != null) {
-      // Qwen2 slides only from layer max_window_layers on.
-      const from = count('max_window_layers', layers, 0);
-      for (let i = from; i < layers; i++) windows[i] = count('sliding_window');
-    }
+    if (c.max_window_layers != null) count('max_window_layers', layers, 0);
+    const windowValue = c.sliding_window != null && !spec.noWindow ? count('sliding_window') : null;
+    const windows = layerWindows(c, layers, windowValue).map((w) => w ?? 0);
     cfg = {
       ...base,
       vocabSize: count('vocab_size', 32000),
@@ -226,7 +213,7 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
       ropeTheta: positive('rope_theta', 10000),
       ropeScaling: ropeScaling(file, c.rope_scaling),
       slidingWindow: windows,
-      qkvBias: modelType === 'qwen2' || c.attention_bias === true,
+      qkvBias: spec.qkvBias === true || c.attention_bias === true,
       oBias: c.attention_bias === true,
       mlpBias: c.mlp_bias === true,
     };

@@ -16,6 +16,7 @@ export const bahdanauAdditive: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { units: 16 },
+  cost: { name: 'Bahdanau additive attention', from: 'analytic' },
   build(x, params) {
     const u = Math.max(1, Math.floor(params.units ?? 16));
     const { heads: h, d, n, m } = x;

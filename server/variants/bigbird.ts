@@ -9,6 +9,8 @@ import type { KeyLists } from './blockSparse';
 import { qkvGraph, wantMap } from './graphParts';
 import { mulberry32, subSeed } from './rng';
 import type { VariantInputs, VariantSpec } from './types';
+import * as F from '../efficiency/formulas';
+import { materialised } from './costModel';
 
 /** Key blocks per query block: window, global, then random (seeded), as token lists. */
 export function bigbirdLists(x: VariantInputs, b: number, globals: number, random: number): KeyLists & { blocks: number[][] } {
@@ -56,6 +58,17 @@ export const bigbird: VariantSpec = {
   exact: false,
   sparse: true,
   defaults: { block: 16, globals: 1, random: 2, map: 1 },
+  cost: {
+    name: 'BigBird', source: 'Zaheer et al. 2020 (blocks of 64: 3 window, 3 random, 2 global)',
+    defaults: () => ({ block: 64, windowBlocks: 3, randomBlocks: 3, globalBlocks: 2 }),
+    layer: (c, p) => {
+      const pairs = c.decode
+        ? Math.min(c.m, (p.windowBlocks + p.randomBlocks + p.globalBlocks) * p.block)
+        : F.bigBirdPairs(c.n, c.m, p.block, p.windowBlocks, p.randomBlocks, p.globalBlocks);
+      const base = materialised(c, pairs / c.n, c.kvHeads, c.m);
+      return { ...base, cacheElements: 2 * c.kvHeads * c.headDim * c.m };
+    },
+  },
   build(x, params) {
     const b = Math.max(1, Math.floor(params.block ?? 16));
     const g = Math.max(0, Math.floor(params.globals ?? 1));

@@ -16,6 +16,7 @@ export const chunked: VariantSpec = {
   exact: true,
   sparse: false,
   defaults: { queryChunk: 1024, keyChunk: 4096, map: 1 },
+  cost: { name: 'Memory-efficient chunked attention', from: 'analytic' },
   build(x, params) {
     const cq = Math.max(1, Math.floor(params.queryChunk ?? 1024));
     const ck = Math.max(1, Math.floor(params.keyChunk ?? 4096));

@@ -5,6 +5,7 @@
  */
 import { exactProbs, finish, qkvGraph } from './graphParts';
 import type { VariantSpec } from './types';
+import { configuredKeys, materialised } from './costModel';
 
 export const exact: VariantSpec = {
   id: 'exact',
@@ -13,6 +14,11 @@ export const exact: VariantSpec = {
   exact: true,
   sparse: false,
   defaults: {},
+  cost: {
+    name: 'Exact (standard) attention', source: 'IO of Dao et al. 2022 Algorithm 0',
+    defaults: () => ({}),
+    layer: (c) => materialised(c, configuredKeys(c), c.kvHeads),
+  },
   build(x) {
     const qkv = qkvGraph('exact', x);
     const p = exactProbs(qkv, x);

@@ -8,6 +8,8 @@
 import type { GraphBuilder } from '../onnx/graphBuilder';
 import { after, causal, finish, qkvGraph, rowMax, rowSum, scores, slice, wantMap } from './graphParts';
 import type { VariantInputs, VariantSpec } from './types';
+import * as F from '../efficiency/formulas';
+import { configuredKeys, materialised } from './costModel';
 
 /** Scaled (and causally masked) scores of one tile; null when the tile is entirely masked. */
 export function tileScores(
@@ -68,6 +70,17 @@ export const flash: VariantSpec = {
   exact: true,
   sparse: false,
   defaults: { keyTile: 512, queryTile: 0, map: 1 },
+  cost: {
+    name: 'FlashAttention', source: 'Dao et al. 2022, Theorem 2',
+    defaults: () => ({}),
+    layer: (c) => {
+      const keys = configuredKeys(c);
+      const base = materialised(c, keys, c.kvHeads);
+      const d = c.headDim;
+      const core = c.heads * F.flashAttentionHbmElements(c.n, keys, d, c.sramElements) - (c.heads - c.kvHeads) * 2 * keys * d;
+      return { ...base, coreElements: core, matrixElements: c.heads * F.flashAttentionExtraElements(c.n) };
+    },
+  },
   build(x, params) {
     const keyTile = Math.max(1, Math.floor(params.keyTile ?? 512));
     const queryTile = Math.floor(params.queryTile ?? 0) || x.n;

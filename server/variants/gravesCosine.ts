@@ -6,6 +6,7 @@
 import type { GraphBuilder } from '../onnx/graphBuilder';
 import { denseFlops, qkvGraph, scores, softmaxAttend } from './graphParts';
 import type { VariantSpec } from './types';
+import { fullAttentionCost } from './costModel';
 
 function unit(g: GraphBuilder, t: string): string {
   const norm = g.node('ReduceL2', [t, g.i64('axes', [-1])], { attrs: { keepdims: 1 } });
@@ -19,6 +20,8 @@ export const gravesCosine: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { beta: 8 },
+  // Norms of every query and key.
+  cost: fullAttentionCost('Graves cosine attention', (c) => c.heads * 3 * (c.n + c.m) * c.headDim, { beta: 8 }),
   build(x, params) {
     const beta = params.beta ?? 8;
     const qkv = qkvGraph('graves_cosine', x);

@@ -18,6 +18,7 @@ export const hat: VariantSpec = {
   exact: false,
   sparse: true,
   defaults: { segment: 16 },
+  cost: { name: 'Hierarchical attention (HAT)', from: 'analytic' },
   build(x, params) {
     if (x.n !== x.m) {
       throw new UserError(`hat: segments are defined on one sequence, so queries and keys must match (n=${x.n}, m=${x.m}); capture without a cached prefix`);

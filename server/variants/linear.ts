@@ -6,6 +6,7 @@
 import { finish, qkvGraph, wantMap } from './graphParts';
 import { kernelAttention, kernelFlops, kernelMemory } from './kernelAttention';
 import type { VariantSpec } from './types';
+import * as F from '../efficiency/formulas';
 
 export const linear: VariantSpec = {
   id: 'linear',
@@ -14,6 +15,25 @@ export const linear: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { chunk: 64 },
+  cost: {
+    name: 'Linear attention',
+    note: 'Causal linear attention decodes as an RNN: its cache is a fixed d x d state per head.',
+    defaults: () => ({}),
+    layer: (c) => {
+      const d = c.headDim;
+      const total = F.linearAttentionFlops(c.n, c.m, d);
+      const qk = 2 * c.m * d * d;
+      const av = 2 * c.n * d * d;
+      const state = F.linearAttentionStateElements(d);
+      // A decode step reads and writes the state instead of the keys and values.
+      const core = c.decode ? c.heads * (2 * c.n * d + 2 * d + 2 * state) : c.heads * 2 * c.n * d + c.kvHeads * 2 * c.m * d;
+      return {
+        kvHeads: c.kvHeads, qkFlops: qk * c.heads, avFlops: av * c.heads, softmaxFlops: 0,
+        otherFlops: (total - qk - av) * c.heads, coreElements: core,
+        matrixElements: c.heads * state, cacheElements: c.heads * state, cachePerTokenElements: 0,
+      };
+    },
+  },
   build(x, params) {
     const qkv = qkvGraph('linear', x);
     const { g } = qkv;

@@ -9,6 +9,8 @@
 import { causal, finish, qkvGraph, scores, softmax, wantMap } from './graphParts';
 import { gaussian, subSeed } from './rng';
 import type { VariantSpec } from './types';
+import * as F from '../efficiency/formulas';
+import { materialised } from './costModel';
 
 export const linformer: VariantSpec = {
   id: 'linformer',
@@ -17,6 +19,18 @@ export const linformer: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { k: 64, projection: 0 },
+  cost: {
+    name: 'Linformer', source: 'Wang et al. 2020 (k = 256)',
+    note: 'Linformer is not causal: a decode step re-projects the whole cache.',
+    defaults: () => ({ k: 256 }),
+    layer: (c, p) => {
+      const k = p.k;
+      const base = materialised(c, k, c.kvHeads, c.m);
+      // Projected K and V (k x d each) are written and read back once per head.
+      const core = base.coreElements + c.heads * 4 * k * c.headDim;
+      return { ...base, otherFlops: c.heads * F.linformerProjectionFlops(c.m, k, c.headDim), coreElements: core, cacheElements: 2 * c.kvHeads * c.headDim * c.m };
+    },
+  },
   build(x, params) {
     const k = Math.min(x.m, Math.max(1, Math.round(params.k ?? 64)));
     const identity = k === x.m;

@@ -8,6 +8,8 @@ import { blockSparseAttend, visible } from './blockSparse';
 import type { KeyLists } from './blockSparse';
 import { qkvGraph, wantMap } from './graphParts';
 import type { VariantInputs, VariantSpec } from './types';
+import * as F from '../efficiency/formulas';
+import { materialised } from './costModel';
 
 /** Window and global-token key lists; global tokens are the first `globals` positions. */
 export function longformerLists(x: VariantInputs, window: number, globals: number): KeyLists {
@@ -46,6 +48,12 @@ export const longformer: VariantSpec = {
   exact: false,
   sparse: true,
   defaults: { window: 128, globals: 1, map: 1 },
+  aliases: [{ id: 'sliding', note: 'the estimator\'s "sliding" is the runtime\'s "longformer" (its sliding window)' }],
+  cost: {
+    name: 'Sliding-window attention', source: 'Beltagy et al. 2020, Longformer; Jiang et al. 2023, Mistral 7B',
+    defaults: (m) => ({ window: m.window ?? 512 }),
+    layer: (c, p) => materialised({ ...c, window: p.window }, F.slidingKeysPerQuery(c.m, p.window), c.kvHeads, F.slidingKeysPerQuery(c.m, p.window)),
+  },
   build(x, params) {
     const w = Math.max(0, Math.floor(params.window ?? 128));
     const globals = Math.max(0, Math.floor(params.globals ?? 1));

@@ -5,6 +5,7 @@
  */
 import { denseFlops, qkvGraph, scores, softmaxAttend } from './graphParts';
 import type { VariantSpec } from './types';
+import { fullAttentionCost } from './costModel';
 
 export const luongDot: VariantSpec = {
   id: 'luong-dot',
@@ -13,6 +14,7 @@ export const luongDot: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: {},
+  cost: fullAttentionCost('Luong dot-product attention'),
   build(x) {
     const qkv = qkvGraph('luong_dot', x);
     return softmaxAttend(qkv, x, scores(qkv.g, qkv.q, qkv.k, 1), ['no parameters: the layer\'s Q and K, unscaled']);

@@ -7,6 +7,7 @@
 import { denseFlops, qkvGraph, scores, softmaxAttend } from './graphParts';
 import { gaussian, subSeed } from './rng';
 import type { VariantSpec } from './types';
+import { fullAttentionCost } from './costModel';
 
 export const luongGeneral: VariantSpec = {
   id: 'luong-general',
@@ -15,6 +16,8 @@ export const luongGeneral: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { noise: 0.1 },
+  // The bilinear form q W_a: one d x d product per query and head.
+  cost: fullAttentionCost('Luong general (bilinear) attention', (c) => c.heads * 2 * c.n * c.headDim * c.headDim),
   build(x, params) {
     const noise = params.noise ?? 0.1;
     const { heads: h, d } = x;

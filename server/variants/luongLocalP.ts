@@ -16,6 +16,7 @@ export const luongLocalP: VariantSpec = {
   exact: false,
   sparse: true,
   defaults: { D: 8 },
+  cost: { name: 'Luong local-p attention', from: 'analytic' },
   build(x, params) {
     const D = Math.max(0, params.D ?? 8);
     const sigma = Math.max(D / 2, 1e-6);

@@ -14,6 +14,7 @@ export const luongLocation: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: {},
+  cost: { name: 'Luong location-based attention', from: 'analytic' },
   build(x) {
     const { heads: h, d, m } = x;
     const qkv = qkvGraph('luong_location', x);

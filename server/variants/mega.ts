@@ -18,6 +18,7 @@ export const mega: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { emaDim: 16, zDim: 64 },
+  cost: { name: 'Mega gated single-head attention', from: 'analytic' },
   build(x, params) {
     if (x.n !== x.m) {
       throw new UserError(`mega: single-headed self-attention needs as many keys as queries (n=${x.n}, m=${x.m}); capture without a cached prefix`);

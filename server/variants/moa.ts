@@ -18,6 +18,7 @@ export const moa: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { topK: 2, routerScale: 1 },
+  cost: { name: 'Mixture of attention heads', from: 'analytic' },
   build(x, params) {
     const H = x.heads;
     const k = Math.min(H, Math.max(1, Math.round(params.topK ?? 2)));

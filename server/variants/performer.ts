@@ -49,6 +49,7 @@ export const performer: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { features: 64, orthogonal: 1, chunk: 64, trig: 0, sigma: 1 },
+  cost: { name: 'Performer (FAVOR+)', from: 'analytic' },
   build(x, params) {
     const r = Math.max(1, Math.round(params.features ?? 64));
     const orthogonal = (params.orthogonal ?? 1) !== 0;

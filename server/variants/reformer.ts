@@ -11,6 +11,8 @@ import type { GraphBuilder } from '../onnx/graphBuilder';
 import { NEG, finish, qkvGraph, scores, slice, wantMap } from './graphParts';
 import { gaussian, subSeed } from './rng';
 import type { VariantInputs, VariantSpec } from './types';
+import * as F from '../efficiency/formulas';
+import { materialised } from './costModel';
 
 function hash(g: GraphBuilder, t: string, rot: string | null, len: number, h: number): string {
   if (!rot) return g.i64('bucket0', new Array(h * len).fill(0), [h, len]);
@@ -40,6 +42,18 @@ export const reformerLsh: VariantSpec = {
   exact: false,
   sparse: true,
   defaults: { buckets: 8, chunk: 64, sharedQK: 0, map: 1 },
+  aliases: [{ id: 'lsh', note: 'the estimator\'s "lsh" is the runtime\'s "reformer-lsh"' }],
+  cost: {
+    name: 'LSH attention (Reformer)', source: 'Kitaev et al. 2020 (chunks of 64, 4 hash rounds)',
+    defaults: () => ({ chunk: 64, rounds: 4 }),
+    layer: (c, p) => {
+      const keys = F.lshKeysPerQuery(c.m, p.chunk, p.rounds);
+      const base = materialised(c, keys, c.kvHeads, c.m);
+      const hashed = c.decode ? 1 : c.m;
+      const hash = F.lshHashFlops(c.m, c.headDim, p.chunk, p.rounds) * (hashed / c.m);
+      return { ...base, otherFlops: c.heads * hash, cacheElements: 2 * c.kvHeads * c.headDim * c.m };
+    },
+  },
   build(x: VariantInputs, params) {
     const { heads: h, n, m, d } = x;
     const buckets = Math.max(1, Math.floor(params.buckets ?? 8));

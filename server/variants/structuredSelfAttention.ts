@@ -17,6 +17,7 @@ export const structuredSelfAttention: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { hops: 4, da: 64 },
+  cost: { name: 'Structured self-attention', from: 'analytic' },
   build(x, params) {
     const r = Math.max(1, Math.round(params.hops ?? 4));
     const da = Math.max(1, Math.round(params.da ?? 64));

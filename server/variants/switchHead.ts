@@ -34,6 +34,7 @@ export const switchHead: VariantSpec = {
   exact: false,
   sparse: false,
   defaults: { experts: 4, topK: 2, expertNoise: 0.1, routerScale: 1 },
+  cost: { name: 'SwitchHead', from: 'analytic' },
   build(x, params) {
     const { heads: H, n, m, d } = x;
     const E = Math.max(1, Math.round(params.experts ?? 4));

@@ -5,6 +5,8 @@
  * them; metrics (metrics.ts) compare each against `exact`.
  */
 
+import type { CostModel } from './costModel';
+
 /** Captured inputs of one layer. All arrays are C order float32. */
 export interface VariantInputs {
   /** [heads, n, d] queries. */
@@ -49,9 +51,29 @@ export interface BuiltVariant {
   extraOutputs?: Record<string, string>;
 }
 
+/**
+ * The estimator's cost for a variant without its own IO model: the variant's analytic FLOPs and
+ * live memory (flops, memoryBytes below) over the configured keys (costModel.ts, analyticCost).
+ */
+export interface AnalyticCost {
+  name: string;
+  from: 'analytic';
+  note?: string;
+}
+
+/** An id users may still type (CLI, settings, estimate requests), and what it became. */
+export interface VariantAlias {
+  id: string;
+  note: string;
+}
+
 export interface VariantSpec {
   /** Stable id used by the CLI and compare.json (`exact` is the reference). */
   id: string;
+  /** Earlier ids of the same mechanism, still accepted with a note. */
+  aliases?: VariantAlias[];
+  /** What the efficiency estimator computes for it: an IO cost model, or the analytic counts below. */
+  cost: CostModel | AnalyticCost;
   /** Short citation: "Vaswani et al. 2017, Attention Is All You Need". */
   paper: string;
   /** One-line description. */
