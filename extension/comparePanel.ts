@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { WorkDoneProgress } from 'vscode-languageclient/node';
-import { COMPARE_VARIANT_CHOICES, CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
+import { ListVariantsRequest } from '../protocol/catalog';
+import { CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
 import type { HostToCompare } from '../protocol/compareWebview';
 import type { ExecutionProviderSetting, ModelInfo } from '../protocol/runtime';
 import { makeNonce } from '../webview/csp';
@@ -87,8 +88,10 @@ async function pickLayerAndHead(info: ModelInfo): Promise<{ layer: number; head:
   return headItem ? { layer: layer.index, head: headItem.head } : undefined;
 }
 
-async function pickVariants(): Promise<string[] | undefined> {
-  const items = COMPARE_VARIANT_CHOICES.map(([id, who]) => ({ label: id, description: who, picked: DEFAULT_COMPARE_VARIANTS.includes(id) }));
+/** The runtime's catalog (attention/listVariants): the variants it can run, with their papers. */
+async function pickVariants(runtime: RuntimeContext): Promise<string[] | undefined> {
+  const catalog = await runtime.running.sendRequest(ListVariantsRequest.type, {});
+  const items = catalog.filter((v) => v.runnable).map((v) => ({ label: v.id, description: v.paper.split(',')[0], detail: v.summary, picked: DEFAULT_COMPARE_VARIANTS.includes(v.id) }));
   const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'Attention variants to compare with exact attention' });
   return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
 }
@@ -98,7 +101,7 @@ async function run(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<v
   if (!model) return;
   const where = await pickLayerAndHead(model.info);
   if (!where) return;
-  const variants = await pickVariants();
+  const variants = await pickVariants(runtime);
   if (!variants) return;
   const editor = vscode.window.activeTextEditor;
   const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : undefined;

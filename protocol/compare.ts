@@ -106,21 +106,10 @@ export namespace CompareVariantsRequest {
 }
 
 /**
- * The variants the Compare command offers, as [id, authors]: the registry's list
- * (server/variants/registry.ts, checked equal by test/runtime/compareLsp.test.ts) without
- * bundling its graph builders into the extension.
+ * Picked by default in the Compare command's list (which is the runtime's catalog,
+ * attention/listVariants): the exact kernels and the efficient approximations that keep a
+ * per-token output.
  */
-export const COMPARE_VARIANT_CHOICES: readonly (readonly [string, string])[] = [
-  ['exact', 'Vaswani et al. 2017'], ['luong-dot', 'Luong et al. 2015'], ['luong-general', 'Luong et al. 2015'],
-  ['bahdanau-additive', 'Bahdanau et al. 2015'], ['graves-cosine', 'Graves et al. 2014'], ['luong-location', 'Luong et al. 2015'],
-  ['flash', 'Dao et al. 2022'], ['chunked', 'Rabe & Staats 2021'], ['luong-local-p', 'Luong et al. 2015'],
-  ['longformer', 'Beltagy et al. 2020'], ['bigbird', 'Zaheer et al. 2020'], ['reformer-lsh', 'Kitaev et al. 2020'],
-  ['linear', 'Katharopoulos et al. 2020'], ['performer', 'Choromanski et al. 2021'], ['linformer', 'Wang et al. 2020'],
-  ['mega', 'Ma et al. 2022'], ['moa', 'Zhang et al. 2022'], ['switchhead', 'Csordás et al. 2023'],
-  ['hat', 'Chalkidis et al. 2022'], ['structured-self-attention', 'Lin et al. 2017'],
-];
-
-/** Picked by default: the exact kernels and the efficient approximations that keep a per-token output. */
 export const DEFAULT_COMPARE_VARIANTS = ['exact', 'flash', 'chunked', 'linear', 'performer', 'linformer', 'longformer', 'bigbird', 'reformer-lsh'];
 
 /** Lengths of the scaling runs the Compare command asks for. */

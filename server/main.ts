@@ -8,6 +8,7 @@ import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { registerConfigIntelligence } from './config/register';
 import { registerCapture } from './lsp/captureHandler';
+import { registerCatalog } from './lsp/catalogHandler';
 import { registerCompare } from './lsp/compareHandler';
 import { registerInternals } from './lsp/internalsHandler';
 import { CaptureStore } from './lsp/captureStore';
@@ -46,6 +47,7 @@ registerCapture(connection, { models, store, status, layerPauseMs: () => layerPa
 registerTile(connection, store);
 registerCompare(connection, { models, status, layerPauseMs: () => layerPauseMs });
 registerListModels(connection);
+registerCatalog(connection);
 registerKvReport(connection, { models });
 registerInternals(connection, models);
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/compareRun';
 import { openQkvSource } from '../variants/qkvCapture';
-import { VARIANTS, getVariant } from '../variants/registry';
+import { VARIANTS, getVariant, resolveVariantId } from '../variants/registry';
 import type { VariantInputs, VariantParams } from '../variants/types';
 import { checkLengthsPlausible, checkRunsFit, flagSubject, type LengthSubject } from '../variants/memoryNeed';
 import { UsageError, parseFlags, positiveInt } from './args';
@@ -45,14 +45,20 @@ const TEXT_LENGTH: LengthSubject = {
   fix: (fits) => `use a shorter text (--max-tokens ${fits})`,
 };
 
+/** A typed id as the catalog's (an old id such as lsh with a note on stderr); unknown ids fail with the list. */
+function canonicalId(typed: string): string {
+  const { id, note } = resolveVariantId(typed);
+  if (note) process.stderr.write(`note: ${note}\n`);
+  return getVariant(id).id;
+}
+
 /** --set longformer.window=64,reformer-lsh.buckets=4 */
 function parseSet(text: string | undefined): Record<string, VariantParams> {
   const out: Record<string, VariantParams> = {};
   for (const item of (text ?? '').split(',').map((s) => s.trim()).filter((s) => s)) {
     const m = /^([\w-]+)\.(\w+)=(-?[\d.eE+-]+)$/.exec(item);
     if (!m || !Number.isFinite(Number(m[3]))) throw new UsageError(`compare: --set expects id.key=number, got "${item}"`);
-    getVariant(m[1]);
-    (out[m[1]] ??= {})[m[2]] = Number(m[3]);
+    (out[canonicalId(m[1])] ??= {})[m[2]] = Number(m[3]);
   }
   return out;
 }
@@ -88,8 +94,7 @@ export async function run(argv: string[]): Promise<number> {
   const extend = (flags.extend ?? 'rerun') as 'rerun' | 'repeat' | 'random';
   if (!['rerun', 'repeat', 'random'].includes(extend)) throw new UsageError('compare: --extend must be rerun, repeat or random');
   const wanted = String(flags.variants ?? 'all');
-  const ids = wanted === 'all' ? VARIANTS.map((v) => v.id) : wanted.split(',').map((s) => s.trim()).filter((s) => s);
-  ids.forEach(getVariant);
+  const ids = wanted === 'all' ? VARIANTS.map((v) => v.id) : wanted.split(',').map((s) => s.trim()).filter((s) => s).map(canonicalId);
   if (!ids.includes('exact')) ids.unshift('exact');
   const lengths = (typeof flags['seq-lengths'] === 'string' ? flags['seq-lengths'].split(',') : []).map((s) => positiveInt(s.trim(), 'seq-lengths', 'compare')!);
   const params = parseSet(flags.set as string | undefined);

@@ -1,10 +1,16 @@
-/** `attention-inspector variants`: the attention mechanisms that compare can run, with their papers. */
+/**
+ * `attention-inspector variants`: the variant catalog (server/variants/registry.ts), the same list
+ * the runtime serves as attention/listVariants: the mechanisms compare can run, with their papers
+ * and defaults, then the KV-head layouts the estimator also covers.
+ */
 import { parseFlags } from './args';
-import { VARIANTS } from '../variants/registry';
+import { variantCatalog } from '../variants/registry';
 
 const HELP = `usage: attention-inspector variants [--json]
 
-Lists the attention variants (id, paper, defaults). --json prints them as JSON.`;
+Lists the attention variants of the catalog (id, paper, defaults, cost model). compare runs the
+runnable ones; estimate covers all. Old ids are accepted: lsh (now reformer-lsh) and sliding
+(now longformer). --json prints the catalog as JSON.`;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { json: 'boolean', help: 'boolean' }, 'variants');
@@ -12,15 +18,17 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const rows = VARIANTS.map((v) => ({ id: v.id, paper: v.paper, summary: v.summary, exact: v.exact, sparse: v.sparse, defaults: v.defaults }));
+  const rows = variantCatalog();
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
   const width = Math.max(...rows.map((r) => r.id.length));
   for (const r of rows) {
-    const defaults = Object.entries(r.defaults).filter(([k]) => k !== 'map').map(([k, v]) => `${k}=${v}`).join(' ');
-    process.stdout.write(`${r.id.padEnd(width)}  ${r.paper}${r.exact ? ' [exact]' : ''}${defaults ? `  (${defaults})` : ''}\n`);
+    const defaults = Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ');
+    const marks = `${r.exact && r.runnable ? ' [exact]' : ''}${r.runnable ? '' : ' [estimate only]'}`;
+    const aliases = r.aliases.length ? `  (also: ${r.aliases.join(', ')})` : '';
+    process.stdout.write(`${r.id.padEnd(width)}  ${r.paper}${marks}${defaults ? `  (${defaults})` : ''}${aliases}\n`);
   }
   return 0;
 }

@@ -7,6 +7,7 @@
  * composed into one graph (all in memory) or run as separate stages (layer mode).
  */
 import { UserError } from '../capture/types';
+import type { FamilyCatalogEntry } from '../../protocol/catalog';
 import type { BuildCtx } from './binder';
 
 export interface FamilyGraph {
@@ -133,4 +134,9 @@ export function layerWindows(cfg: Json, layers: number, windowValue: number | nu
 export function findPrefix(has: (name: string) => boolean, probe: string, prefixes: string[], file: string): string {
   for (const p of prefixes) if (has(p + probe)) return p;
   throw new UserError(`${file}: no tensor "${probe}" (tried prefixes ${prefixes.map((p) => JSON.stringify(p)).join(', ')}); the weights do not match config.json's model_type.`);
+}
+
+/** The family catalog as the runtime serves it (attention/listFamilies). */
+export function familyCatalog(): FamilyCatalogEntry[] {
+  return FAMILIES.map((f) => ({ modelType: f.modelType, builder: f.builder, paper: f.paper, configKeys: familyKeys(f) }));
 }

@@ -16,7 +16,8 @@ import {
   type WorkDoneProgressEnd,
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
-import { COMPARE_VARIANT_CHOICES, CompareVariantsRequest, DEFAULT_COMPARE_VARIANTS } from '../../protocol/compare';
+import { ListVariantsRequest } from '../../protocol/catalog';
+import { CompareVariantsRequest, DEFAULT_COMPARE_VARIANTS } from '../../protocol/compare';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { OpenModelRequest } from '../../protocol/runtime';
 import { headMap } from '../../server/lsp/compareHandler';
@@ -202,9 +203,10 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
     assert.equal(r.maps.length, r.variants.length);
   });
 
-  it("offers the registry's variants in the Compare command's pick list", () => {
-    assert.deepEqual(COMPARE_VARIANT_CHOICES.map(([id, who]) => [id, who]), VARIANTS.map((v) => [v.id, v.paper.split(',')[0]]));
-    for (const id of DEFAULT_COMPARE_VARIANTS) assert.ok(VARIANTS.some((v) => v.id === id), id);
+  it("serves the registry's variants for the Compare command's pick list (attention/listVariants)", async () => {
+    const list = await conn.sendRequest(ListVariantsRequest.type, {});
+    assert.deepEqual(list.filter((v) => v.runnable).map((v) => [v.id, v.paper]), VARIANTS.map((v) => [v.id, v.paper]));
+    for (const id of DEFAULT_COMPARE_VARIANTS) assert.ok(list.some((v) => v.id === id && v.runnable), id);
   });
 
   it('pools a long map of the selected head to block maxima', () => {

@@ -20,6 +20,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { EstimateRequest, EstimateSweepRequest } from '../../protocol/efficiency';
 import { repoRoot, startRuntime } from '../helpers/serverBundle';
+import { costedVariants } from '../../server/variants/registry';
 
 function positionOf(text: string, needle: string): { line: number; character: number } {
   const offset = text.indexOf(needle);
@@ -156,7 +157,7 @@ describe('config.json intelligence over LSP (dist/server.js)', function () {
     assert.equal(r.maxPositions, 32768);
     const perToken = 2 * 32 * 8 * 128 * 2;
     assert.deepEqual(r.curves.variants.exact.kvCacheBytes, [2048 * perToken, 4096 * perToken, 4096 * perToken]);
-    assert.equal(r.curves.rows.length, 10);
+    assert.equal(r.curves.rows.length, costedVariants().length);
     assert.ok(r.curves.byHardware['h100-sxm'].flash.every((t, i) => t > 0 && (i === 0 || t >= r.curves.byHardware['h100-sxm'].flash[i - 1])));
   });
 });

@@ -138,7 +138,7 @@ describe('efficiency: variants, roofline and hardware', () => {
     const b = at(16384);
     assert.ok(b.exact.attentionScoreFlopsPerLayer / a.exact.attentionScoreFlopsPerLayer === 16);
     assert.ok(b.linear.flops.total / a.linear.flops.total < 4.1);
-    assert.ok(b.sliding.attentionScoreFlopsPerLayer / a.sliding.attentionScoreFlopsPerLayer === 4); // window 512
+    assert.ok(b.longformer.attentionScoreFlopsPerLayer / a.longformer.attentionScoreFlopsPerLayer === 4); // sliding window 512
     assert.ok(b.linformer.attentionScoreFlopsPerLayer / a.linformer.attentionScoreFlopsPerLayer === 4); // k = 256
     assert.equal(b.linear.kvCacheBytes, a.linear.kvCacheBytes);
     // Linformer with k = 256: QKᵀ over n x 256 pairs per head.
@@ -226,7 +226,7 @@ describe('efficiency: CLI estimate', () => {
     assert.equal(typeof j.bytes.total, 'number');
     assert.ok(j.rooflineSeconds > 0);
     assert.equal(j.hardware.id, 'a100-80gb');
-    for (const id of ['exact', 'flash', 'linear', 'linformer', 'lsh', 'sliding', 'bigbird', 'mha', 'gqa', 'mqa']) {
+    for (const id of ['exact', 'flash', 'linear', 'linformer', 'reformer-lsh', 'longformer', 'bigbird', 'mha', 'gqa', 'mqa']) {
       assert.equal(typeof j.variants[id].rooflineSeconds, 'number', id);
     }
     assert.equal(j.variants.exact.kvCacheBytes, j.kvCacheBytes);

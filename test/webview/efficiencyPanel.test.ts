@@ -18,6 +18,7 @@ import { panelHtml } from '../../webview/panelHtml';
 import { launchChromium } from '../helpers/chromium';
 import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
+import { costedVariants } from '../../server/variants/registry';
 
 const js = join(repoRoot, 'dist/webview/efficiency.js');
 const css = join(repoRoot, 'dist/webview/efficiency.css');
@@ -73,14 +74,15 @@ describe('Efficiency panel in headless Chromium', function () {
     await post({ type: 'curves', settings: settings!.type === 'settings' ? settings!.settings : (undefined as never), curves: curvesFromSweep(s) });
     await page.waitForFunction(() => document.querySelectorAll('tbody tr').length > 0);
     const rows = await page.$$eval('tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
-    assert.equal(rows.length, 10);
+    // One row per variant of the catalog (server/variants/registry.ts).
+    assert.equal(rows.length, costedVariants().length);
     const exact = rows.find((r) => r[0] === 'exact')!;
     // 8,192 tokens x 128 KiB (2 x 32 layers x 8 KV heads x 128 x 2 B) = 1 GiB; 32 heads x 8,192² x 2 B = 4 GiB.
     assert.equal(exact[5], '1 GiB');
     assert.equal(exact[4], '4 GiB');
     assert.equal(rows.find((r) => r[0] === 'mqa')![5], '128 MiB');
     const traces = await page.$$eval('.js-plotly-plot', (plots) => plots.map((p) => p.querySelectorAll('.scatterlayer .trace').length));
-    assert.deepEqual(traces, [10, 10, 2 * HARDWARE_PROFILES.length]);
+    assert.deepEqual(traces, [rows.length, rows.length, 2 * HARDWARE_PROFILES.length]);
   });
 
   it('posts a settings change and shows measured beside estimated', async () => {
