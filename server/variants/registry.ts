@@ -16,6 +16,7 @@ import { exact } from './exact';
 import { luongDot } from './luongDot';
 import { luongGeneral } from './luongGeneral';
 import { bahdanauAdditive } from './bahdanau';
+import { decomposable } from './decomposable';
 import { gravesCosine } from './gravesCosine';
 import { luongLocation } from './luongLocation';
 import { flash } from './flash';
@@ -40,6 +41,7 @@ export const VARIANTS: VariantSpec[] = [
   luongDot,
   luongGeneral,
   bahdanauAdditive,
+  decomposable,
   gravesCosine,
   luongLocation,
   flash,

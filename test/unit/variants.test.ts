@@ -133,6 +133,33 @@ describe('attention variants: scoring functions, exact kernels, sparse patterns 
       await check('bahdanau-additive', x, { units: u }, reference(x, score));
     });
 
+    it(`decomposable: softmax(F(q)ᵀF(k)) with F the seeded two-layer ReLU network (Parikh et al. 2016, eq. 1-2) (${tag})`, async () => {
+      const { d } = x;
+      const u = 5;
+      const w1 = gaussian(x.heads * d * u, subSeed(x.seed, 31), Math.sqrt(2 / d));
+      const b1 = gaussian(x.heads * u, subSeed(x.seed, 32), 0.1);
+      const w2 = gaussian(x.heads * u * u, subSeed(x.seed, 33), Math.sqrt(2 / u));
+      const b2 = gaussian(x.heads * u, subSeed(x.seed, 34), 0.1);
+      const F = (h: number, src: Float32Array, row: number): number[] => {
+        const hidden = Array.from({ length: u }, (_, a) => {
+          let t = b1[h * u + a];
+          for (let c = 0; c < d; c++) t += src[row * d + c] * w1[(h * d + c) * u + a];
+          return Math.max(0, t);
+        });
+        return Array.from({ length: u }, (_, a) => {
+          let t = b2[h * u + a];
+          for (let c = 0; c < u; c++) t += hidden[c] * w2[(h * u + c) * u + a];
+          return Math.max(0, t);
+        });
+      };
+      const score = (h: number, i: number, j: number) => {
+        const fq = F(h, x.q, h * x.n + i);
+        const fk = F(h, x.k, h * x.m + j);
+        return fq.reduce((s, v, a) => s + v * fk[a], 0);
+      };
+      await check('decomposable', x, { units: u }, reference(x, score));
+    });
+
     it(`graves-cosine: softmax(β cos(q, k)) (${tag})`, async () => {
       const norm = (a: Float32Array, r: number) => Math.sqrt(dot(a, r, a, r, x.d));
       const score = (h: number, i: number, j: number) =>
