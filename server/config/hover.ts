@@ -12,6 +12,7 @@ import { DTYPE_BYTES, kvCacheBytesPerToken, type Dtype } from '../efficiency/for
 import { DEFAULT_HARDWARE_ID, findHardware } from '../efficiency/hardware';
 import { KEY_ALIASES, type ModelShape, type ShapeField } from '../efficiency/modelShape';
 import { UserError } from '../capture/types';
+import { FAMILIES, familyKeys, findFamily, scalarText } from '../hf/family';
 import { keyAtOffset, parseConfig } from './configDocument';
 import { resolveDtype, type DtypeSetting } from '../efficiency/dtypeChoice';
 
@@ -103,6 +104,16 @@ export function hoverMarkdown(field: ShapeField, key: string, s: ModelShape, set
   ].join('\n');
 }
 
+/** model_type: whether the runtime builds this family (the family catalog, hf/family.ts) and with which builder. */
+export function modelTypeLine(value: unknown): string {
+  const type = scalarText(value);
+  const family = findFamily(type);
+  if (!family) {
+    return `**model_type = ${JSON.stringify(type)}**: cost estimates only; the runtime builds ${FAMILIES.map((f) => f.modelType).join(', ')} from a checkpoint (or open an ONNX export).`;
+  }
+  return `**model_type = ${type}** (${family.paper}): the runtime builds it with the ${family.builder} graph builder, reading ${familyKeys(family).length} config keys.`;
+}
+
 export function configHover(doc: TextDocument, offset: number, setting: DtypeSetting = 'config'): Hover | null {
   const parsed = parseConfig(doc);
   if (!parsed) return null;
@@ -114,10 +125,11 @@ export function configHover(doc: TextDocument, offset: number, setting: DtypeSet
     const range = { start: doc.positionAt(keyNode0.offset), end: doc.positionAt(keyNode0.offset + keyNode0.length) };
     return { contents: { kind: 'markdown', value: `**Attention Inspector**: \`${hit.key}\` is skipped: its value ${skipped.why}; the other keys are read without it.` }, range };
   }
-  const field = fieldOf(hit.key);
-  if (!field) return null;
   const keyNode = hit.property.children![0];
   const range = { start: doc.positionAt(keyNode.offset), end: doc.positionAt(keyNode.offset + keyNode.length) };
+  if (hit.key === 'model_type') return { contents: { kind: 'markdown', value: modelTypeLine(hit.property.children?.[1]?.value) }, range };
+  const field = fieldOf(hit.key);
+  if (!field) return null;
   if (!parsed.shape) {
     return { contents: { kind: 'markdown', value: `**Attention Inspector**: cannot derive figures: ${parsed.shapeError}` }, range };
   }
