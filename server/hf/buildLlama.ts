@@ -1,7 +1,8 @@
 /**
- * The Llama family (llama, mistral, qwen2): RMSNorm pre-norm blocks, rotary positions (tables
- * fed by the host, see rope.ts), grouped-query attention, SwiGLU MLP, causal mask with an
- * optional sliding window, q/k/v biases for qwen2, head tied to embed_tokens when configured.
+ * The Llama builder (llama, mistral, qwen2, gemma: family.ts): RMSNorm pre-norm blocks, rotary
+ * positions (tables fed by the host, see rope.ts), grouped-query attention, gated MLP, causal
+ * mask with an optional sliding window, q/k/v biases for qwen2, Gemma's √hidden embedding scale
+ * and (1 + w) norms, head tied to embed_tokens when configured.
  */
 import type { BuildCtx } from './binder';
 import type { HfConfig } from './config';
@@ -13,10 +14,14 @@ export function llamaGraph(cfg: HfConfig, has: (name: string) => boolean, file: 
   const d = cfg.headDim;
   const proj = (ctx: BuildCtx, x: string, name: string) =>
     linear(ctx.g, x, ctx.b.w(`${name}.weight`), has(`${name}.bias`) ? ctx.b.w(`${name}.bias`) : undefined);
-  const norm = (ctx: BuildCtx, x: string, name: string) => rmsNorm(ctx.g, x, ctx.b.w(`${name}.weight`), cfg.eps);
+  const norm = (ctx: BuildCtx, x: string, name: string) => {
+    const w = ctx.b.w(`${name}.weight`);
+    return rmsNorm(ctx.g, x, cfg.normWeightOffset ? ctx.g.node('Add', [w, ctx.g.scalar('norm_offset', cfg.normWeightOffset)]) : w, cfg.eps);
+  };
   return {
     embed(ctx) {
-      return ctx.b.rows(`${p}embed_tokens.weight`, ctx.input('input_ids'));
+      const e = ctx.b.rows(`${p}embed_tokens.weight`, ctx.input('input_ids'));
+      return cfg.embedScale === 1 ? e : ctx.g.node('Mul', [e, ctx.g.scalar('embed_scale', cfg.embedScale)]);
     },
     layer(ctx, i, x) {
       const { g } = ctx;

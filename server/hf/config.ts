@@ -52,6 +52,10 @@ export interface HfConfig {
   qkvBias: boolean;
   oBias: boolean;
   mlpBias: boolean;
+  /** Factor on the token embeddings (1, or √hidden for Gemma). */
+  embedScale: number;
+  /** Added to every RMSNorm weight (0, or 1 for Gemma's (1 + w)). */
+  normWeightOffset: number;
 }
 
 const ACTS: Record<string, Activation> = {
@@ -143,6 +147,8 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
     qkvBias: false,
     oBias: false,
     mlpBias: false,
+    embedScale: 1,
+    normWeightOffset: 0,
   };
   let cfg: HfConfig;
   if (family === 'gpt2') {
@@ -207,8 +213,8 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
       intermediate: count('intermediate_size', 11008),
       maxPositions: count('max_position_embeddings', 2048),
       eps: num('rms_norm_eps', 1e-6),
-      activation: act('hidden_act', 'silu'),
-      tieWordEmbeddings: c.tie_word_embeddings === true,
+      activation: act(spec.activation?.key ?? 'hidden_act', spec.activation?.fallback ?? 'silu'),
+      tieWordEmbeddings: spec.tiedByDefault ? c.tie_word_embeddings !== false : c.tie_word_embeddings === true,
       // 0 or less makes every rotary frequency infinite or NaN, and so every map.
       ropeTheta: positive('rope_theta', 10000),
       ropeScaling: ropeScaling(file, c.rope_scaling),
@@ -216,6 +222,8 @@ export function normaliseConfig(file: string, c: Record<string, unknown>): HfCon
       qkvBias: spec.qkvBias === true || c.attention_bias === true,
       oBias: c.attention_bias === true,
       mlpBias: c.mlp_bias === true,
+      embedScale: spec.scaleEmbeddings ? Math.sqrt(hidden) : 1,
+      normWeightOffset: spec.normWeightOffset ?? 0,
     };
   }
   if (!Number.isInteger(cfg.headDim) || cfg.headDim <= 0) {

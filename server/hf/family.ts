@@ -51,6 +51,14 @@ export interface FamilySpec {
   slidingLayers?(cfg: Json, layers: number): boolean[];
   /** The family never slides, whatever the config says. */
   noWindow?: boolean;
+  /** Token embeddings multiplied by √hidden_size before the first layer (Gemma's normalizer). */
+  scaleEmbeddings?: boolean;
+  /** RMSNorm scales by (1 + weight) rather than weight (Gemma stores the offset from 1). */
+  normWeightOffset?: number;
+  /** The MLP's activation key and its default when absent (Llama: hidden_act, silu). */
+  activation?: { key: string; fallback: string };
+  /** The output head is tied to the embeddings unless tie_word_embeddings is false. */
+  tiedByDefault?: boolean;
 }
 
 export const FAMILIES: FamilySpec[] = [
@@ -63,6 +71,12 @@ export const FAMILIES: FamilySpec[] = [
     modelType: 'qwen2', builder: 'llama', paper: 'Yang et al. 2024, Qwen2 Technical Report', qkvBias: true,
     extraKeys: ['sliding_window', 'use_sliding_window', 'max_window_layers'],
     slidingLayers: qwenSlidingLayers,
+  },
+  {
+    modelType: 'gemma', builder: 'llama', paper: 'Gemma Team 2024, Gemma: Open Models Based on Gemini Research and Technology', noWindow: true,
+    extraKeys: ['hidden_activation'], scaleEmbeddings: true, normWeightOffset: 1, tiedByDefault: true,
+    // transformers' GemmaConfig: hidden_activation overrides the legacy hidden_act, default tanh GELU.
+    activation: { key: 'hidden_activation', fallback: 'gelu_pytorch_tanh' },
   },
 ];
 

@@ -74,7 +74,7 @@ export function bertFixture(modelType: 'bert' | 'roberta', seed = 2): { config: 
 }
 
 export interface LlamaShape {
-  modelType?: 'llama' | 'mistral' | 'qwen2';
+  modelType?: 'llama' | 'mistral' | 'qwen2' | 'gemma';
   hidden?: number;
   heads?: number;
   kvHeads?: number;
@@ -94,10 +94,12 @@ export function llamaFixture(s: LlamaShape = {}, seed = 3): { config: Cfg; tenso
   const V = s.vocab ?? 40;
   const d = H / heads;
   const type = s.modelType ?? 'llama';
-  const config = {
-    model_type: type, architectures: ['LlamaForCausalLM'], vocab_size: V, hidden_size: H, num_attention_heads: heads,
-    num_key_value_heads: kv, num_hidden_layers: L, intermediate_size: I, hidden_act: 'silu', rms_norm_eps: 1e-6,
-    max_position_embeddings: 64, rope_theta: 10000, tie_word_embeddings: s.tie ?? false, ...s.extra,
+  const gemma = type === 'gemma';
+  // Gemma configs carry the legacy hidden_act "gelu" and usually no tie_word_embeddings (tied by default).
+  const config: Cfg = {
+    model_type: type, architectures: [gemma ? 'GemmaForCausalLM' : 'LlamaForCausalLM'], vocab_size: V, hidden_size: H, num_attention_heads: heads,
+    num_key_value_heads: kv, num_hidden_layers: L, intermediate_size: I, hidden_act: gemma ? 'gelu' : 'silu', rms_norm_eps: 1e-6,
+    max_position_embeddings: 64, rope_theta: 10000, ...(gemma && s.tie === undefined ? {} : { tie_word_embeddings: s.tie ?? false }), ...s.extra,
   };
   const rand = rng(seed);
   const t: Tensors = { 'model.embed_tokens.weight': randomTensor(rand, [V, H], 1) };
@@ -115,6 +117,6 @@ export function llamaFixture(s: LlamaShape = {}, seed = 3): { config: Cfg; tenso
     linear(rand, t, `${p}.mlp.down_proj`, H, I, false);
   }
   norm(rand, t, 'model.norm', H, false);
-  if (!config.tie_word_embeddings) t['lm_head.weight'] = randomTensor(rand, [V, H], 1.2 / Math.sqrt(H));
+  if (!(config.tie_word_embeddings ?? gemma)) t['lm_head.weight'] = randomTensor(rand, [V, H], 1.2 / Math.sqrt(H));
   return { config, tensors: t };
 }

@@ -274,7 +274,13 @@ export function llamaReference(c: Cfg, w: W, ids: number[], opts?: RefOptions): 
   const window: number | undefined = c.model_type === 'mistral' ? c.sliding_window ?? undefined : undefined;
   const qkvBias = c.model_type === 'qwen2';
   const freqs = ropeFrequencies(c, d);
+  // Gemma (transformers GemmaModel): embeddings times √hidden, RMSNorm times (1 + w), tanh-GELU
+  // MLP (hidden_activation, default gelu_pytorch_tanh), head tied unless told otherwise.
+  const gemma = c.model_type === 'gemma';
+  const normWeight = (name: string) => (gemma ? Float32Array.from(w(name), (v) => 1 + v) : w(name));
+  const mlpAct = gemma ? ACT[c.hidden_activation === undefined || c.hidden_activation === 'gelu_pytorch_tanh' ? 'gelu_new' : c.hidden_activation] : ACT.silu;
   let x: Float64Array = embed(w('model.embed_tokens.weight'), H, ids);
+  if (gemma) x = x.map((v) => v * Math.sqrt(H));
   const attn: Float64Array[] = [];
   const hidden: Float64Array[] = [];
   const qs: Float64Array[] = [];
@@ -284,7 +290,7 @@ export function llamaReference(c: Cfg, w: W, ids: number[], opts?: RefOptions): 
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}.`;
     stream.push(x);
-    const h = rmsNorm(x, T, H, w(p + 'input_layernorm.weight'), eps);
+    const h = rmsNorm(x, T, H, normWeight(p + 'input_layernorm.weight'), eps);
     hidden.push(h);
     const proj = (name: string, m: number, bias: boolean) => dense(h, T, H, m, w(p + `self_attn.${name}.weight`), bias ? w(p + `self_attn.${name}.bias`) : undefined);
     const q = applyRope(proj('q_proj', heads * d, qkvBias), T, heads, d, freqs);
@@ -296,13 +302,13 @@ export function llamaReference(c: Cfg, w: W, ids: number[], opts?: RefOptions): 
     const m = mha(q, k, v, T, heads, kv, d, 1 / Math.sqrt(d), (i, j, hd) => j <= i && (window === undefined || i - j < window) && (!keep || keep(l, hd, i, j)));
     attn.push(m.probs);
     x = add(x, dense(ablateMerged(m.out, T, heads, d, l, opts), T, heads * d, H, w(p + 'self_attn.o_proj.weight')));
-    const h2 = rmsNorm(x, T, H, w(p + 'post_attention_layernorm.weight'), eps);
-    const gate = dense(h2, T, H, I, w(p + 'mlp.gate_proj.weight')).map(ACT.silu);
+    const h2 = rmsNorm(x, T, H, normWeight(p + 'post_attention_layernorm.weight'), eps);
+    const gate = dense(h2, T, H, I, w(p + 'mlp.gate_proj.weight')).map(mlpAct);
     const up = dense(h2, T, H, I, w(p + 'mlp.up_proj.weight'));
     x = add(x, dense(gate.map((g, i) => g * up[i]), T, I, H, w(p + 'mlp.down_proj.weight')));
   }
   const last = x;
-  x = rmsNorm(x, T, H, w('model.norm.weight'), eps);
-  const head = c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  x = rmsNorm(x, T, H, normWeight('model.norm.weight'), eps);
+  const head = (c.tie_word_embeddings ?? gemma) ? 'model.embed_tokens.weight' : 'lm_head.weight';
   return { logits: dense(x, T, H, c.vocab_size, w(head)), attn, hidden, q: qs, k: ks, v: vs, last, stream };
 }

@@ -125,6 +125,13 @@ describe('Hugging Face checkpoints as ONNX graphs', () => {
     await check({ name: 'qwen2', config, tensors, opts: { dtype: 'F16' }, reference: llamaReference, ids });
   });
 
+  it('gemma (√hidden embeddings, (1 + w) norms, tanh GELU from the default hidden_activation, head tied by default) matches the reference', async () => {
+    const { config, tensors } = llamaFixture({ modelType: 'gemma', heads: 4, kvHeads: 1 }, 6);
+    assert.equal(config.tie_word_embeddings, undefined);
+    assert.equal(config.hidden_act, 'gelu');
+    await check({ name: 'gemma', config, tensors, opts: {}, reference: llamaReference, ids });
+  });
+
   it('runs layer by layer with the same maps and logits as the whole graph', async () => {
     const { config, tensors } = llamaFixture({ heads: 4, kvHeads: 2, layers: 3 }, 6);
     const dir = join(root, 'layered');
