@@ -9,7 +9,9 @@ import { UserError } from '../capture/types';
 import * as F from './formulas';
 import { DEFAULT_HARDWARE_ID, findHardware, type HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
-import { costedVariant, costedVariants, resolveVariantId, type CostedVariant, type LayerCase, type VariantParams } from './variantCosts';
+import type { LayerCase } from '../variants/costModel';
+import { costedVariant, costedVariants, resolveVariantId, type CostedVariant } from '../variants/registry';
+import type { VariantParams } from '../variants/types';
 
 export interface EstimateOptions {
   seq: number;

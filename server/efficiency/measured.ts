@@ -6,13 +6,13 @@
  * Only variants whose parameters mean the same thing in both places are measured.
  */
 import { runVariant } from '../variants/runVariant';
-import { getVariant } from '../variants/registry';
+import { costedVariant, getVariant } from '../variants/registry';
 import { mulberry32 } from '../variants/rng';
 import * as F from './formulas';
 import type { HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
 import type { MeasureEfficiencyRequest } from '../../protocol/efficiency';
-import { costedVariant, type VariantParams } from './variantCosts';
+import type { VariantParams } from '../variants/types';
 import { checkMeasureSizes } from './requestSizes';
 import { checkLengthsPlausible, checkRunsFit, type LengthSubject } from '../variants/memoryNeed';
 
