@@ -144,6 +144,22 @@ describe('config.json intelligence over LSP (dist/server.js)', function () {
     assert.deepEqual((await titles(withWeights)).map((t) => t[1]), ['attentionInspector.estimateCost', 'attentionInspector.inspectModel']);
   });
 
+  it('offers "Inspect attention" beside Hugging Face weights only for a family the runtime builds; the model_type hover says which builder', async () => {
+    const t5 = join(dir, 't5-weights', 'config.json');
+    const text = readFileSync(join(repoRoot, 'samples/configs/t5-base/config.json'), 'utf8');
+    mkdirSync(join(t5, '..'), { recursive: true });
+    writeFileSync(t5, text);
+    writeFileSync(join(dir, 't5-weights', 'model.safetensors'), Buffer.alloc(8));
+    const uri = open(t5, text);
+    const lenses = await conn.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
+    assert.deepEqual((lenses ?? []).map((l) => l.command?.command), ['attentionInspector.estimateCost']);
+    const h = await conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: positionOf(text, '"model_type"') });
+    assert.match((h?.contents as MarkupContent).value, /model_type = "t5".*cost estimates only; the runtime builds gpt2, bert, roberta, llama, mistral, qwen2, gemma/);
+    const qwenText = readFileSync(join(repoRoot, 'samples/configs/qwen2-7b/config.json'), 'utf8');
+    const qwen = await conn.sendRequest(HoverRequest.type, { textDocument: { uri: open(join(dir, 'qwen2', 'config.json'), qwenText) }, position: positionOf(qwenText, '"model_type"') });
+    assert.match((qwen?.contents as MarkupContent).value, /model_type = qwen2\*\* \(Yang et al\. 2024.*llama graph builder/);
+  });
+
   it('answers attention/estimate with the CLI figures', async () => {
     const r = (await conn.sendRequest(EstimateRequest.method, { configPath: join(repoRoot, 'samples/configs/llama-2-7b'), seq: 4096, dtype: 'fp16' })) as { kvCacheBytesPerToken: number; kvCacheBytes: number };
     assert.equal(r.kvCacheBytesPerToken, 2 * 32 * 32 * 128 * 2);
