@@ -48,7 +48,7 @@ export const longformer: VariantSpec = {
   exact: false,
   sparse: true,
   defaults: { window: 128, globals: 1, map: 1 },
-  aliases: [{ id: 'sliding', note: 'the estimator\'s "sliding" is the runtime\'s "longformer" (its sliding window)' }],
+  aliases: [{ id: 'sliding', note: 'the estimate counts its sliding window, not the global tokens' }],
   cost: {
     name: 'Sliding-window attention', source: 'Beltagy et al. 2020, Longformer; Jiang et al. 2023, Mistral 7B',
     defaults: (m) => ({ window: m.window ?? 512 }),

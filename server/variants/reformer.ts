@@ -42,7 +42,7 @@ export const reformerLsh: VariantSpec = {
   exact: false,
   sparse: true,
   defaults: { buckets: 8, chunk: 64, sharedQK: 0, map: 1 },
-  aliases: [{ id: 'lsh', note: 'the estimator\'s "lsh" is the runtime\'s "reformer-lsh"' }],
+  aliases: [{ id: 'lsh', note: 'one id for the run and the estimate' }],
   cost: {
     name: 'LSH attention (Reformer)', source: 'Kitaev et al. 2020 (chunks of 64, 4 hash rounds)',
     defaults: () => ({ chunk: 64, rounds: 4 }),
