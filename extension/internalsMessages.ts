@@ -3,18 +3,16 @@
  * layer numbers in range, nothing that names a file (the corpus file is picked by the user in the
  * host's own dialog).
  */
+import { isInt, isRequestId } from '../common/messageKernel';
 import type { InternalsToHost } from '../protocol/internals';
 
-const CAPTURE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A capture id as the runtime makes them; the webview addresses captures by it. */
+export const CAPTURE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_LAYER = 1 << 16;
-
-function isInt(v: unknown, lo: number, hi: number): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
-}
 
 export function parseInternalsMessage(m: Record<string, unknown>): InternalsToHost | undefined {
   const { requestId, captureId } = m;
-  if (!isInt(requestId, 0, 2 ** 31 - 1) || typeof captureId !== 'string' || !CAPTURE_ID.test(captureId)) return undefined;
+  if (!isRequestId(requestId) || typeof captureId !== 'string' || !CAPTURE_ID.test(captureId)) return undefined;
   switch (m.type) {
     case 'requestInternals': {
       const layers = m.layers;

@@ -5,8 +5,8 @@
  * nothing but `ready`. Malformed messages are dropped before any work.
  */
 import assert from 'node:assert/strict';
-import { parseCompareMessage } from '../../extension/compareMessages';
-import { MAX_MEASURE_SEQ, parseEfficiencyMessage } from '../../extension/efficiencyMessages';
+import { parseCompareMessage } from '../../protocol/compareWebview';
+import { MAX_MEASURE_SEQ, parseEfficiencyMessage } from '../../protocol/efficiencyWebview';
 
 const SETTINGS = { batch: 1, dtype: 'fp16', hardware: 'h100-sxm', decode: false, tableSeq: 8192 };
 

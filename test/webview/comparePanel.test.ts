@@ -10,7 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_COMPARE_VARIANTS, type CompareVariantsRequest } from '../../protocol/compare';
-import { parseCompareMessage } from '../../extension/compareMessages';
+import { parseCompareMessage } from '../../protocol/compareWebview';
 import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { runComparison } from '../../server/lsp/compareHandler';
