@@ -93,7 +93,7 @@ export class PanelHost<ToWebview extends Message, FromWebview extends Message> {
     const reloaded = this.gate.ready;
     // Posts made while the initial state is computed wait behind it.
     this.gate.close();
-    let initial: ToWebview[] = [];
+    let initial: ToWebview[];
     try {
       initial = (await this.spec.initialState?.()) ?? [];
     } catch (e) {

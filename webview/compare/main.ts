@@ -7,19 +7,11 @@
 import '../cspNonce';
 import type { CompareVariantsRequest } from '../../protocol/compare';
 import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
+import { HostClient } from '../hostClient';
 import { drawMaps } from './maps';
 import { drawScaling } from './scaling';
 import { drawTable } from './table';
 import './compare.css';
-
-interface VsCodeApi {
-  postMessage(msg: CompareToHost): void;
-  getState(): { title: string; result: CompareVariantsRequest.Result } | undefined;
-  setState(state: { title: string; result: CompareVariantsRequest.Result }): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -57,9 +49,7 @@ function show(t: string, r: CompareVariantsRequest.Result): void {
   for (const n of r.notes) el('li', list, '', n);
 }
 
-window.addEventListener('message', (e: MessageEvent<HostToCompare>) => {
-  const m = e.data;
-  if (!m || typeof m !== 'object') return;
+function handle(m: HostToCompare): void {
   if (m.type === 'busy') {
     title.textContent = `Compare attention mechanisms: ${m.title}`;
     status.className = 'cmp-status busy';
@@ -71,8 +61,9 @@ window.addEventListener('message', (e: MessageEvent<HostToCompare>) => {
     vscode.setState({ title: m.title, result: m.result });
     show(m.title, m.result);
   }
-});
+}
 
+// Says `ready`; what the host posted before comes after it, in order.
+const vscode = new HostClient<CompareToHost, HostToCompare, { title: string; result: CompareVariantsRequest.Result }>(handle);
 const saved = vscode.getState();
 if (saved) show(saved.title, saved.result);
-vscode.postMessage({ type: 'ready' });

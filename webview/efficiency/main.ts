@@ -6,19 +6,13 @@
  */
 import '../cspNonce';
 import type { EfficiencySettings, EfficiencyToHost, HostToEfficiency } from '../../protocol/efficiencyWebview';
+import { HostClient } from '../hostClient';
 import { drawCharts } from './charts';
 import { drawMeasuredTable, drawVariantTable } from './table';
 import './efficiency.css';
 
-interface VsCodeApi {
-  postMessage(msg: EfficiencyToHost): void;
-  getState(): EfficiencySettings | undefined;
-  setState(state: EfficiencySettings): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-vscode.postMessage({ type: 'ready' });
+// Says `ready` first; the host answers with `init` (the initial settings).
+const vscode = new HostClient<EfficiencyToHost, HostToEfficiency, EfficiencySettings>((m) => handle(m));
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -79,17 +73,16 @@ function send(): void {
   vscode.setState(s);
   status.className = 'eff-status';
   status.textContent = 'Estimating…';
-  vscode.postMessage({ type: 'settings', settings: s });
+  vscode.post({ type: 'settings', settings: s });
 }
 for (const input of [hardware, dtype, batch, tableSeq, decode]) input.addEventListener('change', send);
 measure.addEventListener('click', () => {
   status.className = 'eff-status';
   status.textContent = 'Measuring on this machine…';
-  vscode.postMessage({ type: 'measure', seqs: [128, 256, 512] });
+  vscode.post({ type: 'measure', seqs: [128, 256, 512] });
 });
 
-window.addEventListener('message', (event: MessageEvent<HostToEfficiency>) => {
-  const msg = event.data;
+function handle(msg: HostToEfficiency): void {
   switch (msg.type) {
     case 'init': {
       title.textContent = `Attention efficiency: ${msg.modelName}`;
@@ -117,4 +110,4 @@ window.addEventListener('message', (event: MessageEvent<HostToEfficiency>) => {
       status.textContent = msg.message;
       break;
   }
-});
+}

@@ -8,12 +8,11 @@
 import '../cspNonce';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { decodeBytes, type HostToServing, type ServingPolicy, type ServingReport, type ServingToHost } from '../../protocol/servingWebview';
+import { HostClient, hasHost } from '../hostClient';
 import { drawCurves, drawMassGrid } from './charts';
 import { drawHeadMap, querySummary } from './headMap';
 import { drawHeadTable } from './headTable';
 import './serving.css';
-
-declare function acquireVsCodeApi(): { postMessage(m: ServingToHost): void };
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -127,11 +126,9 @@ for (const c of [policySel, headSel, queryIn]) c.addEventListener('change', draw
 
 const embedded = document.getElementById('serving-report');
 if (embedded?.textContent) show(JSON.parse(embedded.textContent) as ServingReport);
-else if (typeof acquireVsCodeApi === 'function') {
-  const vscode = acquireVsCodeApi();
-  window.addEventListener('message', (e: MessageEvent<HostToServing>) => {
-    if (e.data?.type === 'report') show(e.data.report);
-    else if (e.data?.type === 'error') meta.textContent = `The simulation failed: ${e.data.message}`;
+else if (hasHost()) {
+  new HostClient<ServingToHost, HostToServing>((m) => {
+    if (m.type === 'report') show(m.report);
+    else if (m.type === 'error') meta.textContent = `The simulation failed: ${m.message}`;
   });
-  vscode.postMessage({ type: 'ready' });
 }
