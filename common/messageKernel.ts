@@ -62,7 +62,8 @@ export function intList(v: unknown, lo: number, hi: number, max: number): number
 
 function describeType(raw: unknown): string {
   const t = (raw as { type?: unknown }).type;
-  return typeof t === 'string' ? `"${t.slice(0, 40)}"` : `of type ${typeof t}`;
+  // JSON quoting keeps a newline in the type from breaking the log line.
+  return typeof t === 'string' ? JSON.stringify(t.slice(0, 40)) : `of type ${typeof t}`;
 }
 
 /** The message checked against its channel's validators, or a one-line reason. */
