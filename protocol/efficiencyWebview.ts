@@ -8,6 +8,7 @@
  * machine, and its memory grows with the square of the length.
  */
 import { intList, isInt, messageParser, type MessageValidators } from '../common/messageKernel';
+import type { MeasureEfficiencyRequest } from './efficiency';
 
 export type EfficiencyDtype = 'fp32' | 'fp16' | 'bf16';
 
@@ -44,16 +45,8 @@ export interface EfficiencyCurves {
   rows: EfficiencyRow[];
 }
 
-export interface MeasuredRow {
-  variant: string;
-  seq: number;
-  heads: number;
-  headDim: number;
-  measuredMs: number;
-  estimatedMs: number;
-  ratio: number;
-  achievedFlopsPerSecond: number;
-}
+/** One measured length of one variant: the fields of the runtime's point the table shows (protocol/efficiency.ts). */
+export type MeasuredRow = Pick<MeasureEfficiencyRequest.Point, 'variant' | 'seq' | 'heads' | 'headDim' | 'measuredMs' | 'estimatedMs' | 'ratio' | 'achievedFlopsPerSecond'>;
 
 /** host -> webview */
 export type HostToEfficiency =

@@ -5,7 +5,7 @@
  * never by file path. The host posts nothing before the webview's `ready`.
  */
 import type { InternalsToHost, InternalsToWebview } from './internals';
-import type { HeadStatsParams } from './runtime';
+import type { HeadStatsParams, TileRequest } from './runtime';
 
 export interface TokenInfo {
   text: string;
@@ -98,17 +98,8 @@ export type ExportFormat = 'png' | 'svg' | 'csv' | 'npy' | 'snippet';
 export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'selectHead'; layer: number; head: number }
-  | {
-      type: 'requestTile';
-      requestId: number;
-      captureId: string;
-      layer: number;
-      head: number;
-      q0: number;
-      q1: number;
-      k0: number;
-      k1: number;
-    }
+  /** A full-resolution rectangle of one head (the runtime's attention/tile), answered by `tile`. */
+  | ({ type: 'requestTile'; requestId: number } & TileRequest.Params)
   | { type: 'inspect'; text: string }
   /** Save a plot or the current map: the host asks where (showSaveDialog) and writes it. */
   | { type: 'export'; format: ExportFormat; name: string; data: string; shape?: number[] }

@@ -12,27 +12,20 @@ import { drawMaps } from './maps';
 import { drawScaling } from './scaling';
 import { drawTable } from './table';
 import './compare.css';
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  parent.appendChild(e);
-  return e;
-}
+import { el } from '../views/controls';
 
 const root = document.getElementById('app') ?? document.body;
-const title = el('h1', root, '', 'Compare attention mechanisms');
-const status = el('div', root, 'cmp-status', 'Waiting for a comparison…');
-const mapsTitle = el('h2', root, '', 'Maps');
-const mapsEl = el('div', root, 'cmp-maps');
-el('h2', root, '', 'Metrics against exact attention');
-const tableEl = el('div', root);
-el('h2', root, '', 'Scaling with sequence length');
-const charts = el('div', root, 'cmp-charts');
-const timeEl = el('div', charts, 'cmp-chart-time');
-const memoryEl = el('div', charts, 'cmp-chart-memory');
-const notesEl = el('details', root, 'cmp-notes');
+const title = el('h1', '', root, 'Compare attention mechanisms');
+const status = el('div', 'cmp-status', root, 'Waiting for a comparison…');
+const mapsTitle = el('h2', '', root, 'Maps');
+const mapsEl = el('div', 'cmp-maps', root);
+el('h2', '', root, 'Metrics against exact attention');
+const tableEl = el('div', '', root);
+el('h2', '', root, 'Scaling with sequence length');
+const charts = el('div', 'cmp-charts', root);
+const timeEl = el('div', 'cmp-chart-time', charts);
+const memoryEl = el('div', 'cmp-chart-memory', charts);
+const notesEl = el('details', 'cmp-notes', root);
 
 function show(t: string, r: CompareVariantsRequest.Result): void {
   title.textContent = `Compare attention mechanisms: ${t}`;
@@ -44,9 +37,9 @@ function show(t: string, r: CompareVariantsRequest.Result): void {
   drawTable(tableEl, r.variants);
   drawScaling({ time: timeEl, memory: memoryEl }, r.scaling, r.variants.map((v) => v.id));
   notesEl.replaceChildren();
-  el('summary', notesEl, '', 'How Q, K, V were obtained');
-  const list = el('ul', notesEl);
-  for (const n of r.notes) el('li', list, '', n);
+  el('summary', '', notesEl, 'How Q, K, V were obtained');
+  const list = el('ul', '', notesEl);
+  for (const n of r.notes) el('li', '', list, n);
 }
 
 function handle(m: HostToCompare): void {
