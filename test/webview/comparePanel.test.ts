@@ -75,7 +75,7 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
   it('posts ready, then shows the metrics table of the result', async () => {
     await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
     assert.deepEqual(await posted(), [{ type: 'ready' }]);
-    // What the host accepts from this webview (compareMessages.ts) is exactly what it posts.
+    // What the host accepts from this webview (protocol/compareWebview.ts) is exactly what it posts.
     assert.deepEqual((await posted()).map(parseCompareMessage), [{ type: 'ready' }]);
     assert.equal(result.cancelled, false);
     assert.deepEqual(result.variants.map((v) => v.id), DEFAULT_COMPARE_VARIANTS);

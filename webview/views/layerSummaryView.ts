@@ -30,7 +30,7 @@ export class LayerSummaryView implements AnalysisView {
 
   mount(host: HTMLElement): void {
     el('p', 'hint', host, `Mean over each layer's heads (top-${TOP_K} mass for "Top-k mass"); the most focused head has the lowest entropy.`);
-    this.table = el('table', 'stats-table layer-summary-table', host);
+    this.table = el('table', 'layer-summary-table', host);
     const head = el('tr', '', el('thead', '', this.table));
     for (const label of ['Layer', 'Heads', ...STATS.map((s) => s.label), 'Most focused']) el('th', '', head, label).title = STATS.find((s) => s.label === label)?.description ?? '';
     el('tbody', '', this.table);
