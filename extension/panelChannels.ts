@@ -11,10 +11,10 @@ import { efficiencyToHost, type EfficiencySettings, type EfficiencyToHost, type 
 import type { InternalsToHost } from '../protocol/internals';
 import type { TileRequest } from '../protocol/runtime';
 import { servingToHost, type HostToServing, type ServingToHost } from '../protocol/servingWebview';
-import type { HostToWebview, WebviewToHost } from '../protocol/webview';
+import { attentionToHost, type HostToWebview, type WebviewToHost } from '../protocol/webview';
 import { checkMeasureSizes, checkSweepSizes } from '../server/efficiency/requestSizes';
 import type { ChannelSpec } from './panelHost';
-import { attentionToHost } from './panelMessages';
+
 
 type Posted<M, K> = Extract<M, { type: K }>;
 
