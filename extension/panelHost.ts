@@ -64,10 +64,6 @@ export class PanelHost<ToWebview extends Message, FromWebview extends Message> {
     this.gate.post(msg);
   }
 
-  get ready(): boolean {
-    return this.gate.ready;
-  }
-
   /** Handles one posted message; resolves when its handler is done (tests wait on it). */
   async receive(raw: unknown): Promise<void> {
     const checked = checkMessage(this.spec.validators, raw);
