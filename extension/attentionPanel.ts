@@ -1,21 +1,24 @@
 /**
- * The WebviewPanel host of the Attention panel. Waits for the webview's `ready` before posting,
- * relays one capture's notifications (extension/captureRelay.ts), answers tile requests
- * through the runtime, and accepts only validated messages. A webview that reloads (hidden and
- * shown again) gets the last capture's messages replayed;
+ * The WebviewPanel of the Attention panel: relays one capture's notifications
+ * (extension/captureRelay.ts) and answers tile and head-internals requests through the runtime.
+ * Its channel (panelChannels.ts) runs on a PanelHost, which waits for the webview's `ready` and
+ * accepts only validated messages. A webview that reloads (hidden and shown again) gets the last
+ * capture's messages replayed;
  * after a window reload the serializer revives the panel with the webview's own state.
  */
 import * as vscode from 'vscode';
 import { TileRequest, type CaptureSummary } from '../protocol/runtime';
-import type { HostToWebview, PanelState } from '../protocol/webview';
+import type { HostToWebview, PanelState, WebviewToHost } from '../protocol/webview';
 import { makeNonce } from '../webview/csp';
 import { CaptureRelay } from './captureRelay';
 import { currentCliProgram } from './cliPath';
 import { saveExport } from './exportWriter';
 import { answerInternals } from './internalsRelay';
-import { firstLine, log } from './log';
+import { log } from './log';
+import { attentionChannel } from './panelChannels';
+import { PanelHost } from './panelHost';
 import { panelHtml } from './panelHtml';
-import { parseWebviewMessage } from './panelMessages';
+import { panelLog } from './panelLog';
 import type { RuntimeContext } from './runtimeContext';
 
 export const PANEL_VIEW_TYPE = 'attentionInspector.panel';
@@ -29,8 +32,7 @@ function theme(): 'light' | 'dark' | 'high-contrast' {
 
 export class AttentionPanel implements vscode.Disposable {
   static current: AttentionPanel | undefined;
-  private ready = false;
-  private readonly queue: HostToWebview[] = [];
+  private readonly host: PanelHost<HostToWebview, WebviewToHost>;
   private readonly relay = new CaptureRelay((m) => this.post(m));
   private readonly disposables: vscode.Disposable[] = [];
   /** A comparison (extension/compareCommands.ts): capture A's messages and the compare message. */
@@ -44,10 +46,24 @@ export class AttentionPanel implements vscode.Disposable {
     private state: PanelState,
   ) {
     panel.webview.options = AttentionPanel.webviewOptions(extensionUri);
+    this.host = new PanelHost(panel.webview, attentionChannel({
+      init: () => ({ type: 'init', state: this.state, theme: theme() }),
+      replay: () => {
+        const c = this.comparison;
+        return c ? [...c.before, ...this.relay.replay, c.compare] : [...this.relay.replay];
+      },
+      knows: (captureId) => this.relay.knows(captureId),
+      tile: (params) => this.runtime.running.sendRequest(TileRequest.type, params),
+      internals: (msg) => answerInternals(msg, this.relay, this.runtime),
+      selectHead: (layer, head) => (this.state = { ...this.state, selected: { layer, head } }),
+      inspect: (text) => this.onInspect(text),
+      export: (msg) => saveExport(msg, this.runtime.model?.path ?? this.runtime.lastModelPath ?? 'MODEL', currentCliProgram()),
+      log: (level, message) => log()[level](message),
+    }), panelLog);
     panel.webview.html = this.html();
     this.disposables.push(
+      this.host,
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m) => this.receive(m)),
       runtime.onLayer((p) => this.relay.layer(p)),
       runtime.onCaptureStarted((p) => this.relay.started(p)),
     );
@@ -77,7 +93,6 @@ export class AttentionPanel implements vscode.Disposable {
   private html(): string {
     const webview = this.panel.webview;
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    this.ready = false;
     return panelHtml({
       cspSource: webview.cspSource,
       nonce: makeNonce(),
@@ -129,66 +144,7 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   private post(msg: HostToWebview): void {
-    if (!this.ready) {
-      this.queue.push(msg);
-      return;
-    }
-    void this.panel.webview.postMessage(msg);
-  }
-
-  private receive(raw: unknown): void {
-    const msg = parseWebviewMessage(raw);
-    if (!msg) {
-      log().warn(`panel: ignored a malformed message (${typeof raw === 'object' && raw ? String((raw as { type?: unknown }).type) : typeof raw})`);
-      return;
-    }
-    switch (msg.type) {
-      case 'ready': {
-        const reload = this.ready || this.queue.length === 0;
-        this.ready = true;
-        void this.panel.webview.postMessage({ type: 'init', state: this.state, theme: theme() } satisfies HostToWebview);
-        // A webview that reloaded lost everything; one that just came up has it all queued.
-        const c = this.comparison;
-        const backlog = reload ? (c ? [...c.before, ...this.relay.replay, c.compare] : [...this.relay.replay]) : this.queue.splice(0);
-        this.queue.length = 0;
-        for (const m of backlog) void this.panel.webview.postMessage(m);
-        return;
-      }
-      case 'selectHead':
-        this.state = { ...this.state, selected: { layer: msg.layer, head: msg.head } };
-        return;
-      case 'requestTile':
-        void this.tile(msg);
-        return;
-      case 'inspect':
-        this.onInspect(msg.text);
-        return;
-      case 'export':
-        void saveExport(msg, this.runtime.model?.path ?? this.runtime.lastModelPath ?? 'MODEL', currentCliProgram());
-        return;
-      case 'log':
-        log()[msg.level](`panel: ${msg.message}`);
-        return;
-      case 'requestInternals':
-      case 'requestCorpus':
-      case 'requestAblation':
-        void answerInternals(msg, this.relay, this.runtime, (m) => this.post(m));
-        return;
-    }
-  }
-
-  private async tile(msg: Extract<ReturnType<typeof parseWebviewMessage>, { type: 'requestTile' }>): Promise<void> {
-    if (!this.relay.knows(msg.captureId)) {
-      this.post({ type: 'error', requestId: msg.requestId, message: `capture ${msg.captureId} was not shown in this panel` });
-      return;
-    }
-    try {
-      const { requestId: _r, type: _t, ...params } = msg;
-      const tile = await this.runtime.running.sendRequest(TileRequest.type, params);
-      this.post({ type: 'tile', requestId: msg.requestId, rows: tile.rows, cols: tile.cols, data: tile.data });
-    } catch (e) {
-      this.post({ type: 'error', requestId: msg.requestId, message: firstLine(e) });
-    }
+    this.host.post(msg);
   }
 
   dispose(): void {

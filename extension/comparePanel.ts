@@ -2,20 +2,22 @@
  * "Attention: Compare Attention Mechanisms…": picks a layer, a head and variants of the open
  * model, takes the text of the last inspection (editable), asks the runtime for
  * attention/compareVariants with cancellable progress, and shows the result in the Compare
- * panel (dist/webview/compare.js). The panel gets figures and maps only, never paths, and
- * nothing before its `ready`.
+ * panel (dist/webview/compare.js). The panel gets figures and maps only, never paths; its
+ * channel (panelChannels.ts) runs on a PanelHost, which queues what is posted before `ready`.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { ListVariantsRequest } from '../protocol/catalog';
 import { CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
-import type { HostToCompare } from '../protocol/compareWebview';
+import type { CompareToHost, HostToCompare } from '../protocol/compareWebview';
 import type { ExecutionProviderSetting, ModelInfo } from '../protocol/runtime';
 import { makeNonce } from '../webview/csp';
 import { panelHtml } from '../webview/panelHtml';
-import { parseCompareMessage } from './compareMessages';
 import { firstLine, showError } from './log';
+import { compareChannel } from './panelChannels';
+import { PanelHost } from './panelHost';
+import { panelLog } from './panelLog';
 import type { RuntimeContext } from './runtimeContext';
 
 export const COMPARE_COMMAND = 'attentionInspector.compareMechanisms';
@@ -23,9 +25,7 @@ export const COMPARE_VIEW_TYPE = 'attentionInspector.compare';
 
 class ComparePanel {
   private static current: ComparePanel | undefined;
-  private ready = false;
-  /** The latest message, posted on `ready` when it came before. */
-  private pending: HostToCompare | undefined;
+  private readonly host: PanelHost<HostToCompare, CompareToHost>;
 
   static show(extensionUri: vscode.Uri): ComparePanel {
     if (ComparePanel.current) {
@@ -48,21 +48,15 @@ class ComparePanel {
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'compare.css'));
     // The same document and policy as the Attention panel (webview/panelHtml.ts, webview/csp.ts).
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: String(script), styleUri: String(style), title: 'Compare attention' });
-    webview.onDidReceiveMessage((raw: unknown) => {
-      // The webview only says ready; anything else is dropped (compareMessages.ts).
-      if (parseCompareMessage(raw)?.type !== 'ready') return;
-      this.ready = true;
-      if (this.pending) void webview.postMessage(this.pending);
-      this.pending = undefined;
-    });
+    this.host = new PanelHost(webview, compareChannel(), panelLog);
     panel.onDidDispose(() => {
+      this.host.dispose();
       if (ComparePanel.current === this) ComparePanel.current = undefined;
     });
   }
 
   post(msg: HostToCompare): void {
-    if (this.ready) void this.panel.webview.postMessage(msg);
-    else this.pending = msg;
+    this.host.post(msg);
   }
 }
 

@@ -1,27 +1,23 @@
 /**
  * Host of the Efficiency panel: one webview per config, fed by the runtime's
  * attention/estimateSweep and attention/measureEfficiency requests. The host keeps the
- * config's path; the webview only sees figures. Nothing is posted before the webview's `ready`.
+ * config's path; the webview only sees figures. Its channel (panelChannels.ts) runs on a
+ * PanelHost, which answers the webview's `ready` with the initial settings.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest } from '../protocol/efficiency';
-import type { EfficiencySettings, EfficiencyToHost, HostToEfficiency } from '../protocol/efficiencyWebview';
-import { checkMeasureSizes, checkSweepSizes } from '../server/efficiency/requestSizes';
 import { makeNonce } from '../webview/csp';
-import { parseEfficiencyMessage } from './efficiencyMessages';
 import { panelHtml } from '../webview/panelHtml';
+import { efficiencyChannel, type RuntimeRequests } from './panelChannels';
+import { PanelHost } from './panelHost';
+import { panelLog } from './panelLog';
 
-/** What the panel needs from the language client (kept narrow so any client wrapper fits). */
-export interface RuntimeRequests {
-  sendRequest<R>(method: string, params: unknown): Promise<R>;
-}
+export type { RuntimeRequests };
 
 export const EFFICIENCY_VIEW_TYPE = 'attentionInspector.efficiency';
 
 export class EfficiencyPanel {
   private static readonly open = new Map<string, EfficiencyPanel>();
-  private ready = false;
 
   static show(context: vscode.ExtensionContext, runtime: RuntimeRequests, configPath: string): void {
     const existing = EfficiencyPanel.open.get(configPath);
@@ -39,59 +35,18 @@ export class EfficiencyPanel {
     EfficiencyPanel.open.set(configPath, new EfficiencyPanel(panel, root, runtime, configPath));
   }
 
-  private constructor(
-    private readonly panel: vscode.WebviewPanel,
-    root: vscode.Uri,
-    private readonly runtime: RuntimeRequests,
-    private readonly configPath: string,
-  ) {
+  private constructor(private readonly panel: vscode.WebviewPanel, root: vscode.Uri, runtime: RuntimeRequests, configPath: string) {
     const webview = panel.webview;
     const nonce = makeNonce();
     const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.css'));
+    const withProgress = <T>(title: string, work: () => Promise<T>) => Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work));
+    const host = new PanelHost(webview, efficiencyChannel(runtime, configPath, withProgress), panelLog);
     // The same document and policy as the Attention panel (webview/panelHtml.ts), with this bundle.
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'Attention efficiency' });
-    webview.onDidReceiveMessage((raw: unknown) => {
-      // Only well-formed messages with values in range reach the runtime (efficiencyMessages.ts).
-      const m = parseEfficiencyMessage(raw);
-      if (m) void this.onMessage(m);
-      else this.post({ type: 'error', message: 'ignored a malformed message from the Efficiency panel' });
+    panel.onDidDispose(() => {
+      host.dispose();
+      EfficiencyPanel.open.delete(configPath);
     });
-    panel.onDidDispose(() => EfficiencyPanel.open.delete(configPath));
-  }
-
-  private post(msg: HostToEfficiency): void {
-    if (this.ready) void this.panel.webview.postMessage(msg);
-  }
-
-  private async onMessage(m: EfficiencyToHost): Promise<void> {
-    try {
-      if (m.type === 'ready') {
-        this.ready = true;
-        const profiles = await this.runtime.sendRequest<HardwareProfilesRequest.Profile[]>(HardwareProfilesRequest.method, { includeLocal: false });
-        const probe = await this.runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, { configPath: this.configPath, seqs: [128], tableSeq: 128 });
-        // The same precision as the config.json hover (server/efficiency/dtypeChoice.ts).
-        const settings: EfficiencySettings = { batch: 1, dtype: probe.dtype ?? 'fp32', hardware: profiles[0]?.id ?? 'h100-sxm', decode: false, tableSeq: probe.maxPositions ?? 4096 };
-        const hardware = [...profiles.map((p) => ({ id: p.id, name: p.name })), { id: 'local', name: 'This machine (measured)' }];
-        this.post({ type: 'init', modelName: probe.modelName, maxPositions: probe.maxPositions, hardware, settings });
-      } else if (m.type === 'settings') {
-        const s = m.settings;
-        // Sizes from the webview are checked here, before they reach the runtime.
-        checkSweepSizes({ tableSeq: s?.tableSeq, batch: s?.batch }, 'Efficiency panel');
-        const r = await this.runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, {
-          configPath: this.configPath, tableSeq: s.tableSeq, batch: s.batch, dtype: s.dtype, hardware: s.hardware, decode: s.decode,
-        });
-        this.post({ type: 'curves', settings: s, curves: r.curves });
-      } else if (m.type === 'measure') {
-        checkMeasureSizes({ seqs: m.seqs }, 'Efficiency panel');
-        const r = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: 'Attention Inspector: measuring attention on this machine' },
-          () => this.runtime.sendRequest<MeasureEfficiencyRequest.Result>(MeasureEfficiencyRequest.method, { configPath: this.configPath, seqs: m.seqs }),
-        );
-        this.post({ type: 'measured', hardwareName: r.hardware, rows: r.points });
-      }
-    } catch (e) {
-      this.post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-    }
   }
 }

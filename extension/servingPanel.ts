@@ -1,18 +1,21 @@
 /**
  * The command "Simulate KV-Cache Eviction…" and the serving view's host: a webview with the
  * serving bundle, fed by the runtime's attention/kvReport for the open model (picked when there
- * is none) and a text. The host keeps the model's path; the view only sees the report. Nothing
- * is posted before the view's `ready`.
+ * is none) and a text. The host keeps the model's path; the view only sees the report. The
+ * simulation starts at once; its channel (panelChannels.ts) runs on a PanelHost, which holds the
+ * report until the view's `ready`.
  */
 import * as vscode from 'vscode';
 import type { ExecutionProviderSetting } from '../protocol/runtime';
 import { KvReportRequest } from '../protocol/serving';
-import type { HostToServing, ServingToHost } from '../protocol/servingWebview';
 import { makeNonce } from '../webview/csp';
 import { panelHtml } from '../webview/panelHtml';
-import { showError } from './log';
+import { firstLine, showError } from './log';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
+import { servingChannel } from './panelChannels';
+import { PanelHost } from './panelHost';
+import { panelLog } from './panelLog';
 import type { RuntimeContext } from './runtimeContext';
 
 export const SIMULATE_KV_COMMAND = 'attentionInspector.simulateKvCache';
@@ -53,21 +56,19 @@ async function simulate(extensionUri: vscode.Uri, runtime: RuntimeContext): Prom
   const nonce = makeNonce();
   const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'serving.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'serving.css'));
+  const host = new PanelHost(webview, servingChannel(), panelLog);
+  panel.onDidDispose(() => host.dispose());
   webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'KV-cache eviction' });
-  const post = (m: HostToServing) => void webview.postMessage(m);
-  webview.onDidReceiveMessage(async (m: ServingToHost) => {
-    if (m?.type !== 'ready') return;
-    try {
-      const report = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'Attention: simulating KV-cache eviction (4 policies)' },
-        () => runtime.running.sendRequest(KvReportRequest.type, { path, text, budgets, executionProvider }),
-      );
-      post({ type: 'report', report });
-    } catch (e) {
-      post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-      await showError('KV-cache simulation failed', e);
-    }
-  });
+  try {
+    const report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Attention: simulating KV-cache eviction (4 policies)' },
+      () => runtime.running.sendRequest(KvReportRequest.type, { path, text, budgets, executionProvider }),
+    );
+    host.post({ type: 'report', report });
+  } catch (e) {
+    host.post({ type: 'error', message: firstLine(e) });
+    await showError('KV-cache simulation failed', e);
+  }
 }
 
 export function registerServingCommand(extensionUri: vscode.Uri, runtime: RuntimeContext): vscode.Disposable {

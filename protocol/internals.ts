@@ -5,6 +5,7 @@
  * base64 float32 LE (protocol/encoding.ts).
  */
 import { RequestType } from 'vscode-languageserver-protocol';
+import { isInt, isRequestId, type MessageValidators } from '../common/messageKernel';
 import type { ExecutionProviderSetting } from './runtime';
 
 /** One attention layer's internals for one input. */
@@ -97,3 +98,39 @@ export type InternalsToWebview =
   | { type: 'internals'; requestId: number; layers: LayerInternalsData[] }
   | { type: 'corpus'; requestId: number; name: string; texts: { tokens: string[]; data: LayerInternalsData }[] }
   | { type: 'ablation'; requestId: number; result: AblationData };
+
+/** A capture id as the runtime makes them; the webview addresses captures by it. */
+export const CAPTURE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_LAYER = 1 << 16;
+
+function isIndexList(v: unknown): v is number[] {
+  // Array.from turns the holes of a sparse array into undefined, which fails the check.
+  return Array.isArray(v) && v.length <= 4096 && Array.from(v).every((l) => isInt(l, 0, MAX_LAYER));
+}
+
+/** The capture id and request id every head-internals request carries, or undefined. */
+function ids(m: Record<string, unknown>): { requestId: number; captureId: string } | undefined {
+  const { requestId, captureId } = m;
+  return isRequestId(requestId) && typeof captureId === 'string' && CAPTURE_ID.test(captureId) ? { requestId, captureId } : undefined;
+}
+
+/**
+ * Validators of the head-internals requests a webview posts: ids and layer numbers in range,
+ * nothing that names a file (the corpus file is picked by the user in the host's own dialog).
+ */
+export const internalsToHost: MessageValidators<InternalsToHost> = {
+  requestInternals: (m) => {
+    const id = ids(m);
+    if (!id || !isIndexList(m.layers) || m.layers.length === 0) return undefined;
+    return { type: 'requestInternals', ...id, layers: [...m.layers], qk: m.qk === true };
+  },
+  requestCorpus: (m) => {
+    const id = ids(m);
+    if (!id || !isInt(m.layer, 0, MAX_LAYER) || (m.heads !== undefined && !isIndexList(m.heads))) return undefined;
+    return { type: 'requestCorpus', ...id, layer: m.layer, ...(m.heads ? { heads: [...m.heads] } : {}) };
+  },
+  requestAblation: (m) => {
+    const id = ids(m);
+    return id ? { type: 'requestAblation', ...id } : undefined;
+  },
+};

@@ -5,6 +5,7 @@
  * view (webview/serving/main.ts). Maps are float32 base64 [heads, n, n]; kept keys are one
  * byte per cell (1 kept), base64, same layout.
  */
+import type { MessageValidators } from '../common/messageKernel';
 
 export type ServingPolicy = 'streaming' | 'h2o' | 'snapkv' | 'tova';
 
@@ -59,8 +60,13 @@ export interface ServingReport {
 }
 
 /** Host -> view: the report (the view posts `ready` first when it runs in a webview). */
-export type HostToServing = { type: 'report'; report: ServingReport } | { type: 'error'; message: string };
+export type HostToServing = { type: 'report'; report: ServingReport } | { type: 'error'; message: string; requestId?: number };
+/** View -> host: the view only says `ready`. */
 export type ServingToHost = { type: 'ready' };
+
+export const servingToHost: MessageValidators<ServingToHost> = {
+  ready: () => ({ type: 'ready' }),
+};
 
 export function encodeBytes(data: Uint8Array): string {
   if (typeof Buffer !== 'undefined') return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');

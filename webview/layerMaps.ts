@@ -5,6 +5,7 @@
  */
 import { decodeFloat32 } from '../protocol/encoding';
 import type { HeadStatsParams } from '../protocol/runtime';
+import type { HostToWebview } from '../protocol/webview';
 
 /** Most heatmap cells a side: Plotly stays responsive up to a few tens of thousands. */
 export const MAX_CELLS = 160;
@@ -22,15 +23,8 @@ export interface LayerMaps {
   stats?: HeadStatsParams;
 }
 
-export function decodeLayer(msg: {
-  layer: number;
-  heads: number;
-  queries: number;
-  keys: number;
-  pool: number;
-  data: string;
-  stats?: HeadStatsParams;
-}): LayerMaps {
+/** The maps of a `layer` message (protocol/webview.ts). */
+export function decodeLayer(msg: Pick<Extract<HostToWebview, { type: 'layer' }>, 'layer' | 'heads' | 'queries' | 'keys' | 'pool' | 'data' | 'stats'>): LayerMaps {
   const pool = Math.max(1, Math.floor(msg.pool));
   const rows = Math.ceil(msg.queries / pool);
   const cols = Math.ceil(msg.keys / pool);

@@ -8,7 +8,8 @@ import './cspNonce';
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextArea, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import type { HostToWebview, PanelState, WebviewToHost } from '../protocol/webview';
 import { decodeFloat32 } from '../protocol/encoding';
-import { HeadHeatmap, Tile } from './headHeatmap';
+import { HeadHeatmap } from './headHeatmap';
+import { HostClient, hasHost, memoryApi } from './hostClient';
 import { InputWarning } from './inputWarning';
 import { LayerMaps, decodeLayer, headView } from './layerMaps';
 import { ThumbnailGrid } from './thumbnailGrid';
@@ -26,27 +27,14 @@ import { textFocuser } from './textFocus';
 import './panel.css';
 import { GridHeadTypes } from './serving/gridHeadTypes';
 
-interface VsCodeApi {
-  postMessage(msg: WebviewToHost): void;
-  getState(): PanelState | undefined;
-  setState(state: PanelState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextArea(), vsCodeProgressRing());
 
 const reportEl = document.getElementById('attention-report');
 const reportMode = reportEl !== null;
 
-/** In a report there is no host: state lives in memory and messages go nowhere. */
-function memoryApi(): VsCodeApi {
-  let state: PanelState | undefined;
-  return { postMessage: () => undefined, getState: () => state, setState: (s) => (state = s) };
-}
-
-const vscode: VsCodeApi = !reportMode && typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : memoryApi();
-// The host posts nothing before this, so it must be the first message.
-vscode.postMessage({ type: 'ready' });
+// Posts `ready` first (the host posts nothing before it). In a report there is no host: state
+// lives in memory, messages go nowhere, and the report's own messages are replayed below.
+const vscode = new HostClient<WebviewToHost, HostToWebview, PanelState>((m) => safeHandle(m), !reportMode && hasHost() ? undefined : memoryApi(), !reportMode);
 
 let state: PanelState = vscode.getState() ?? {};
 
@@ -98,7 +86,7 @@ const submit = () => {
   const text = textArea.value.trim();
   if (!text) return;
   setState({ text });
-  vscode.postMessage({ type: 'inspect', text });
+  vscode.post({ type: 'inspect', text });
 };
 button.addEventListener('click', submit);
 // Ctrl+Enter (Cmd+Enter) inspects from the text box, as in VS Code's own input boxes.
@@ -136,7 +124,7 @@ const headTools = new HeadTools({
   heatSection,
   heatEl,
   reportMode,
-  post: (m) => vscode.postMessage(m),
+  post: (m) => vscode.post(m),
   showError: (m) => showError(m),
   text: () => state.text,
   onCompareClosed: () => showSelected(),
@@ -146,7 +134,7 @@ const headViews = new HeadViews(root.querySelector('.line-section') ?? views, (l
 
 // Query–key, neuron, value-weighted and ablation views (webview/internals).
 const internals = new InternalsSection(h('section', '', root), {
-  post: (m) => vscode.postMessage(m),
+  request: (make) => vscode.request(make),
   openHead: (layer, head) => selectHead(layer, head, true),
   mapRow: (layer, head, q) => {
     const m = (rawMaps ?? capture?.maps)?.get(layer);
@@ -186,19 +174,14 @@ function applyValueWeighted(norms: Map<number, DecodedInternals> | undefined): s
   return undefined;
 }
 
-let nextRequest = 1;
-const pendingTiles = new Map<number, { resolve: (t: Tile) => void; reject: (e: Error) => void }>();
-
 const heatmap = new HeadHeatmap(
   heatEl,
   (layer, head, q0, q1, k0, k1) => {
     if (reportMode || !capture) return undefined;
-    const requestId = nextRequest++;
     const captureId = capture.id;
-    return new Promise<Tile>((resolve, reject) => {
-      pendingTiles.set(requestId, { resolve, reject });
-      vscode.postMessage({ type: 'requestTile', requestId, captureId, layer, head, q0, q1, k0, k1 });
-    });
+    return vscode
+      .request<Extract<HostToWebview, { type: 'tile' }>>((requestId) => ({ type: 'requestTile', requestId, captureId, layer, head, q0, q1, k0, k1 }))
+      .then((t) => ({ rows: t.rows, cols: t.cols, data: decodeFloat32(t.data) }));
   },
   (query, key) => strip.hoverCell(query, key),
 );
@@ -257,7 +240,7 @@ function selectHead(layer: number, head: number, fromUser: boolean): void {
   setState({ selected: { layer, head } });
   grid.select(layer, head);
   gridHint.textContent = gridIdleHint();
-  if (fromUser) vscode.postMessage({ type: 'selectHead', layer, head });
+  if (fromUser) vscode.post({ type: 'selectHead', layer, head });
   showSelected();
   internals.select(layer, head);
 }
@@ -325,7 +308,6 @@ function summary(c: Capture): string {
 }
 
 function handle(msg: HostToWebview): void {
-  if (internals.handle(msg)) return;
   switch (msg.type) {
     case 'init':
       state = { ...state, ...msg.state };
@@ -390,23 +372,11 @@ function handle(msg: HostToWebview): void {
       headTools.openCompare(msg);
       showSelected();
       return;
-    case 'tile': {
-      const p = pendingTiles.get(msg.requestId);
-      pendingTiles.delete(msg.requestId);
-      p?.resolve({ rows: msg.rows, cols: msg.cols, data: decodeFloat32(msg.data) });
+    case 'error':
+      // Errors that answer a request reject it (webview/hostClient.ts); these are the panel's.
+      showError(msg.message);
+      endCapture('failed');
       return;
-    }
-    case 'error': {
-      const p = msg.requestId !== undefined ? pendingTiles.get(msg.requestId) : undefined;
-      if (p) {
-        pendingTiles.delete(msg.requestId!);
-        p.reject(new Error(msg.message));
-      } else {
-        showError(msg.message);
-        endCapture('failed');
-      }
-      return;
-    }
     case 'prepare':
       prepare(msg);
       return;
@@ -461,7 +431,7 @@ function safeHandle(msg: HostToWebview): void {
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     showError(message);
-    vscode.postMessage({ type: 'log', level: 'error', message: `panel: ${message}` });
+    vscode.post({ type: 'log', level: 'error', message: `panel: ${message}` });
   }
 }
 
@@ -469,6 +439,5 @@ if (reportMode) {
   const messages = JSON.parse(reportEl!.textContent || '[]') as HostToWebview[];
   for (const m of messages) safeHandle(m);
 } else {
-  window.addEventListener('message', (e: MessageEvent<HostToWebview>) => safeHandle(e.data));
   setStatus('Waiting for a capture…', false);
 }

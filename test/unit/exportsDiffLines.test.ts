@@ -15,7 +15,7 @@ import { decodeNpy, readNpy } from '../../server/capture/npy';
 import { main } from '../../server/cli';
 import { architectureMismatch, textLabel } from '../../extension/compareCheck';
 import { exportPayload } from '../../extension/exportPayload';
-import { parseWebviewMessage } from '../../extension/panelMessages';
+import { parseWebviewMessage } from '../../protocol/webview';
 import { csvField, csvNumber, matrixCsv } from '../../webview/export/csv';
 import { cliSnippet, shellQuote } from '../../webview/export/snippet';
 import { blockSignedMax, diffOverCommonPrefix } from '../../webview/views/diffMaps';

@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { CAPTURE_ID, parseWebviewMessage } from '../../extension/panelMessages';
+import { CAPTURE_ID } from '../../protocol/internals';
+import { parseWebviewMessage } from '../../protocol/webview';
 import { UserError } from '../../server/capture/types';
 import { loadModelShape, KEY_ALIASES } from '../../server/efficiency/modelShape';
 import { readHfConfig } from '../../server/hf/config';

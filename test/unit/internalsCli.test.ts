@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWebviewMessage } from '../../extension/panelMessages';
+import { parseWebviewMessage } from '../../protocol/webview';
 import { readNpy } from '../../server/capture/npy';
 
 const ROOT = join(__dirname, '..', '..');

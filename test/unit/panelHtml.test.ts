@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { panelHtml } from '../../extension/panelHtml';
-import { parseWebviewMessage } from '../../extension/panelMessages';
+import { parseWebviewMessage } from '../../protocol/webview';
 import { makeNonce } from '../../webview/csp';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';

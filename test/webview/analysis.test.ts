@@ -1,7 +1,7 @@
 /**
  * The analyses section of the Attention panel in headless Chromium, fed the real capture of
  * samples/tiny-gpt on samples/texts/induction.txt: the statistics table and heatmap, the layer
- * mean, rollout, flow and head similarity are read back from the page (table cells, Plotly's
+ * summary, the layer mean, rollout, flow and head similarity are read back from the page (table cells, Plotly's
  * drawn values, its hover labels) and compared with computations written here
  * (test/helpers/analysisReference.ts), and the heads with their README roles.
  */
@@ -237,6 +237,34 @@ describe('Attention panel analyses in headless Chromium', function () {
     assert.deepEqual((await p.posted()).at(-1), { type: 'selectHead', layer: 0, head: 1 });
     await p.page.mouse.move(0, 0);
     await p.page.locator('.analysis-section').screenshot({ path: screenshotPath('similarity.png') });
+  });
+
+  it('the layer summary: one row per layer, head means equal to an independent computation, and the lowest-entropy head', async () => {
+    await p.page.click('#analysis-tab-layer-summary');
+    await p.page.waitForFunction(() => document.querySelectorAll('.layer-summary-table tbody tr').length === 2);
+    const rows = await p.page.$$eval('.layer-summary-table tbody tr', (trs) =>
+      trs.map((tr) => Object.fromEntries([...tr.querySelectorAll('[data-key]')].map((c) => [(c as HTMLElement).dataset.key, c.textContent]))));
+    for (let l = 0; l < 2; l++) {
+      const heads = [0, 1, 2, 3].map((h) => statsOf(headArrays(maps[l].data, h, n), 3));
+      assert.equal(rows[l].heads, '4');
+      for (const key of Object.keys(heads[0])) {
+        const mean = heads.reduce((s, st) => s + st[key], 0) / heads.length;
+        assert.equal(rows[l][key], mean.toFixed(4), `L${l} ${key}`);
+      }
+      const focused = heads.reduce((best, st, h) => (st.entropy < heads[best].entropy ? h : best), 0);
+      assert.equal(rows[l].focused, `L${l} H${focused}`);
+    }
+    // README: layer 0 has a first-token head among four, so its mean mass on the first token is over 1/4.
+    assert.ok(Number(rows[0].first) > 0.25);
+  });
+
+  it('the layer summary: a click on the most focused head opens it in the panel', async () => {
+    const label = (await p.page.textContent('.layer-summary-table tbody tr[data-layer="1"] [data-key="focused"]'))!;
+    await p.page.click('.layer-summary-table tbody tr[data-layer="1"] [data-key="focused"] button');
+    const [, layer, head] = /^L(\d+) H(\d+)$/.exec(label)!.map(Number);
+    await p.page.waitForFunction(() => (window as unknown as { __state?: { selected?: unknown } }).__state?.selected !== undefined);
+    assert.deepEqual((await p.state())?.selected, { layer, head });
+    assert.ok((await p.posted()).some((m) => m.type === 'selectHead' && m.layer === layer && m.head === head), 'the host is told the head');
   });
 
   it('a long text: rollout drawn MAX_CELLS a side by block max, flow refused past 256 tokens, pooled maps flagged', async () => {

@@ -10,7 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_COMPARE_VARIANTS, type CompareVariantsRequest } from '../../protocol/compare';
-import { parseCompareMessage } from '../../extension/compareMessages';
+import { parseCompareMessage } from '../../protocol/compareWebview';
 import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { runComparison } from '../../server/lsp/compareHandler';
@@ -75,7 +75,7 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
   it('posts ready, then shows the metrics table of the result', async () => {
     await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
     assert.deepEqual(await posted(), [{ type: 'ready' }]);
-    // What the host accepts from this webview (compareMessages.ts) is exactly what it posts.
+    // What the host accepts from this webview (protocol/compareWebview.ts) is exactly what it posts.
     assert.deepEqual((await posted()).map(parseCompareMessage), [{ type: 'ready' }]);
     assert.equal(result.cancelled, false);
     assert.deepEqual(result.variants.map((v) => v.id), DEFAULT_COMPARE_VARIANTS);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { parseEfficiencyMessage } from '../../extension/efficiencyMessages';
+import { parseEfficiencyMessage } from '../../protocol/efficiencyWebview';
 import type { EfficiencyToHost, HostToEfficiency } from '../../protocol/efficiencyWebview';
 import { loadModelShape } from '../../server/efficiency/modelShape';
 import { curvesFromSweep, sweep } from '../../server/efficiency/sweep';

@@ -17,7 +17,7 @@ import type { LayerMap, OpenedModel } from '../../server/capture/types';
 import { captureMessages } from '../../server/report/captureMessages';
 import { writeHtmlReport } from '../../server/report/htmlReport';
 import { exportPayload } from '../../extension/exportPayload';
-import { parseWebviewMessage } from '../../extension/panelMessages';
+import { parseWebviewMessage } from '../../protocol/webview';
 import { launchChromium } from '../helpers/chromium';
 import { crossAttentionRun, SOURCE, TARGET, ALIGN, type CrossRun } from '../helpers/crossAttention';
 import { openPanelPage, type PanelPage, PROBE, violations, watchProblems } from '../helpers/panelPage';

@@ -21,7 +21,7 @@ import { headInternals, openInternalsSession } from '../../server/internals/head
 import { openInternalsGraph } from '../../server/internals/internalsGraph';
 import { toWire } from '../../server/lsp/internalsHandler';
 import { captureMessages } from '../../server/report/captureMessages';
-import { parseWebviewMessage } from '../../extension/panelMessages';
+import { parseWebviewMessage } from '../../protocol/webview';
 import { launchChromium } from '../helpers/chromium';
 import { llamaFixture } from '../helpers/hfFixtures';
 import { writeHfFolder } from '../helpers/writeCheckpoint';

@@ -7,40 +7,25 @@
 import '../cspNonce';
 import type { CompareVariantsRequest } from '../../protocol/compare';
 import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
+import { HostClient } from '../hostClient';
 import { drawMaps } from './maps';
 import { drawScaling } from './scaling';
 import { drawTable } from './table';
 import './compare.css';
-
-interface VsCodeApi {
-  postMessage(msg: CompareToHost): void;
-  getState(): { title: string; result: CompareVariantsRequest.Result } | undefined;
-  setState(state: { title: string; result: CompareVariantsRequest.Result }): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  parent.appendChild(e);
-  return e;
-}
+import { el } from '../views/controls';
 
 const root = document.getElementById('app') ?? document.body;
-const title = el('h1', root, '', 'Compare attention mechanisms');
-const status = el('div', root, 'cmp-status', 'Waiting for a comparison…');
-const mapsTitle = el('h2', root, '', 'Maps');
-const mapsEl = el('div', root, 'cmp-maps');
-el('h2', root, '', 'Metrics against exact attention');
-const tableEl = el('div', root);
-el('h2', root, '', 'Scaling with sequence length');
-const charts = el('div', root, 'cmp-charts');
-const timeEl = el('div', charts, 'cmp-chart-time');
-const memoryEl = el('div', charts, 'cmp-chart-memory');
-const notesEl = el('details', root, 'cmp-notes');
+const title = el('h1', '', root, 'Compare attention mechanisms');
+const status = el('div', 'cmp-status', root, 'Waiting for a comparison…');
+const mapsTitle = el('h2', '', root, 'Maps');
+const mapsEl = el('div', 'cmp-maps', root);
+el('h2', '', root, 'Metrics against exact attention');
+const tableEl = el('div', '', root);
+el('h2', '', root, 'Scaling with sequence length');
+const charts = el('div', 'cmp-charts', root);
+const timeEl = el('div', 'cmp-chart-time', charts);
+const memoryEl = el('div', 'cmp-chart-memory', charts);
+const notesEl = el('details', 'cmp-notes', root);
 
 function show(t: string, r: CompareVariantsRequest.Result): void {
   title.textContent = `Compare attention mechanisms: ${t}`;
@@ -52,14 +37,12 @@ function show(t: string, r: CompareVariantsRequest.Result): void {
   drawTable(tableEl, r.variants);
   drawScaling({ time: timeEl, memory: memoryEl }, r.scaling, r.variants.map((v) => v.id));
   notesEl.replaceChildren();
-  el('summary', notesEl, '', 'How Q, K, V were obtained');
-  const list = el('ul', notesEl);
-  for (const n of r.notes) el('li', list, '', n);
+  el('summary', '', notesEl, 'How Q, K, V were obtained');
+  const list = el('ul', '', notesEl);
+  for (const n of r.notes) el('li', '', list, n);
 }
 
-window.addEventListener('message', (e: MessageEvent<HostToCompare>) => {
-  const m = e.data;
-  if (!m || typeof m !== 'object') return;
+function handle(m: HostToCompare): void {
   if (m.type === 'busy') {
     title.textContent = `Compare attention mechanisms: ${m.title}`;
     status.className = 'cmp-status busy';
@@ -71,8 +54,9 @@ window.addEventListener('message', (e: MessageEvent<HostToCompare>) => {
     vscode.setState({ title: m.title, result: m.result });
     show(m.title, m.result);
   }
-});
+}
 
+// Says `ready`; what the host posted before comes after it, in order.
+const vscode = new HostClient<CompareToHost, HostToCompare, { title: string; result: CompareVariantsRequest.Result }>(handle);
 const saved = vscode.getState();
 if (saved) show(saved.title, saved.result);
-vscode.postMessage({ type: 'ready' });

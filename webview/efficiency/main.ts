@@ -6,35 +6,22 @@
  */
 import '../cspNonce';
 import type { EfficiencySettings, EfficiencyToHost, HostToEfficiency } from '../../protocol/efficiencyWebview';
+import { HostClient } from '../hostClient';
 import { drawCharts } from './charts';
 import { drawMeasuredTable, drawVariantTable } from './table';
 import './efficiency.css';
+import { el } from '../views/controls';
 
-interface VsCodeApi {
-  postMessage(msg: EfficiencyToHost): void;
-  getState(): EfficiencySettings | undefined;
-  setState(state: EfficiencySettings): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-vscode.postMessage({ type: 'ready' });
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  parent.appendChild(e);
-  return e;
-}
+// Says `ready` first; the host answers with `init` (the initial settings).
+const vscode = new HostClient<EfficiencyToHost, HostToEfficiency, EfficiencySettings>((m) => handle(m));
 
 const root = document.getElementById('app') ?? document.body;
-const title = el('h1', root, '', 'Attention efficiency');
-const form = el('div', root, 'eff-settings');
-const status = el('div', root, 'eff-status');
+const title = el('h1', '', root, 'Attention efficiency');
+const form = el('div', 'eff-settings', root);
+const status = el('div', 'eff-status', root);
 
 function labelled<T extends HTMLElement>(text: string, input: T): T {
-  const l = el('label', form, '', text);
+  const l = el('label', '', form, text);
   l.appendChild(input);
   return input;
 }
@@ -44,17 +31,17 @@ for (const d of ['fp16', 'bf16', 'fp32']) dtype.add(new Option(d, d));
 const batch = labelled('batch', Object.assign(document.createElement('input'), { type: 'number', min: '1', value: '1' }));
 const tableSeq = labelled('table at n =', Object.assign(document.createElement('input'), { type: 'number', min: '1', value: '4096' }));
 const decode = labelled('one decode step', Object.assign(document.createElement('input'), { type: 'checkbox' }));
-const measure = el('button', form, '', 'Measure on this machine');
+const measure = el('button', '', form, 'Measure on this machine');
 
-const charts = el('div', root, 'eff-charts');
-const timeEl = el('div', charts);
-const cacheEl = el('div', charts);
-const hardwareEl = el('div', charts);
-const tableTitle = el('h2', root, '', 'Variants');
-const tableEl = el('div', root);
-el('h2', root, '', 'Measured vs estimated (one layer\'s attention core, onnxruntime-node, this machine)');
-const measuredEl = el('div', root);
-el('p', measuredEl, '', 'Press "Measure on this machine" to run the model\'s attention core at n = 128, 256, 512.');
+const charts = el('div', 'eff-charts', root);
+const timeEl = el('div', '', charts);
+const cacheEl = el('div', '', charts);
+const hardwareEl = el('div', '', charts);
+const tableTitle = el('h2', '', root, 'Variants');
+const tableEl = el('div', '', root);
+el('h2', '', root, 'Measured vs estimated (one layer\'s attention core, onnxruntime-node, this machine)');
+const measuredEl = el('div', '', root);
+el('p', '', measuredEl, 'Press "Measure on this machine" to run the model\'s attention core at n = 128, 256, 512.');
 
 function settings(): EfficiencySettings {
   return {
@@ -79,17 +66,16 @@ function send(): void {
   vscode.setState(s);
   status.className = 'eff-status';
   status.textContent = 'Estimating…';
-  vscode.postMessage({ type: 'settings', settings: s });
+  vscode.post({ type: 'settings', settings: s });
 }
 for (const input of [hardware, dtype, batch, tableSeq, decode]) input.addEventListener('change', send);
 measure.addEventListener('click', () => {
   status.className = 'eff-status';
   status.textContent = 'Measuring on this machine…';
-  vscode.postMessage({ type: 'measure', seqs: [128, 256, 512] });
+  vscode.post({ type: 'measure', seqs: [128, 256, 512] });
 });
 
-window.addEventListener('message', (event: MessageEvent<HostToEfficiency>) => {
-  const msg = event.data;
+function handle(msg: HostToEfficiency): void {
   switch (msg.type) {
     case 'init': {
       title.textContent = `Attention efficiency: ${msg.modelName}`;
@@ -117,4 +103,4 @@ window.addEventListener('message', (event: MessageEvent<HostToEfficiency>) => {
       status.textContent = msg.message;
       break;
   }
-});
+}

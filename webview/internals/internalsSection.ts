@@ -7,7 +7,6 @@
 import Plotly from 'plotly.js-strict-dist-min';
 import { decodeFloat32 } from '../../protocol/encoding';
 import type { AblationData, InternalsToHost, InternalsToWebview, LayerInternalsData } from '../../protocol/internals';
-import type { HostToWebview } from '../../protocol/webview';
 import { el, selectControl, setOptions } from '../views/controls';
 import type { OpenHead } from '../views/view';
 import { AblationView } from './ablationView';
@@ -17,9 +16,6 @@ import { QkScatter, type ColourBy } from './qkScatter';
 import './internals.css';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'requestId'> : never;
-
-/** Request ids of this section start here, apart from the panel's tile requests. */
-const FIRST_REQUEST = 1_000_000;
 
 export interface DecodedInternals extends Omit<LayerInternalsData, 'q' | 'k' | 'valueNorms' | 'mixing'> {
   q?: Float32Array;
@@ -61,7 +57,8 @@ export function rowFromQk(x: DecodedInternals, h: number, query: number): Float6
 }
 
 export interface InternalsHost {
-  post(m: InternalsToHost): void;
+  /** Posts the request under a fresh id (webview/hostClient.ts); resolves with its reply. */
+  request(make: (requestId: number) => InternalsToHost): Promise<InternalsToWebview>;
   openHead: OpenHead;
   /** The captured map row of (layer, head, query) at full resolution, if the panel holds it. */
   mapRow(layer: number, head: number, query: number): Float32Array | undefined;
@@ -77,8 +74,6 @@ export class InternalsSection {
   private layer = 0;
   private head = 0;
   private query = 0;
-  private nextRequest = FIRST_REQUEST;
-  private readonly pending = new Map<number, (m: InternalsToWebview) => void>();
   private readonly cache = new Map<number, DecodedInternals>();
   private corpus: { name: string; layer: number; texts: { tokens: string[]; data: DecodedInternals }[] } | undefined;
   private scope: 'head' | 'layer' = 'head';
@@ -159,26 +154,11 @@ export class InternalsSection {
     if (this.details.open) void this.refresh();
   }
 
-  /** Consumes this section's replies (and errors to its requests); false for everything else. */
-  handle(msg: HostToWebview): boolean {
-    // Anything may arrive on the window's message channel; only this section's replies are taken.
-    if (typeof msg !== 'object' || msg === null || !('requestId' in msg) || typeof msg.requestId !== 'number' || msg.requestId < FIRST_REQUEST) return false;
-    const done = this.pending.get(msg.requestId);
-    if (!done) return msg.type === 'internals' || msg.type === 'corpus' || msg.type === 'ablation';
-    this.pending.delete(msg.requestId);
-    if (msg.type === 'error') {
-      this.status.textContent = msg.message;
-      this.host.showError(msg.message);
-      return true;
-    }
-    if (msg.type === 'internals' || msg.type === 'corpus' || msg.type === 'ablation') done(msg);
-    return true;
-  }
-
   private request(m: WithoutId<InternalsToHost>, then: (r: InternalsToWebview) => void): void {
-    const requestId = this.nextRequest++;
-    this.pending.set(requestId, then);
-    this.host.post({ ...m, requestId } as InternalsToHost);
+    this.host.request((requestId) => ({ ...m, requestId }) as InternalsToHost).then(then, (e: Error) => {
+      this.status.textContent = e.message;
+      this.host.showError(e.message);
+    });
   }
 
   private layerInternals(layer: number): Promise<DecodedInternals> {

@@ -8,45 +8,37 @@
 import '../cspNonce';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { decodeBytes, type HostToServing, type ServingPolicy, type ServingReport, type ServingToHost } from '../../protocol/servingWebview';
+import { HostClient, hasHost } from '../hostClient';
 import { drawCurves, drawMassGrid } from './charts';
 import { drawHeadMap, querySummary } from './headMap';
 import { drawHeadTable } from './headTable';
 import './serving.css';
-
-declare function acquireVsCodeApi(): { postMessage(m: ServingToHost): void };
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, cls = '', text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  parent.appendChild(e);
-  return e;
-}
+import { el } from '../views/controls';
 
 const root = document.getElementById('app') ?? document.body;
-const title = el('h1', root, '', 'KV-cache eviction');
-const meta = el('div', root, 'meta');
-const curves = el('div', root, 'curves');
-const massEl = el('div', curves, 'curve-mass');
-const klEl = el('div', curves, 'curve-kl');
-const errorEl = el('div', curves, 'curve-error');
-const bytesEl = el('div', curves, 'curve-bytes');
-const mapTitle = el('h2', root, '', 'Head map: keys the policy drops');
-const controls = el('div', root, 'controls');
+const title = el('h1', '', root, 'KV-cache eviction');
+const meta = el('div', 'meta', root);
+const curves = el('div', 'curves', root);
+const massEl = el('div', 'curve-mass', curves);
+const klEl = el('div', 'curve-kl', curves);
+const errorEl = el('div', 'curve-error', curves);
+const bytesEl = el('div', 'curve-bytes', curves);
+const mapTitle = el('h2', '', root, 'Head map: keys the policy drops');
+const controls = el('div', 'controls', root);
 const labelled = <T extends HTMLElement>(text: string, input: T): T => {
-  el('label', controls, '', text).appendChild(input);
+  el('label', '', controls, text).appendChild(input);
   return input;
 };
 const policySel = labelled('policy', document.createElement('select'));
 const layerSel = labelled('layer', document.createElement('select'));
 const headSel = labelled('head', document.createElement('select'));
 const queryIn = labelled('query', Object.assign(document.createElement('input'), { type: 'number', min: '0', step: '1' }));
-const mapRow = el('div', root, 'headmap');
-const canvas = el('canvas', mapRow, 'kv-headmap');
-const summary = el('div', mapRow, 'summary');
-const massGrid = el('div', mapRow, 'mass-grid');
-el('h2', root, '', 'Head types');
-const typesEl = el('div', root, 'types');
+const mapRow = el('div', 'headmap', root);
+const canvas = el('canvas', 'kv-headmap', mapRow);
+const summary = el('div', 'summary', mapRow);
+const massGrid = el('div', 'mass-grid', mapRow);
+el('h2', '', root, 'Head types');
+const typesEl = el('div', 'types', root);
 
 let report: ServingReport | undefined;
 let openHead: (layer: number, head: number) => void = () => undefined;
@@ -80,13 +72,13 @@ function drawMap(): void {
   canvas.dataset.dropped = String(s.dropped);
   canvas.dataset.query = String(query);
   summary.replaceChildren();
-  el('div', summary, '', `${c.name} at B = ${report.headMapBudget}, layer ${layer}, head ${head}`);
-  el('div', summary, 'query-summary', `query ${query} (${JSON.stringify(report.tokens[query])}) keeps ${s.kept} of ${query + 1} keys, drops ${s.dropped}; mass kept ${s.mass.toFixed(4)}`);
-  const line = el('div', summary);
-  el('span', line, 'swatch');
+  el('div', '', summary, `${c.name} at B = ${report.headMapBudget}, layer ${layer}, head ${head}`);
+  el('div', 'query-summary', summary, `query ${query} (${JSON.stringify(report.tokens[query])}) keeps ${s.kept} of ${query + 1} keys, drops ${s.dropped}; mass kept ${s.mass.toFixed(4)}`);
+  const line = el('div', '', summary);
+  el('span', 'swatch', line);
   line.append('dropped keys (solid on the selected query\'s row)');
-  el('div', summary, 'mapping', `Prefill mapping: ${c.mapping}.`);
-  el('div', summary, 'mapping', c.paper);
+  el('div', 'mapping', summary, `Prefill mapping: ${c.mapping}.`);
+  el('div', 'mapping', summary, c.paper);
 }
 
 function show(r: ServingReport): void {
@@ -127,11 +119,9 @@ for (const c of [policySel, headSel, queryIn]) c.addEventListener('change', draw
 
 const embedded = document.getElementById('serving-report');
 if (embedded?.textContent) show(JSON.parse(embedded.textContent) as ServingReport);
-else if (typeof acquireVsCodeApi === 'function') {
-  const vscode = acquireVsCodeApi();
-  window.addEventListener('message', (e: MessageEvent<HostToServing>) => {
-    if (e.data?.type === 'report') show(e.data.report);
-    else if (e.data?.type === 'error') meta.textContent = `The simulation failed: ${e.data.message}`;
+else if (hasHost()) {
+  new HostClient<ServingToHost, HostToServing>((m) => {
+    if (m.type === 'report') show(m.report);
+    else if (m.type === 'error') meta.textContent = `The simulation failed: ${m.message}`;
   });
-  vscode.postMessage({ type: 'ready' });
 }

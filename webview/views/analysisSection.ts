@@ -12,6 +12,7 @@ import type { LayerMaps } from '../layerMaps';
 import { AnalysisContext } from './analysisContext';
 import { checkboxControl, el } from './controls';
 import { FlowView } from './flowView';
+import { LayerSummaryView } from './layerSummaryView';
 import { LayerView } from './layerView';
 import { RolloutView } from './rolloutView';
 import { SimilarityView } from './similarityView';
@@ -42,7 +43,7 @@ export class AnalysisSection {
       this.redraw();
     });
     this.caveat = el('p', 'hint analysis-caveat', section);
-    this.views = [new StatsView(openHead), new LayerView(), new RolloutView(), new FlowView(), new SimilarityView(openHead)];
+    this.views = [new StatsView(openHead), new LayerSummaryView(openHead), new LayerView(), new RolloutView(), new FlowView(), new SimilarityView(openHead)];
     this.active = this.views[0];
     const panels = el('vscode-panels' as 'div', 'analysis-panels', section);
     panels.setAttribute('aria-label', 'Attention analyses');
