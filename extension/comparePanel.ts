@@ -5,19 +5,16 @@
  * panel (dist/webview/compare.js). The panel gets figures and maps only, never paths, and
  * nothing before its `ready`.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { COMPARE_VARIANT_CHOICES, CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
 import type { HostToCompare } from '../protocol/compareWebview';
-import type { ExecutionProviderSetting, ModelInfo } from '../protocol/runtime';
+import type { ModelInfo } from '../protocol/runtime';
 import { makeNonce } from '../webview/csp';
 import { panelHtml } from '../webview/panelHtml';
 import { parseCompareMessage } from './compareMessages';
-import { firstLine, showError } from './log';
-import type { RuntimeContext } from './runtimeContext';
+import { firstLine } from './log';
+import { isCancellation, ReportedError, type RuntimeContext } from './runtimeContext';
 
-export const COMPARE_COMMAND = 'attentionInspector.compareMechanisms';
 export const COMPARE_VIEW_TYPE = 'attentionInspector.compare';
 
 class ComparePanel {
@@ -93,7 +90,8 @@ async function pickVariants(): Promise<string[] | undefined> {
   return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
 }
 
-async function run(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
+/** The command "Compare Attention Mechanisms…" (extension/commandTable.ts). */
+export async function compareMechanisms(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
   const model = await pickModel(runtime);
   if (!model) return;
   const where = await pickLayerAndHead(model.info);
@@ -107,43 +105,19 @@ async function run(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<v
     value: runtime.lastText ?? selection ?? '', ignoreFocusOut: true,
   });
   if (!text || !text.trim()) return;
-  const c = vscode.workspace.getConfiguration('attentionInspector');
   const title = `${model.info.name}, layer ${where.layer}, head ${where.head}`;
   const panel = ComparePanel.show(extensionUri);
   panel.post({ type: 'busy', title, message: `running ${variants.length} variants…` });
-  const workDoneToken = `compare-${randomBytes(6).toString('hex')}`;
   try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Attention: comparing mechanisms on ${model.info.name}`, cancellable: true },
-      async (progress, token) => {
-        const client = runtime.running;
-        let last = 0;
-        const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
-          if (p.kind === 'end') return;
-          const pct = p.percentage ?? last;
-          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-          last = pct;
-        });
-        try {
-          // By path: a model id dies with the runtime, the path survives a restart.
-          return await client.sendRequest(CompareVariantsRequest.type, {
-            path: model.path, text, layer: where.layer, head: where.head, variants, seqLengths: DEFAULT_COMPARE_LENGTHS,
-            maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 4096))),
-            executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'), workDoneToken,
-          }, token);
-        } finally {
-          sub.dispose();
-        }
-      },
+    // By path: a model id dies with the runtime, the path survives a restart.
+    const result = await runtime.request(
+      CompareVariantsRequest.type,
+      (s, workDoneToken) => ({ path: model.path, text, layer: where.layer, head: where.head, variants, seqLengths: DEFAULT_COMPARE_LENGTHS, maxTokens: s.maxTokens, executionProvider: s.executionProvider, workDoneToken }),
+      { progress: `Attention: comparing mechanisms on ${model.info.name}`, cancellable: true, failure: 'Compare Attention Mechanisms failed' },
     );
     panel.post({ type: 'result', title: result.cancelled ? `${title} (cancelled)` : title, result });
   } catch (e) {
     panel.post({ type: 'error', message: firstLine(e) });
-    if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) return;
-    await showError('Compare Attention Mechanisms failed', e);
+    if (!isCancellation(e) && !(e instanceof ReportedError)) throw e;
   }
-}
-
-export function registerCompareCommand(extensionUri: vscode.Uri, runtime: RuntimeContext): vscode.Disposable {
-  return vscode.commands.registerCommand(COMPARE_COMMAND, () => run(extensionUri, runtime));
 }

@@ -11,11 +11,10 @@ import { checkMeasureSizes, checkSweepSizes } from '../server/efficiency/request
 import { makeNonce } from '../webview/csp';
 import { parseEfficiencyMessage } from './efficiencyMessages';
 import { panelHtml } from '../webview/panelHtml';
+import type { RuntimeContext } from './runtimeContext';
 
-/** What the panel needs from the language client (kept narrow so any client wrapper fits). */
-export interface RuntimeRequests {
-  sendRequest<R>(method: string, params: unknown): Promise<R>;
-}
+/** What the panel needs from the runtime context (extension/runtimeContext.ts): typed requests. */
+export type RuntimeRequests = Pick<RuntimeContext, 'request'>;
 
 export const EFFICIENCY_VIEW_TYPE = 'attentionInspector.efficiency';
 
@@ -68,8 +67,8 @@ export class EfficiencyPanel {
     try {
       if (m.type === 'ready') {
         this.ready = true;
-        const profiles = await this.runtime.sendRequest<HardwareProfilesRequest.Profile[]>(HardwareProfilesRequest.method, { includeLocal: false });
-        const probe = await this.runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, { configPath: this.configPath, seqs: [128], tableSeq: 128 });
+        const profiles = await this.runtime.request(HardwareProfilesRequest.type, { includeLocal: false });
+        const probe = await this.runtime.request(EstimateSweepRequest.type, { configPath: this.configPath, seqs: [128], tableSeq: 128 });
         // The same precision as the config.json hover (server/efficiency/dtypeChoice.ts).
         const settings: EfficiencySettings = { batch: 1, dtype: probe.dtype ?? 'fp32', hardware: profiles[0]?.id ?? 'h100-sxm', decode: false, tableSeq: probe.maxPositions ?? 4096 };
         const hardware = [...profiles.map((p) => ({ id: p.id, name: p.name })), { id: 'local', name: 'This machine (measured)' }];
@@ -78,16 +77,13 @@ export class EfficiencyPanel {
         const s = m.settings;
         // Sizes from the webview are checked here, before they reach the runtime.
         checkSweepSizes({ tableSeq: s?.tableSeq, batch: s?.batch }, 'Efficiency panel');
-        const r = await this.runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, {
+        const r = await this.runtime.request(EstimateSweepRequest.type, {
           configPath: this.configPath, tableSeq: s.tableSeq, batch: s.batch, dtype: s.dtype, hardware: s.hardware, decode: s.decode,
         });
         this.post({ type: 'curves', settings: s, curves: r.curves });
       } else if (m.type === 'measure') {
         checkMeasureSizes({ seqs: m.seqs }, 'Efficiency panel');
-        const r = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: 'Attention Inspector: measuring attention on this machine' },
-          () => this.runtime.sendRequest<MeasureEfficiencyRequest.Result>(MeasureEfficiencyRequest.method, { configPath: this.configPath, seqs: m.seqs }),
-        );
+        const r = await this.runtime.request(MeasureEfficiencyRequest.type, { configPath: this.configPath, seqs: m.seqs }, { progress: 'Attention Inspector: measuring attention on this machine' });
         this.post({ type: 'measured', hardwareName: r.hardware, rows: r.points });
       }
     } catch (e) {

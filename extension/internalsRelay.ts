@@ -22,15 +22,11 @@ export async function answerInternals(msg: InternalsToHost, relay: CaptureRelay,
     return;
   }
   try {
-    const client = runtime.running;
     if (msg.type === 'requestInternals') {
-      const layers = await client.sendRequest(InternalsRequest.type, { modelId: input.modelId, ids: input.ids, layers: msg.layers, qk: msg.qk });
+      const layers = await runtime.request(InternalsRequest.type, { modelId: input.modelId, ids: input.ids, layers: msg.layers, qk: msg.qk });
       post({ type: 'internals', requestId: msg.requestId, layers });
     } else if (msg.type === 'requestAblation') {
-      const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'Attention: removing each head in turn…', cancellable: true },
-        (_progress, token) => client.sendRequest(AblationRequest.type, { modelId: input.modelId, ids: input.ids }, token),
-      );
+      const result = await runtime.request(AblationRequest.type, { modelId: input.modelId, ids: input.ids }, { progress: 'Attention: removing each head in turn…', cancellable: true });
       post({ type: 'ablation', requestId: msg.requestId, result });
     } else {
       const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Embed corpus', filters: { Text: ['txt', 'text', 'tsv', 'csv'], All: ['*'] } });
@@ -42,7 +38,7 @@ export async function answerInternals(msg: InternalsToHost, relay: CaptureRelay,
       const size = statSync(file).size;
       if (size > MAX_CORPUS_BYTES) throw new Error(`${file}: ${size} bytes is more than the ${MAX_CORPUS_BYTES / 1024 / 1024} MB a corpus may have; use a smaller file`);
       const texts = readFileSync(file, 'utf8').split(/\r?\n/).filter((t) => t.trim() !== '');
-      const res = await client.sendRequest(CorpusInternalsRequest.type, { modelId: input.modelId, texts, layer: msg.layer, heads: msg.heads });
+      const res = await runtime.request(CorpusInternalsRequest.type, { modelId: input.modelId, texts, layer: msg.layer, heads: msg.heads });
       post({ type: 'corpus', requestId: msg.requestId, name: basename(file), texts: res.texts });
     }
   } catch (e) {
