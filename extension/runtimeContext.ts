@@ -33,6 +33,8 @@ import type { RuntimeStatusBar } from './statusBar';
 
 const READY_KEY = 'attentionInspector.runtimeReady';
 const DOWN_KEY = 'attentionInspector.runtimeDown';
+const STOP_TIMEOUT_MS = 2000;
+const MAX_CRASH_RESTARTS = 5;
 
 export interface RequestOptions {
   /** The notification's title; without one the request runs without a progress notification. */
@@ -54,8 +56,6 @@ export class ReportedError extends Error {
 export function isCancellation(e: unknown): boolean {
   return e instanceof vscode.CancellationError || (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === -32800);
 }
-const STOP_TIMEOUT_MS = 2000;
-const MAX_CRASH_RESTARTS = 5;
 
 export interface OpenModelState {
   path: string;
