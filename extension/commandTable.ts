@@ -70,15 +70,15 @@ export const COMMAND_TABLE: readonly CommandEntry[] = [
 ];
 
 /** The state of the runtime as the command guard sees it. */
-export type RuntimeAvailability = 'running' | 'starting' | 'restarting' | 'down';
+export type RuntimeAvailability = 'idle' | 'starting' | 'running' | 'restarting' | 'down';
 
 /**
  * Why a command cannot run now, or undefined when it can. A command that needs the runtime
- * waits for a start in progress (the caller awaits it first) and is refused while the runtime
- * is down or between crash restarts.
+ * starts an idle one (never started yet) or waits for a start in progress (the caller does that
+ * first), and is refused while the runtime is down or between crash restarts.
  */
 export function refusal(entry: CommandEntry, runtime: RuntimeAvailability): string | undefined {
-  if (!entry.needsRuntime || runtime === 'running') return undefined;
+  if (!entry.needsRuntime || runtime === 'running' || runtime === 'idle') return undefined;
   const what = `"Attention: ${entry.title}" needs the Attention runtime`;
   if (runtime === 'restarting') return `${what}, which stopped and is restarting; try again in a few seconds.`;
   if (runtime === 'starting') return `${what}, which is still starting; try again in a few seconds.`;

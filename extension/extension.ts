@@ -27,7 +27,7 @@ let runtime: RuntimeContext | undefined;
 function registerCommandTable(table: readonly CommandEntry[], c: CommandContext): vscode.Disposable[] {
   return table.map((entry) =>
     vscode.commands.registerCommand(COMMAND_PREFIX + entry.name, async (...args: unknown[]) => {
-      if (entry.needsRuntime && c.runtime.availability === 'starting') await c.runtime.settled();
+      if (entry.needsRuntime) await c.runtime.ensureStarted();
       const refused = refusal(entry, c.runtime.availability);
       if (refused) {
         log().warn(refused);
@@ -77,15 +77,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ...tree.disposables,
     registerPanelSerializer(uri, rt, (text) => void models.inspectText(text)),
   );
-  try {
-    await rt.start();
-  } catch (e) {
-    statusBar.set('error', 'the runtime did not start');
-    // Commands that need no runtime (logs, restart) stay usable so the user can recover.
-    void showError('Attention Inspector could not start its runtime', e, 'Restart Runtime').then((a) => {
-      if (a === 'Restart Runtime') void vscode.commands.executeCommand('attentionInspector.restartRuntime');
-    });
-  }
+  // The runtime process starts when something needs it: a config.json (hovers, CodeLenses), the
+  // Models view, a command, or a workspace with ONNX models. A JSON file of a web project
+  // activates the extension but starts nothing.
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument((d) => {
+      if (isConfigJson(d)) void rt.ensureStarted();
+    }),
+  );
+  if (vscode.workspace.textDocuments.some(isConfigJson) || tree.visible() || (await hasOnnxModels())) await rt.ensureStarted();
+}
+
+/** The documents the runtime serves: hovers, diagnostics and CodeLenses of model configs. */
+function isConfigJson(d: vscode.TextDocument): boolean {
+  return d.uri.scheme === 'file' && /(^|[\\/])config\.json$/.test(d.uri.fsPath);
+}
+
+async function hasOnnxModels(): Promise<boolean> {
+  const found = await vscode.workspace.findFiles('**/*.onnx', '**/{node_modules,.git}/**', 1);
+  return found.length > 0;
 }
 
 export async function deactivate(): Promise<void> {

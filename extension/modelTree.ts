@@ -64,7 +64,7 @@ export interface ModelsView {
   estimate(node: unknown): Promise<void>;
 }
 
-export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.Uri): { view: ModelsView; disposables: vscode.Disposable[] } {
+export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.Uri): { view: ModelsView; visible: () => boolean; disposables: vscode.Disposable[] } {
   const model = new ModelTreeModel();
   const provider = new ModelTreeProvider(model);
   const view = vscode.window.createTreeView(MODELS_VIEW, { treeDataProvider: provider, showCollapseAll: true });
@@ -137,6 +137,8 @@ export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.
   void refresh();
   const disposables = [
     view,
+    // The view lists the runtime's models: showing it starts the runtime.
+    view.onDidChangeVisibility((e) => void (e.visible ? runtime.ensureStarted() : undefined)),
     runtime.onReady((up) => void (up ? refresh() : undefined)),
     runtime.onCaptureStarted(() => {
       // Models opened from the palette or Browse… show their layers too.
@@ -147,5 +149,5 @@ export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void refresh()),
   ];
-  return { view: { refresh, inspect, openHead, estimate }, disposables };
+  return { view: { refresh, inspect, openHead, estimate }, visible: () => view.visible, disposables };
 }

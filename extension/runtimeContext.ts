@@ -82,6 +82,8 @@ export class RuntimeContext implements vscode.Disposable {
   lastText: string | undefined;
 
   private starting: Promise<void> | undefined;
+  /** Set by the first start: until then the runtime is idle, started by whatever first needs it. */
+  private wanted = false;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -96,7 +98,28 @@ export class RuntimeContext implements vscode.Disposable {
   get availability(): RuntimeAvailability {
     if (this.ready) return 'running';
     if (this.starting) return 'starting';
+    if (!this.wanted) return 'idle';
     return this.restartTimer ? 'restarting' : 'down';
+  }
+
+  /**
+   * Starts the runtime the first time something needs it (a command, a request, the Models
+   * view, a config.json), or waits for a start in progress. A runtime that went down after
+   * that is not started again here: the crash backoff or "Restart Runtime" does that. A failed
+   * first start is reported with a way to restart.
+   */
+  async ensureStarted(): Promise<void> {
+    if (this.starting) return this.settled();
+    if (this.wanted || this.client) return;
+    try {
+      await this.start();
+    } catch (e) {
+      this.statusBar.set('error', 'the runtime did not start');
+      // Commands that need no runtime (logs, restart) stay usable so the user can recover.
+      void showError('Attention Inspector could not start its runtime', e, 'Restart Runtime').then((a) => {
+        if (a === 'Restart Runtime') void vscode.commands.executeCommand('attentionInspector.restartRuntime');
+      });
+    }
   }
 
   /** Resolves when a start in progress has ended, however it ended. */
@@ -120,6 +143,7 @@ export class RuntimeContext implements vscode.Disposable {
     const build = (token: string | undefined): RequestParam<P> =>
       (typeof params === 'function' ? (params as (s: Settings, t: string | undefined) => P)(this.settings(), token) : params) as RequestParam<P>;
     try {
+      if (this.availability === 'idle' || this.availability === 'starting') await this.ensureStarted();
       const client = this.running;
       if (!options.progress) return await client.sendRequest(type, build(undefined));
       return await vscode.window.withProgress(
@@ -155,6 +179,7 @@ export class RuntimeContext implements vscode.Disposable {
   }
 
   async start(): Promise<void> {
+    this.wanted = true;
     this.starting = this.startClient();
     try {
       await this.starting;

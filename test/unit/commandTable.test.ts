@@ -65,8 +65,8 @@ describe('command guard', () => {
   const needing = COMMAND_TABLE.filter((e) => e.needsRuntime);
   const free = COMMAND_TABLE.filter((e) => !e.needsRuntime);
 
-  it('lets every command run while the runtime runs, and the free ones always', () => {
-    for (const e of COMMAND_TABLE) assert.equal(refusal(e, 'running'), undefined, e.name);
+  it('lets every command run while the runtime runs or has not been started yet (it starts then), and the free ones always', () => {
+    for (const e of COMMAND_TABLE) for (const s of ['running', 'idle'] as const) assert.equal(refusal(e, s), undefined, `${e.name} ${s}`);
     for (const e of free) for (const s of ['down', 'starting', 'restarting'] as const) assert.equal(refusal(e, s), undefined, `${e.name} ${s}`);
   });
 
