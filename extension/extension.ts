@@ -31,9 +31,11 @@ function registerCommandTable(table: readonly CommandEntry[], c: CommandContext)
       const refused = refusal(entry, c.runtime.availability);
       if (refused) {
         log().warn(refused);
-        const a = await vscode.window.showWarningMessage(refused, 'Restart Runtime', 'Show Logs');
-        if (a === 'Restart Runtime') void vscode.commands.executeCommand(`${COMMAND_PREFIX}restartRuntime`);
-        if (a === 'Show Logs') log().show(true);
+        // Not awaited: a command run by another (executeCommand) must not wait for the toast.
+        void vscode.window.showWarningMessage(refused, 'Restart Runtime', 'Show Logs').then((a) => {
+          if (a === 'Restart Runtime') void vscode.commands.executeCommand(`${COMMAND_PREFIX}restartRuntime`);
+          if (a === 'Show Logs') log().show(true);
+        });
         return undefined;
       }
       try {
