@@ -53,7 +53,7 @@ export class AttentionPanel implements vscode.Disposable {
         return c ? [...c.before, ...this.relay.replay, c.compare] : [...this.relay.replay];
       },
       knows: (captureId) => this.relay.knows(captureId),
-      tile: (params) => this.runtime.running.sendRequest(TileRequest.type, params),
+      tile: (params) => this.runtime.request(TileRequest.type, params),
       internals: (msg) => answerInternals(msg, this.relay, this.runtime),
       selectHead: (layer, head) => (this.state = { ...this.state, selected: { layer, head } }),
       inspect: (text) => this.onInspect(text),

@@ -8,7 +8,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CLI_NAME, cliProgram, onPath, writeLauncher } from './cliLauncher';
-import { showError } from './log';
 
 let extensionPath = '';
 let contributed = false;
@@ -18,36 +17,39 @@ export function currentCliProgram(): string {
   return cliProgram(extensionPath, contributed || onPath(CLI_NAME));
 }
 
-export function registerCliPath(context: vscode.ExtensionContext): vscode.Disposable[] {
+/** Rewrites the launcher of an earlier session's PATH entry (the extension may have moved). */
+export function initCliPath(context: vscode.ExtensionContext): void {
   extensionPath = context.extensionUri.fsPath;
   const env = context.environmentVariableCollection;
-  const bin = path.join(context.globalStorageUri.fsPath, 'bin');
-  const install = () => writeLauncher(bin, process.execPath, path.join(extensionPath, 'dist', 'cli.js'));
-  if (env.get('PATH')) {
-    try {
-      install();
-      contributed = true;
-    } catch {
-      env.delete('PATH');
-    }
+  if (!env.get('PATH')) return;
+  try {
+    install(context);
+    contributed = true;
+  } catch {
+    env.delete('PATH');
   }
-  return [
-    vscode.commands.registerCommand('attentionInspector.addCliToPath', async () => {
-      try {
-        const launcher = install();
-        env.prepend('PATH', bin + path.delimiter);
-        env.description = `Puts ${CLI_NAME} (the Attention Inspector CLI) on PATH`;
-        contributed = true;
-        const a = await vscode.window.showInformationMessage(`New terminals have ${CLI_NAME} on PATH (${launcher}). Try: ${CLI_NAME} variants`, 'Open Terminal');
-        if (a === 'Open Terminal') vscode.window.createTerminal('Attention Inspector').show();
-      } catch (e) {
-        await showError(`Could not put ${CLI_NAME} on PATH`, e);
-      }
-    }),
-    vscode.commands.registerCommand('attentionInspector.removeCliFromPath', () => {
-      env.delete('PATH');
-      contributed = false;
-      vscode.window.setStatusBarMessage(`Attention: new terminals no longer have ${CLI_NAME} on PATH`, 4000);
-    }),
-  ];
+}
+
+function install(context: vscode.ExtensionContext): string {
+  return writeLauncher(launcherDir(context), process.execPath, path.join(context.extensionUri.fsPath, 'dist', 'cli.js'));
+}
+
+const launcherDir = (context: vscode.ExtensionContext) => path.join(context.globalStorageUri.fsPath, 'bin');
+
+/** "Attention: Add attention-inspector to the Terminal PATH". */
+export async function addCliToPath(context: vscode.ExtensionContext): Promise<void> {
+  const env = context.environmentVariableCollection;
+  const launcher = install(context);
+  env.prepend('PATH', launcherDir(context) + path.delimiter);
+  env.description = `Puts ${CLI_NAME} (the Attention Inspector CLI) on PATH`;
+  contributed = true;
+  const a = await vscode.window.showInformationMessage(`New terminals have ${CLI_NAME} on PATH (${launcher}). Try: ${CLI_NAME} variants`, 'Open Terminal');
+  if (a === 'Open Terminal') vscode.window.createTerminal('Attention Inspector').show();
+}
+
+/** "Attention: Remove attention-inspector from the Terminal PATH". */
+export function removeCliFromPath(context: vscode.ExtensionContext): void {
+  context.environmentVariableCollection.delete('PATH');
+  contributed = false;
+  vscode.window.setStatusBarMessage(`Attention: new terminals no longer have ${CLI_NAME} on PATH`, 4000);
 }

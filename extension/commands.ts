@@ -1,34 +1,19 @@
 /**
- * The palette commands: open a model, inspect a text (cancellable, streamed into the panel),
- * restart the runtime, show the log. Models are not loaded in Restricted Mode.
+ * The handlers of the model commands: open a model, inspect a text (cancellable, streamed into
+ * the panel), open a model folder from a CodeLens, restart the runtime, show the log and the
+ * runtime's info. Registered by the command table (extension/commandTable.ts). Models are not
+ * loaded in Restricted Mode.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
-import { CaptureRequest, OpenModelRequest, type ExecutionProviderSetting, type ModelInfo } from '../protocol/runtime';
+import { CaptureRequest, OpenModelRequest, RuntimeInfoRequest, type ModelInfo } from '../protocol/runtime';
 import { AttentionPanel } from './attentionPanel';
 import { showPanelFor } from './firstRun';
-import { firstLine, log, showError } from './log';
+import { firstLine, log } from './log';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
-import type { RuntimeContext } from './runtimeContext';
-
-interface Settings {
-  executionProvider: ExecutionProviderSetting;
-  maxTokens: number;
-  memoryBudgetBytes: number;
-  sendBudgetBytes: number;
-}
-
-function settings(): Settings {
-  const c = vscode.workspace.getConfiguration('attentionInspector');
-  return {
-    executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'),
-    maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 4096))),
-    memoryBudgetBytes: Math.max(16, c.get<number>('memoryBudgetMB', 512)) * 1024 * 1024,
-    sendBudgetBytes: Math.max(1, c.get<number>('sendBudgetMB', 32)) * 1024 * 1024,
-  };
-}
+import { isCancellation, ReportedError, type RuntimeContext } from './runtimeContext';
+import { captureLimits } from './settings';
 
 /** In Restricted Mode no model is loaded: a model file can carry arbitrary ops and data. */
 async function requireTrust(): Promise<boolean> {
@@ -44,18 +29,6 @@ export class Commands {
     private readonly runtime: RuntimeContext,
   ) {}
 
-  register(): vscode.Disposable[] {
-    return [
-      // A second argument { panel: false } opens the model without showing the panel (compare flows).
-      vscode.commands.registerCommand('attentionInspector.openModel', (path?: unknown, opts?: unknown) =>
-        this.openModel(typeof path === 'string' ? path : undefined, (opts as { panel?: unknown } | undefined)?.panel !== false),
-      ),
-      vscode.commands.registerCommand('attentionInspector.inspectText', (text?: unknown) => this.inspectText(typeof text === 'string' ? text : undefined)),
-      vscode.commands.registerCommand('attentionInspector.restartRuntime', () => this.restart()),
-      vscode.commands.registerCommand('attentionInspector.showLogs', () => log().show(true)),
-    ];
-  }
-
   /** Opens a model and, unless `panel` is false, shows the panel ready for its first text. */
   async openModel(path?: string, panel = true): Promise<ModelInfo | undefined> {
     if (!(await requireTrust())) return undefined;
@@ -68,17 +41,14 @@ export class Commands {
 
   private async load(path: string): Promise<ModelInfo | undefined> {
     try {
-      const info = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Attention: opening ${path}` },
-        () => this.runtime.running.sendRequest(OpenModelRequest.type, { path, executionProvider: settings().executionProvider }),
-      );
+      const info = await this.runtime.request(OpenModelRequest.type, (s) => ({ path, executionProvider: s.executionProvider }), { progress: `Attention: opening ${path}`, failure: 'Open Model failed' });
       this.runtime.model = { path, info };
       this.runtime.lastModelPath = path;
       log().info(`opened ${info.name}: ${info.layers.length} attention layers, ${info.heads} heads`);
       return info;
     } catch (e) {
-      await showError('Open Model failed', e);
-      return undefined;
+      if (e instanceof ReportedError || isCancellation(e)) return undefined;
+      throw e;
     }
   }
 
@@ -101,51 +71,54 @@ export class Commands {
     const panel = AttentionPanel.show(this.extensionUri, this.runtime, (t) => void this.inspectText(t));
     const captureId = `x${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     panel.beginCapture(captureId, model.name, text);
-    const s = settings();
     try {
-      const summary = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Attention: ${model.name}`, cancellable: true },
-        async (progress, token) => {
-          const client = this.runtime.running;
-          const workDoneToken = `attention-${captureId}`;
-          let last = 0;
-          const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
-            if (p.kind === 'end') return;
-            const pct = p.percentage ?? last;
-            progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-            last = pct;
-          });
-          try {
-            return await client.sendRequest(
-              CaptureRequest.type,
-              { modelId: model.modelId, text, maxTokens: s.maxTokens, executionProvider: s.executionProvider, memoryBudgetBytes: s.memoryBudgetBytes, sendBudgetBytes: s.sendBudgetBytes, workDoneToken, captureId },
-              token,
-            );
-          } finally {
-            sub.dispose();
-          }
-        },
+      const summary = await this.runtime.request(
+        CaptureRequest.type,
+        (s, workDoneToken) => ({ modelId: model.modelId, text, ...captureLimits(s), workDoneToken, captureId }),
+        { progress: `Attention: ${model.name}`, cancellable: true, failure: 'Inspect Text failed' },
       );
       panel.finishCapture(summary);
       for (const note of summary.providerNotes) log().info(`execution provider: ${note}`);
       if (summary.cancelled) log().info(`capture ${captureId} cancelled after ${summary.layers.length} layers`);
     } catch (e) {
-      // -32800: the request was cancelled before the runtime saw it; nothing to report.
-      if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) {
+      if (isCancellation(e)) {
         panel.prepare(text, { focus: false, status: 'cancelled' });
         return;
       }
       panel.failCapture(firstLine(e));
-      await showError('Inspect Text failed', e);
+      if (!(e instanceof ReportedError)) throw e;
     }
   }
 
-  private async restart(): Promise<void> {
-    try {
-      await this.runtime.restart();
-      vscode.window.setStatusBarMessage('Attention runtime restarted', 3000);
-    } catch (e) {
-      await showError('Restart Runtime failed', e);
-    }
+  /** The config.json CodeLens "Inspect attention": opens the lens's model folder. */
+  async inspectModelFolder(arg?: unknown): Promise<void> {
+    const folder = typeof arg === 'string' ? arg : arg instanceof vscode.Uri && arg.scheme === 'file' ? arg.fsPath : undefined;
+    if (folder) await this.openModel(folder);
+  }
+
+  async restartRuntime(): Promise<void> {
+    await this.runtime.restart();
+    vscode.window.setStatusBarMessage('Attention runtime restarted', 3000);
+  }
+
+  showLogs(): void {
+    log().show(true);
+  }
+
+  /** Versions, execution provider, open models and memory of the runtime, in the log and a message. */
+  async showRuntimeInfo(): Promise<void> {
+    const info = await this.runtime.request(RuntimeInfoRequest.type, {}, { failure: 'Show Runtime Info failed' });
+    const mib = (info.rssBytes / 2 ** 20).toFixed(0);
+    const ort = `onnxruntime-node ${info.onnxruntimeVersion ?? 'not installed'} (${info.onnxruntimeLoaded ? 'loaded' : 'not loaded yet: no model opened'})`;
+    const models = info.models.length ? info.models.map((m) => `${m.name} (${m.layers} layers, ${m.heads} heads)`).join(', ') : 'none';
+    const lines = [
+      `runtime ${info.runtimeVersion}, pid ${info.pid}, up ${info.uptimeSeconds} s, ${mib} MiB resident`,
+      `Node ${info.nodeVersion} on ${info.platform}; ${ort}`,
+      `execution provider: ${info.executionProvider ?? 'none yet (no capture ran)'}`,
+      `open models: ${models}`,
+    ];
+    for (const l of lines) log().info(l);
+    const a = await vscode.window.showInformationMessage(`Attention runtime: ${lines.join(' · ')}`, 'Show Logs');
+    if (a === 'Show Logs') log().show(true);
   }
 }

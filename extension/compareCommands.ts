@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { CaptureRequest, OpenModelRequest, type ExecutionProviderSetting, type ModelInfo } from '../protocol/runtime';
+import { CaptureRequest, OpenModelRequest, type ModelInfo } from '../protocol/runtime';
 import type { HostToWebview } from '../protocol/webview';
 import { AttentionPanel } from './attentionPanel';
 import { architectureMismatch, textLabel } from './compareCheck';
@@ -18,17 +18,8 @@ import { firstLine, showError } from './log';
 import { FIRST_TEXT } from './firstRun';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
-import type { RuntimeContext } from './runtimeContext';
-
-function settings(): { executionProvider: ExecutionProviderSetting; maxTokens: number; memoryBudgetBytes: number; sendBudgetBytes: number } {
-  const c = vscode.workspace.getConfiguration('attentionInspector');
-  return {
-    executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'),
-    maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 4096))),
-    memoryBudgetBytes: Math.max(16, c.get<number>('memoryBudgetMB', 512)) * 1024 * 1024,
-    sendBudgetBytes: Math.max(1, c.get<number>('sendBudgetMB', 32)) * 1024 * 1024,
-  };
-}
+import { isCancellation, ReportedError, type RuntimeContext } from './runtimeContext';
+import { captureLimits } from './settings';
 
 interface Side {
   model: ModelInfo;
@@ -41,13 +32,6 @@ export class CompareCommands {
     private readonly extensionUri: vscode.Uri,
     private readonly runtime: RuntimeContext,
   ) {}
-
-  register(): vscode.Disposable[] {
-    return [
-      vscode.commands.registerCommand('attentionInspector.compareTexts', () => this.compareTexts()),
-      vscode.commands.registerCommand('attentionInspector.compareCheckpoints', () => this.compareCheckpoints()),
-    ];
-  }
 
   /** One step of a multi-step flow: an input box with the flow's title and step count. */
   private askText(title: string, step: number, totalSteps: number, prompt: string, value: string | undefined): Promise<string | undefined> {
@@ -105,18 +89,17 @@ export class CompareCommands {
     let ma: ModelInfo;
     let mb: ModelInfo;
     try {
-      const ep = settings().executionProvider;
       [ma, mb] = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Attention: opening both checkpoints' }, () =>
-        Promise.all(paths.map((path) => this.runtime.running.sendRequest(OpenModelRequest.type, { path, executionProvider: ep }))),
+        Promise.all(paths.map((path) => this.runtime.request(OpenModelRequest.type, (s) => ({ path, executionProvider: s.executionProvider })))),
       );
     } catch (e) {
-      await showError('Compare Two Checkpoints failed', e);
-      return;
+      if (isCancellation(e)) return;
+      throw e;
     }
     // Checked before the text is asked for: no typing for a pair that cannot be compared.
     const mismatch = architectureMismatch(ma, mb);
     if (mismatch) {
-      void vscode.window.showErrorMessage(`Attention: ${ma.name} and ${mb.name} cannot be compared head by head (${mismatch}); pick two checkpoints of one model family and size.`);
+      void showError('Compare Two Checkpoints', new Error(`${ma.name} and ${mb.name} cannot be compared head by head (${mismatch}); pick two checkpoints of one model family and size.`));
       return;
     }
     const text = await this.askText(`${title}: ${ma.name} vs ${mb.name}`, 3, 3, 'Text to run through both checkpoints', this.runtime.lastText ?? FIRST_TEXT);
@@ -135,12 +118,12 @@ export class CompareCommands {
       const compare: Extract<HostToWebview, { type: 'compare' }> = { type: 'compare', a: { captureId: idA, label: a.label }, b: { captureId: idB, label: b.label } };
       panel.showComparison(before, compare);
     } catch (e) {
-      if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) {
+      if (isCancellation(e)) {
         panel.prepare(b.text, { focus: false, status: 'cancelled' });
         return;
       }
       panel.failCapture(firstLine(e));
-      await showError('Compare failed', e);
+      if (!(e instanceof ReportedError)) throw e;
     }
   }
 
@@ -148,15 +131,10 @@ export class CompareCommands {
   private async capture(panel: AttentionPanel, side: Side, which: string): Promise<string | undefined> {
     const captureId = `c${which}${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     panel.beginCapture(captureId, side.model.name, side.text);
-    const s = settings();
-    const summary = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Attention: capture ${which} (${side.label})`, cancellable: true },
-      (_progress, token) =>
-        this.runtime.running.sendRequest(
-          CaptureRequest.type,
-          { modelId: side.model.modelId, text: side.text, maxTokens: s.maxTokens, executionProvider: s.executionProvider, memoryBudgetBytes: s.memoryBudgetBytes, sendBudgetBytes: s.sendBudgetBytes, captureId },
-          token,
-        ),
+    const summary = await this.runtime.request(
+      CaptureRequest.type,
+      (s, workDoneToken) => ({ modelId: side.model.modelId, text: side.text, ...captureLimits(s), workDoneToken, captureId }),
+      { progress: `Attention: capture ${which} (${side.label})`, cancellable: true, failure: 'Compare failed' },
     );
     panel.finishCapture(summary);
     return summary.cancelled ? undefined : captureId;

@@ -5,22 +5,19 @@
  * panel (dist/webview/compare.js). The panel gets figures and maps only, never paths; its
  * channel (panelChannels.ts) runs on a PanelHost, which queues what is posted before `ready`.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { ListVariantsRequest } from '../protocol/catalog';
 import { CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
 import type { CompareToHost, HostToCompare } from '../protocol/compareWebview';
-import type { ExecutionProviderSetting, ModelInfo } from '../protocol/runtime';
+import type { ModelInfo } from '../protocol/runtime';
 import { makeNonce } from '../webview/csp';
 import { panelHtml } from '../webview/panelHtml';
-import { firstLine, showError } from './log';
+import { firstLine } from './log';
 import { compareChannel } from './panelChannels';
 import { PanelHost } from './panelHost';
 import { panelLog } from './panelLog';
-import type { RuntimeContext } from './runtimeContext';
+import { isCancellation, ReportedError, type RuntimeContext } from './runtimeContext';
 
-export const COMPARE_COMMAND = 'attentionInspector.compareMechanisms';
 export const COMPARE_VIEW_TYPE = 'attentionInspector.compare';
 
 class ComparePanel {
@@ -84,13 +81,14 @@ async function pickLayerAndHead(info: ModelInfo): Promise<{ layer: number; head:
 
 /** The runtime's catalog (attention/listVariants): the variants it can run, with their papers. */
 async function pickVariants(runtime: RuntimeContext): Promise<string[] | undefined> {
-  const catalog = await runtime.running.sendRequest(ListVariantsRequest.type, {});
+  const catalog = await runtime.request(ListVariantsRequest.type, {});
   const items = catalog.filter((v) => v.runnable).map((v) => ({ label: v.id, description: v.paper.split(',')[0], detail: v.summary, picked: DEFAULT_COMPARE_VARIANTS.includes(v.id) }));
   const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'Attention variants to compare with exact attention' });
   return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
 }
 
-async function run(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
+/** The command "Compare Attention Mechanisms…" (extension/commandTable.ts). */
+export async function compareMechanisms(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
   const model = await pickModel(runtime);
   if (!model) return;
   const where = await pickLayerAndHead(model.info);
@@ -104,43 +102,19 @@ async function run(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<v
     value: runtime.lastText ?? selection ?? '', ignoreFocusOut: true,
   });
   if (!text || !text.trim()) return;
-  const c = vscode.workspace.getConfiguration('attentionInspector');
   const title = `${model.info.name}, layer ${where.layer}, head ${where.head}`;
   const panel = ComparePanel.show(extensionUri);
   panel.post({ type: 'busy', title, message: `running ${variants.length} variants…` });
-  const workDoneToken = `compare-${randomBytes(6).toString('hex')}`;
   try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Attention: comparing mechanisms on ${model.info.name}`, cancellable: true },
-      async (progress, token) => {
-        const client = runtime.running;
-        let last = 0;
-        const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
-          if (p.kind === 'end') return;
-          const pct = p.percentage ?? last;
-          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-          last = pct;
-        });
-        try {
-          // By path: a model id dies with the runtime, the path survives a restart.
-          return await client.sendRequest(CompareVariantsRequest.type, {
-            path: model.path, text, layer: where.layer, head: where.head, variants, seqLengths: DEFAULT_COMPARE_LENGTHS,
-            maxTokens: Math.max(1, Math.floor(c.get<number>('maxTokens', 4096))),
-            executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'), workDoneToken,
-          }, token);
-        } finally {
-          sub.dispose();
-        }
-      },
+    // By path: a model id dies with the runtime, the path survives a restart.
+    const result = await runtime.request(
+      CompareVariantsRequest.type,
+      (s, workDoneToken) => ({ path: model.path, text, layer: where.layer, head: where.head, variants, seqLengths: DEFAULT_COMPARE_LENGTHS, maxTokens: s.maxTokens, executionProvider: s.executionProvider, workDoneToken }),
+      { progress: `Attention: comparing mechanisms on ${model.info.name}`, cancellable: true, failure: 'Compare Attention Mechanisms failed' },
     );
     panel.post({ type: 'result', title: result.cancelled ? `${title} (cancelled)` : title, result });
   } catch (e) {
     panel.post({ type: 'error', message: firstLine(e) });
-    if (e instanceof vscode.CancellationError || (e as { code?: unknown }).code === -32800) return;
-    await showError('Compare Attention Mechanisms failed', e);
+    if (!isCancellation(e) && !(e instanceof ReportedError)) throw e;
   }
-}
-
-export function registerCompareCommand(extensionUri: vscode.Uri, runtime: RuntimeContext): vscode.Disposable {
-  return vscode.commands.registerCommand(COMPARE_COMMAND, () => run(extensionUri, runtime));
 }

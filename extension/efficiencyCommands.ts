@@ -1,17 +1,16 @@
 /**
- * The commands behind the config.json CodeLenses: "Estimate attention cost" opens the Efficiency
- * panel for a config (from the lens's folder, an Explorer selection, the active editor, or a
- * pick of the workspace's and the Hugging Face cache's configs, then a file dialog); "Inspect attention" opens the model folder with the Open Model command.
+ * "Estimate Attention Cost…" (also the config.json CodeLens "Estimate attention cost"): opens the
+ * Efficiency panel for a config, from the lens's folder, an Explorer selection, the active
+ * editor, or a pick of the workspace's and the Hugging Face cache's configs, then a file dialog.
+ * Registered by the command table (extension/commandTable.ts).
  */
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListModelsRequest, type DiscoveredModel } from '../protocol/runtime';
 import { EfficiencyPanel, type RuntimeRequests } from './efficiencyPanel';
+import { showError } from './log';
 import { quickPick } from './modelPicker';
-
-export const ESTIMATE_COST_COMMAND = 'attentionInspector.estimateCost';
-export const INSPECT_MODEL_COMMAND = 'attentionInspector.inspectModel';
 
 function toPath(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
@@ -48,7 +47,7 @@ interface ConfigPick extends vscode.QuickPickItem {
 async function configPicks(runtime: RuntimeRequests): Promise<ConfigPick[]> {
   const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
   const [listed, files] = await Promise.all([
-    runtime.sendRequest<ListModelsRequest.Result>(ListModelsRequest.method, { workspaceFolders }).then((r) => r.models, () => [] as DiscoveredModel[]),
+    runtime.request(ListModelsRequest.type, { workspaceFolders }).then((r) => r.models, () => [] as DiscoveredModel[]),
     vscode.workspace.findFiles('**/config.json', '**/{node_modules,.git,.venv,venv}/**', 500),
   ]);
   const seen = new Set<string>();
@@ -70,23 +69,13 @@ async function configPicks(runtime: RuntimeRequests): Promise<ConfigPick[]> {
   return [...picks, { label: '', kind: vscode.QuickPickItemKind.Separator }, { label: '$(folder-opened) Browse…', detail: 'A config.json anywhere on disk' }];
 }
 
-export function registerEfficiencyCommands(context: vscode.ExtensionContext, runtime: RuntimeRequests): void {
-  context.subscriptions.push(
-    vscode.commands.registerCommand(ESTIMATE_COST_COMMAND, async (arg?: unknown) => {
-      const given = toPath(arg);
-      const config = given ? configOf(given) : await pickConfig(runtime);
-      if (!config) return;
-      if (!existsSync(config)) {
-        void vscode.window.showErrorMessage(`Attention Inspector: ${config} does not exist; pick a model's config.json.`);
-        return;
-      }
-      EfficiencyPanel.show(context, runtime, config);
-    }),
-    vscode.commands.registerCommand(INSPECT_MODEL_COMMAND, async (arg?: unknown) => {
-      const folder = toPath(arg);
-      if (!folder) return;
-      // Open Model takes a path string (extension/commands.ts).
-      await vscode.commands.executeCommand('attentionInspector.openModel', folder);
-    }),
-  );
+export async function estimateCost(context: vscode.ExtensionContext, runtime: RuntimeRequests, arg?: unknown): Promise<void> {
+  const given = toPath(arg);
+  const config = given ? configOf(given) : await pickConfig(runtime);
+  if (!config) return;
+  if (!existsSync(config)) {
+    void showError('Estimate Attention Cost', new Error(`${config} does not exist; pick a model's config.json.`));
+    return;
+  }
+  EfficiencyPanel.show(context, runtime, config);
 }

@@ -40,8 +40,7 @@ export class EfficiencyPanel {
     const nonce = makeNonce();
     const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.css'));
-    const withProgress = <T>(title: string, work: () => Promise<T>) => Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, work));
-    const host = new PanelHost(webview, efficiencyChannel(runtime, configPath, withProgress), panelLog);
+    const host = new PanelHost(webview, efficiencyChannel(runtime, configPath), panelLog);
     // The same document and policy as the Attention panel (webview/panelHtml.ts), with this bundle.
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'Attention efficiency' });
     panel.onDidDispose(() => {

@@ -1,54 +1,103 @@
 /**
- * Activation: the log, the status bar, the runtime (language client), the commands and the
- * panel serializer. An activation failure is reported by the extension itself, with the log.
+ * Activation: the log, the status bar, the runtime (language client), the command table and
+ * the panel serializer. An activation failure is reported by the extension itself, with the log.
  */
 import * as vscode from 'vscode';
 import { registerPanelSerializer } from './attentionPanel';
+import { addCliToPath, initCliPath, removeCliFromPath } from './cliPath';
+import { COMMAND_PREFIX, COMMAND_TABLE, refusal, type CommandContext, type CommandEntry } from './commandTable';
 import { Commands } from './commands';
 import { CompareCommands } from './compareCommands';
-import { registerCompareCommand } from './comparePanel';
-import { registerCliPath } from './cliPath';
-import { registerEfficiencyCommands } from './efficiencyCommands';
-import { registerFirstRun } from './firstRun';
+import { compareMechanisms } from './comparePanel';
+import { estimateCost } from './efficiencyCommands';
+import { findHubModels, openModelFolder, openSample } from './firstRun';
 import { log, showError } from './log';
 import { listModels, registerModelTree } from './modelTree';
-import { RuntimeContext } from './runtimeContext';
+import { isCancellation, ReportedError, RuntimeContext } from './runtimeContext';
+import { simulateKvCache } from './servingPanel';
 import { RuntimeStatusBar } from './statusBar';
-import { registerServingCommand } from './servingPanel';
 
 let runtime: RuntimeContext | undefined;
+
+/**
+ * Registers every command of the table. A command that needs the runtime waits for a start in
+ * progress and is refused, with a message saying what to do, while the runtime is down; any
+ * error a handler throws is logged and shown once (errors request() reported are not shown again).
+ */
+function registerCommandTable(table: readonly CommandEntry[], c: CommandContext): vscode.Disposable[] {
+  return table.map((entry) =>
+    vscode.commands.registerCommand(COMMAND_PREFIX + entry.name, async (...args: unknown[]) => {
+      if (entry.needsRuntime) await c.runtime.ensureStarted();
+      const refused = refusal(entry, c.runtime.availability);
+      if (refused) {
+        log().warn(refused);
+        // Not awaited: a command run by another (executeCommand) must not wait for the toast.
+        void vscode.window.showWarningMessage(refused, 'Restart Runtime', 'Show Logs').then((a) => {
+          if (a === 'Restart Runtime') void vscode.commands.executeCommand(`${COMMAND_PREFIX}restartRuntime`);
+          if (a === 'Show Logs') log().show(true);
+        });
+        return undefined;
+      }
+      try {
+        return await entry.run(c, ...args);
+      } catch (e) {
+        if (isCancellation(e) || e instanceof ReportedError) return undefined;
+        void showError(`${entry.title.replace(/…$/, '')} failed`, e);
+        return undefined;
+      }
+    }),
+  );
+}
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const statusBar = new RuntimeStatusBar();
   runtime = new RuntimeContext(context.extensionUri, statusBar);
-  const commands = new Commands(context.extensionUri, runtime);
+  const rt = runtime;
+  const uri = context.extensionUri;
+  const models = new Commands(uri, rt);
+  const tree = registerModelTree(rt, uri);
+  initCliPath(context);
+  const commandContext: CommandContext = {
+    runtime: rt,
+    models,
+    comparisons: new CompareCommands(uri, rt),
+    view: tree.view,
+    compareMechanisms: () => compareMechanisms(uri, rt),
+    simulateKvCache: () => simulateKvCache(uri, rt),
+    estimateCost: (arg) => estimateCost(context, rt, arg),
+    openSample: () => Promise.resolve(openSample(uri)),
+    openModelFolder,
+    findHubModels: () => findHubModels(() => listModels(rt)),
+    addCliToPath: () => addCliToPath(context),
+    removeCliFromPath: () => removeCliFromPath(context),
+  };
   context.subscriptions.push(
     log(),
     statusBar,
-    runtime,
-    ...commands.register(),
-    registerPanelSerializer(context.extensionUri, runtime, (text) => void commands.inspectText(text)),
-    registerCompareCommand(context.extensionUri, runtime),
+    rt,
+    ...registerCommandTable(COMMAND_TABLE, commandContext),
+    ...tree.disposables,
+    registerPanelSerializer(uri, rt, (text) => void models.inspectText(text)),
   );
-  context.subscriptions.push(...new CompareCommands(context.extensionUri, runtime).register());
-  // KV-cache eviction simulated on the model (extension/servingPanel.ts).
-  context.subscriptions.push(registerServingCommand(context.extensionUri, runtime));
-  // Efficiency panel and the config.json CodeLens commands (extension/efficiency*.ts).
-  const rt = runtime;
-  registerEfficiencyCommands(context, { sendRequest: (method, params) => rt.running.sendRequest(method, params) });
-  // Side panel: models (hub cache + workspace) -> layers -> heads (extension/modelTree.ts).
-  context.subscriptions.push(...registerModelTree(runtime, context.extensionUri));
-  // Welcome view and walkthrough buttons (extension/firstRun.ts); the CLI on the terminal's PATH.
-  context.subscriptions.push(...registerFirstRun(context.extensionUri, () => listModels(rt)), ...registerCliPath(context));
-  try {
-    await runtime.start();
-  } catch (e) {
-    statusBar.set('error', 'the runtime did not start');
-    // Commands that need no runtime (logs, restart) stay registered so the user can recover.
-    void showError('Attention Inspector could not start its runtime', e, 'Restart Runtime').then((a) => {
-      if (a === 'Restart Runtime') void vscode.commands.executeCommand('attentionInspector.restartRuntime');
-    });
-  }
+  // The runtime process starts when something needs it: a config.json (hovers, CodeLenses), the
+  // Models view, a command, or a workspace with ONNX models. A JSON file of a web project
+  // activates the extension but starts nothing.
+  context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument((d) => {
+      if (isConfigJson(d)) void rt.ensureStarted();
+    }),
+  );
+  if (vscode.workspace.textDocuments.some(isConfigJson) || tree.visible() || (await hasOnnxModels())) await rt.ensureStarted();
+}
+
+/** The documents the runtime serves: hovers, diagnostics and CodeLenses of model configs. */
+function isConfigJson(d: vscode.TextDocument): boolean {
+  return d.uri.scheme === 'file' && /(^|[\\/])config\.json$/.test(d.uri.fsPath);
+}
+
+async function hasOnnxModels(): Promise<boolean> {
+  const found = await vscode.workspace.findFiles('**/*.onnx', '**/{node_modules,.git}/**', 1);
+  return found.length > 0;
 }
 
 export async function deactivate(): Promise<void> {

@@ -28,23 +28,25 @@ export function showPanelFor(extensionUri: vscode.Uri, runtime: RuntimeContext, 
   panel.prepare(runtime.lastText ?? FIRST_TEXT, { modelName: info.name, focus: true });
 }
 
-export function registerFirstRun(extensionUri: vscode.Uri, list: () => Promise<DiscoveredModel[]>): vscode.Disposable[] {
-  const open = (path: string) => vscode.commands.executeCommand('attentionInspector.openModel', path);
-  return [
-    vscode.commands.registerCommand('attentionInspector.openSample', () => open(samplePath(extensionUri))),
-    vscode.commands.registerCommand('attentionInspector.openModelFolder', async () => {
-      const chosen = await vscode.window.showOpenDialog({
-        title: 'Open a model: a folder with config.json and *.safetensors, or with model.onnx',
-        canSelectFiles: false,
-        canSelectFolders: true,
-        canSelectMany: false,
-        openLabel: 'Open Model',
-      });
-      if (chosen?.[0]) await open(chosen[0].fsPath);
-    }),
-    vscode.commands.registerCommand('attentionInspector.findHubModels', async () => {
-      const picked = await hubCachePicks(list);
-      if (picked) await open(picked);
-    }),
-  ];
+/** The commands of the welcome view and the walkthrough (extension/commandTable.ts). */
+const open = (path: string) => vscode.commands.executeCommand('attentionInspector.openModel', path);
+
+export function openSample(extensionUri: vscode.Uri): Thenable<unknown> {
+  return open(samplePath(extensionUri));
+}
+
+export async function openModelFolder(): Promise<void> {
+  const chosen = await vscode.window.showOpenDialog({
+    title: 'Open a model: a folder with config.json and *.safetensors, or with model.onnx',
+    canSelectFiles: false,
+    canSelectFolders: true,
+    canSelectMany: false,
+    openLabel: 'Open Model',
+  });
+  if (chosen?.[0]) await open(chosen[0].fsPath);
+}
+
+export async function findHubModels(list: () => Promise<DiscoveredModel[]>): Promise<void> {
+  const picked = await hubCachePicks(list);
+  if (picked) await open(picked);
 }

@@ -20,16 +20,12 @@ export async function answerInternals(msg: InternalsToHost, relay: CaptureRelay,
   const { requestId } = msg;
   const input = relay.input(msg.captureId);
   if (!input) return { type: 'error', requestId, message: `capture ${msg.captureId} was not shown in this panel; inspect the text again` };
-  const client = runtime.running;
   if (msg.type === 'requestInternals') {
-    const layers = await client.sendRequest(InternalsRequest.type, { modelId: input.modelId, ids: input.ids, layers: msg.layers, qk: msg.qk });
+    const layers = await runtime.request(InternalsRequest.type, { modelId: input.modelId, ids: input.ids, layers: msg.layers, qk: msg.qk });
     return { type: 'internals', requestId, layers };
   }
   if (msg.type === 'requestAblation') {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Attention: removing each head in turn…', cancellable: true },
-      (_progress, token) => client.sendRequest(AblationRequest.type, { modelId: input.modelId, ids: input.ids }, token),
-    );
+    const result = await runtime.request(AblationRequest.type, { modelId: input.modelId, ids: input.ids }, { progress: 'Attention: removing each head in turn…', cancellable: true });
     return { type: 'ablation', requestId, result };
   }
   const picked = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Embed corpus', filters: { Text: ['txt', 'text', 'tsv', 'csv'], All: ['*'] } });
@@ -38,6 +34,6 @@ export async function answerInternals(msg: InternalsToHost, relay: CaptureRelay,
   const size = statSync(file).size;
   if (size > MAX_CORPUS_BYTES) throw new Error(`${file}: ${size} bytes is more than the ${MAX_CORPUS_BYTES / 1024 / 1024} MB a corpus may have; use a smaller file`);
   const texts = readFileSync(file, 'utf8').split(/\r?\n/).filter((t) => t.trim() !== '');
-  const res = await client.sendRequest(CorpusInternalsRequest.type, { modelId: input.modelId, texts, layer: msg.layer, heads: msg.heads });
+  const res = await runtime.request(CorpusInternalsRequest.type, { modelId: input.modelId, texts, layer: msg.layer, heads: msg.heads });
   return { type: 'corpus', requestId, name: basename(file), texts: res.texts };
 }

@@ -18,7 +18,7 @@ export const MODELS_VIEW = 'attentionInspector.models';
 /** Asks the runtime for the models of the hub cache and the open workspace folders. */
 export function listModels(runtime: RuntimeContext): Promise<DiscoveredModel[]> {
   const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
-  return runtime.running.sendRequest(ListModelsRequest.type, { workspaceFolders }).then((r) => r.models);
+  return runtime.request(ListModelsRequest.type, { workspaceFolders }).then((r) => r.models);
 }
 
 class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode> {
@@ -55,7 +55,16 @@ class ModelTreeProvider implements vscode.TreeDataProvider<TreeNode> {
 const modelPath = (node: unknown): string | undefined =>
   typeof node === 'object' && node !== null && typeof (node as { path?: unknown }).path === 'string' ? (node as { path: string }).path : undefined;
 
-export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.Uri): vscode.Disposable[] {
+/** The handlers of the view's commands (extension/commandTable.ts). */
+export interface ModelsView {
+  refresh(): Promise<void>;
+  /** A model row: open it, which shows the panel with its text box ready; else ask for a text. */
+  inspect(node: unknown): Promise<void>;
+  openHead(node: unknown): Promise<void>;
+  estimate(node: unknown): Promise<void>;
+}
+
+export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.Uri): { view: ModelsView; visible: () => boolean; disposables: vscode.Disposable[] } {
   const model = new ModelTreeModel();
   const provider = new ModelTreeProvider(model);
   const view = vscode.window.createTreeView(MODELS_VIEW, { treeDataProvider: provider, showCollapseAll: true });
@@ -126,12 +135,10 @@ export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.
   };
 
   void refresh();
-  return [
+  const disposables = [
     view,
-    vscode.commands.registerCommand('attentionInspector.refreshModels', refresh),
-    vscode.commands.registerCommand('attentionInspector.treeInspectText', inspect),
-    vscode.commands.registerCommand('attentionInspector.openHead', openHead),
-    vscode.commands.registerCommand('attentionInspector.treeEstimateCost', estimate),
+    // The view lists the runtime's models: showing it starts the runtime.
+    view.onDidChangeVisibility((e) => void (e.visible ? runtime.ensureStarted() : undefined)),
     runtime.onReady((up) => void (up ? refresh() : undefined)),
     runtime.onCaptureStarted(() => {
       // Models opened from the palette or Browse… show their layers too.
@@ -142,4 +149,5 @@ export function registerModelTree(runtime: RuntimeContext, extensionUri: vscode.
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void refresh()),
   ];
+  return { view: { refresh, inspect, openHead, estimate }, visible: () => view.visible, disposables };
 }

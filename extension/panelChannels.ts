@@ -13,7 +13,9 @@ import type { TileRequest } from '../protocol/runtime';
 import { servingToHost, type HostToServing, type ServingToHost } from '../protocol/servingWebview';
 import { attentionToHost, type HostToWebview, type WebviewToHost } from '../protocol/webview';
 import { checkMeasureSizes, checkSweepSizes } from '../server/efficiency/requestSizes';
+import type { RequestType } from 'vscode-languageserver-protocol';
 import type { ChannelSpec } from './panelHost';
+import type { RequestOptions } from './runtimeContext';
 
 
 type Posted<M, K> = Extract<M, { type: K }>;
@@ -69,23 +71,22 @@ export function servingChannel(): ChannelSpec<HostToServing, ServingToHost> {
   return { name: 'KV-cache view', validators: servingToHost, handlers: {} };
 }
 
-/** What the Efficiency panel needs from the language client (kept narrow so any client wrapper fits). */
+/** What the Efficiency panel needs from the runtime context (extension/runtimeContext.ts): typed requests. */
 export interface RuntimeRequests {
-  sendRequest<R>(method: string, params: unknown): Promise<R>;
+  request<P, R>(type: RequestType<P, R, void>, params: P, options?: RequestOptions): Promise<R>;
 }
 
 /** The Efficiency panel of one config: the page gets figures, the host keeps the config's path. */
 export function efficiencyChannel(
   runtime: RuntimeRequests,
   configPath: string,
-  withProgress: <T>(title: string, work: () => Promise<T>) => Promise<T>,
 ): ChannelSpec<HostToEfficiency, EfficiencyToHost> {
   return {
     name: 'Efficiency panel',
     validators: efficiencyToHost,
     initialState: async () => {
-      const profiles = await runtime.sendRequest<HardwareProfilesRequest.Profile[]>(HardwareProfilesRequest.method, { includeLocal: false });
-      const probe = await runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, { configPath, seqs: [128], tableSeq: 128 });
+      const profiles = await runtime.request(HardwareProfilesRequest.type, { includeLocal: false });
+      const probe = await runtime.request(EstimateSweepRequest.type, { configPath, seqs: [128], tableSeq: 128 });
       // The same precision as the config.json hover (server/efficiency/dtypeChoice.ts).
       const settings: EfficiencySettings = { batch: 1, dtype: probe.dtype ?? 'fp32', hardware: profiles[0]?.id ?? 'h100-sxm', decode: false, tableSeq: probe.maxPositions ?? 4096 };
       const hardware = [...profiles.map((p) => ({ id: p.id, name: p.name })), { id: 'local', name: 'This machine (measured)' }];
@@ -95,15 +96,14 @@ export function efficiencyChannel(
       settings: async ({ settings: s }) => {
         // Sizes from the webview are checked here, before they reach the runtime.
         checkSweepSizes({ tableSeq: s.tableSeq, batch: s.batch }, 'Efficiency panel');
-        const r = await runtime.sendRequest<EstimateSweepRequest.Result>(EstimateSweepRequest.method, {
+        const r = await runtime.request(EstimateSweepRequest.type, {
           configPath, tableSeq: s.tableSeq, batch: s.batch, dtype: s.dtype, hardware: s.hardware, decode: s.decode,
         });
         return { type: 'curves', settings: s, curves: r.curves };
       },
       measure: async ({ seqs }) => {
         checkMeasureSizes({ seqs }, 'Efficiency panel');
-        const r = await withProgress('Attention Inspector: measuring attention on this machine', () =>
-          runtime.sendRequest<MeasureEfficiencyRequest.Result>(MeasureEfficiencyRequest.method, { configPath, seqs }));
+        const r = await runtime.request(MeasureEfficiencyRequest.type, { configPath, seqs }, { progress: 'Attention Inspector: measuring attention on this machine' });
         return { type: 'measured', hardwareName: r.hardware, rows: r.points };
       },
     },

@@ -1,27 +1,61 @@
 /**
  * Owns the language client that talks to the runtime (dist/server.js over IPC): start, restart
  * (stop with a timeout, dispose, start), and recovery from crashes with exponential backoff.
- * The context key attentionInspector.runtimeReady follows it, so commands that need the
- * runtime are disabled while it is down. Server notifications are re-emitted as events, so
- * panels and commands survive a restart without re-registering.
+ * The context keys follow it: attentionInspector.runtimeDown disables the commands that need
+ * the runtime while it is down (it is unset before activation, so those commands show in the
+ * palette and activate the extension), attentionInspector.runtimeReady drives the Models
+ * view's waiting message. Server notifications are re-emitted as events, so panels and
+ * commands survive a restart without re-registering.
+ *
+ * `request` is the one way commands and panels ask the runtime for something: it reads the
+ * settings, shows progress (with the runtime's work-done reports), cancels, and reports errors
+ * through showError so every failure is logged.
  */
+import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import {
   CloseAction,
   ErrorAction,
   LanguageClient,
   TransportKind,
+  WorkDoneProgress,
   type LanguageClientOptions,
+  type RequestParam,
+  type RequestType,
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { CaptureStartedNotification, LayerNotification, RuntimeStatusNotification, type ModelInfo } from '../protocol/runtime';
 import { CrashBackoff } from './backoff';
-import { log } from './log';
+import type { RuntimeAvailability } from './commandTable';
+import { log, showError } from './log';
+import { readSettings, SETTINGS_SECTION, type Settings } from './settings';
 import type { RuntimeStatusBar } from './statusBar';
 
 const READY_KEY = 'attentionInspector.runtimeReady';
+const DOWN_KEY = 'attentionInspector.runtimeDown';
 const STOP_TIMEOUT_MS = 2000;
 const MAX_CRASH_RESTARTS = 5;
+
+export interface RequestOptions {
+  /** The notification's title; without one the request runs without a progress notification. */
+  progress?: string;
+  /** A Cancel button on the notification: cancels the request ($/cancelRequest). */
+  cancellable?: boolean;
+  /** What failed, as the error message starts ("Open Model failed"); omitted, errors are only thrown. */
+  failure?: string;
+}
+
+/** A failure request() has already logged and shown; callers only update their own state. */
+export class ReportedError extends Error {
+  constructor(readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/** The user cancelled, or the runtime saw the request cancelled (-32800) before it started. */
+export function isCancellation(e: unknown): boolean {
+  return e instanceof vscode.CancellationError || (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === -32800);
+}
 
 export interface OpenModelState {
   path: string;
@@ -47,6 +81,10 @@ export class RuntimeContext implements vscode.Disposable {
   /** The text of the last inspection, offered again by the Compare command. */
   lastText: string | undefined;
 
+  private starting: Promise<void> | undefined;
+  /** Set by the first start: until then the runtime is idle, started by whatever first needs it. */
+  private wanted = false;
+
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly statusBar: RuntimeStatusBar,
@@ -56,6 +94,84 @@ export class RuntimeContext implements vscode.Disposable {
     return this.client?.isRunning() ?? false;
   }
 
+  /** For the command guard (extension/commandTable.ts, refusal). */
+  get availability(): RuntimeAvailability {
+    if (this.ready) return 'running';
+    if (this.starting) return 'starting';
+    if (!this.wanted) return 'idle';
+    return this.restartTimer ? 'restarting' : 'down';
+  }
+
+  /**
+   * Starts the runtime the first time something needs it (a command, a request, the Models
+   * view, a config.json), or waits for a start in progress. A runtime that went down after
+   * that is not started again here: the crash backoff or "Restart Runtime" does that. A failed
+   * first start is reported with a way to restart.
+   */
+  async ensureStarted(): Promise<void> {
+    if (this.starting) return this.settled();
+    if (this.wanted || this.client) return;
+    try {
+      await this.start();
+    } catch (e) {
+      this.statusBar.set('error', 'the runtime did not start');
+      // Commands that need no runtime (logs, restart) stay usable so the user can recover.
+      void showError('Attention Inspector could not start its runtime', e, 'Restart Runtime').then((a) => {
+        if (a === 'Restart Runtime') void vscode.commands.executeCommand('attentionInspector.restartRuntime');
+      });
+    }
+  }
+
+  /** Resolves when a start in progress has ended, however it ended. */
+  async settled(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+  }
+
+  /** The settings as they are now (read on each request, so a change applies to the next one). */
+  settings(): Settings {
+    return readSettings(vscode.workspace.getConfiguration(SETTINGS_SECTION));
+  }
+
+  /**
+   * Sends one request to the runtime. `params` may be a function of the settings and of the
+   * work-done token (set when `progress` is given), so the runtime's progress reports move the
+   * notification. Cancellation throws vscode.CancellationError; another failure is logged and
+   * shown when `failure` is given (then thrown as ReportedError), else thrown as it is.
+   */
+  async request<P, R>(type: RequestType<P, R, void>, params: P | ((s: Settings, workDoneToken: string | undefined) => P), options: RequestOptions = {}): Promise<R> {
+    // RequestParam<P> (P, or undefined for null params) cannot be named for a generic P; P is what the type declares.
+    const build = (token: string | undefined): RequestParam<P> =>
+      (typeof params === 'function' ? (params as (s: Settings, t: string | undefined) => P)(this.settings(), token) : params) as RequestParam<P>;
+    try {
+      if (this.availability === 'idle' || this.availability === 'starting') await this.ensureStarted();
+      const client = this.running;
+      if (!options.progress) return await client.sendRequest(type, build(undefined));
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: options.progress, cancellable: options.cancellable ?? false },
+        async (progress, token) => {
+          const workDoneToken = `attention-${randomBytes(6).toString('hex')}`;
+          let last = 0;
+          const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
+            if (p.kind === 'end') return;
+            const pct = p.percentage ?? last;
+            progress.report({ message: p.message, increment: Math.max(0, pct - last) });
+            last = pct;
+          });
+          try {
+            return await client.sendRequest(type, build(workDoneToken), token);
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
+    } catch (e) {
+      if (isCancellation(e)) throw e instanceof vscode.CancellationError ? e : new vscode.CancellationError();
+      if (!options.failure) throw e;
+      void showError(options.failure, e);
+      throw new ReportedError(e);
+    }
+  }
+
   /** The running client, or a one-line error telling the user how to get one. */
   get running(): LanguageClient {
     if (!this.client || !this.client.isRunning()) throw new Error('the Attention runtime is not running; run "Attention: Restart Runtime"');
@@ -63,6 +179,19 @@ export class RuntimeContext implements vscode.Disposable {
   }
 
   async start(): Promise<void> {
+    this.wanted = true;
+    this.starting = this.startClient();
+    try {
+      await this.starting;
+    } catch (e) {
+      await this.setReady(false);
+      throw e;
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  private async startClient(): Promise<void> {
     const serverModule = vscode.Uri.joinPath(this.extensionUri, 'dist', 'server.js').fsPath;
     const serverOptions: ServerOptions = {
       run: { module: serverModule, transport: TransportKind.ipc },
@@ -100,6 +229,7 @@ export class RuntimeContext implements vscode.Disposable {
 
   async stop(): Promise<void> {
     clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     const client = this.client;
     this.client = undefined;
     await this.setReady(false);
@@ -145,6 +275,7 @@ export class RuntimeContext implements vscode.Disposable {
     });
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
       void (async () => {
         const old = this.client;
         this.client = undefined;
@@ -161,6 +292,7 @@ export class RuntimeContext implements vscode.Disposable {
   private async setReady(ready: boolean): Promise<void> {
     this.readyEmitter.fire(ready);
     await vscode.commands.executeCommand('setContext', READY_KEY, ready);
+    await vscode.commands.executeCommand('setContext', DOWN_KEY, !ready);
   }
 
   dispose(): void {

@@ -6,11 +6,10 @@
  * report until the view's `ready`.
  */
 import * as vscode from 'vscode';
-import type { ExecutionProviderSetting } from '../protocol/runtime';
 import { KvReportRequest } from '../protocol/serving';
+import { firstLine } from './log';
 import { makeNonce } from '../webview/csp';
 import { panelHtml } from '../webview/panelHtml';
-import { firstLine, showError } from './log';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
 import { servingChannel } from './panelChannels';
@@ -18,7 +17,6 @@ import { PanelHost } from './panelHost';
 import { panelLog } from './panelLog';
 import type { RuntimeContext } from './runtimeContext';
 
-export const SIMULATE_KV_COMMAND = 'attentionInspector.simulateKvCache';
 export const SERVING_VIEW_TYPE = 'attentionInspector.serving';
 
 /** "4, 8,16" -> [4, 8, 16]; undefined when any entry is not a whole number ≥ 1. */
@@ -28,7 +26,8 @@ export function parseBudgets(text: string): number[] | undefined {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-async function simulate(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
+/** The command "Simulate KV-Cache Eviction…" (extension/commandTable.ts). */
+export async function simulateKvCache(extensionUri: vscode.Uri, runtime: RuntimeContext): Promise<void> {
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showWarningMessage('Attention Inspector loads models only in a trusted workspace.');
     return;
@@ -45,7 +44,6 @@ async function simulate(extensionUri: vscode.Uri, runtime: RuntimeContext): Prom
   });
   const budgets = budgetText === undefined ? undefined : parseBudgets(budgetText);
   if (!budgets) return;
-  const executionProvider = vscode.workspace.getConfiguration('attentionInspector').get<ExecutionProviderSetting>('executionProvider', 'auto');
   const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
   const panel = vscode.window.createWebviewPanel(SERVING_VIEW_TYPE, 'KV-cache eviction', vscode.ViewColumn.Beside, {
     enableScripts: true,
@@ -60,17 +58,11 @@ async function simulate(extensionUri: vscode.Uri, runtime: RuntimeContext): Prom
   panel.onDidDispose(() => host.dispose());
   webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'KV-cache eviction' });
   try {
-    const report = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Attention: simulating KV-cache eviction (4 policies)' },
-      () => runtime.running.sendRequest(KvReportRequest.type, { path, text, budgets, executionProvider }),
-    );
+    const report = await runtime.request(KvReportRequest.type, (s) => ({ path, text, budgets, executionProvider: s.executionProvider }), {
+      progress: 'Attention: simulating KV-cache eviction (4 policies)', failure: 'KV-cache simulation failed',
+    });
     host.post({ type: 'report', report });
   } catch (e) {
     host.post({ type: 'error', message: firstLine(e) });
-    await showError('KV-cache simulation failed', e);
   }
-}
-
-export function registerServingCommand(extensionUri: vscode.Uri, runtime: RuntimeContext): vscode.Disposable {
-  return vscode.commands.registerCommand(SIMULATE_KV_COMMAND, () => simulate(extensionUri, runtime));
 }

@@ -21,12 +21,12 @@ export class RuntimeStatusBar implements vscode.Disposable {
   constructor() {
     this.item.name = 'Attention Inspector';
     this.item.command = 'attentionInspector.showLogs';
-    this.set('starting');
-    this.item.show();
   }
 
+  /** Shows the item: hidden until the runtime first starts (a web project's JSON file starts nothing). */
   set(state: RuntimeState, message?: string, executionProvider?: string): void {
     clearTimeout(this.recover);
+    this.item.show();
     if (executionProvider) this.provider = executionProvider;
     const ep = this.provider ? ` · ${this.provider}` : '';
     this.item.text = `${ICONS[state]} Attention${ep}`;

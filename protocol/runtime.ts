@@ -234,3 +234,28 @@ export namespace ListModelsRequest {
   }
   export const type = new RequestType<Params, Result, void>(method);
 }
+
+/**
+ * client -> server: what the runtime process is and holds, for "Attention: Show Runtime Info"
+ * and bug reports. Answered without loading onnxruntime-node: `onnxruntimeLoaded` says whether a
+ * model request has loaded it yet.
+ */
+export namespace RuntimeInfoRequest {
+  export const method = 'attention/runtimeInfo';
+  export type Params = Record<string, never>;
+  export interface Result {
+    runtimeVersion: string;
+    nodeVersion: string;
+    platform: string;
+    /** The onnxruntime-node package the runtime would load (its package.json; null when absent). */
+    onnxruntimeVersion: string | null;
+    onnxruntimeLoaded: boolean;
+    /** The execution provider of the last capture, once one ran. */
+    executionProvider?: string;
+    models: { modelId: string; name: string; path: string; layers: number; heads: number }[];
+    pid: number;
+    rssBytes: number;
+    uptimeSeconds: number;
+  }
+  export const type = new RequestType<Params, Result, void>(method);
+}

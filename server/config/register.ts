@@ -9,9 +9,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { basename, dirname } from 'node:path';
 import { EstimateRequest, EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest } from '../../protocol/efficiency';
 import { estimate } from '../efficiency/estimate';
-import { HARDWARE_PROFILES } from '../efficiency/hardware';
-import { localHardwareProfile, resolveHardware } from '../efficiency/localProbe';
-import { measureVsEstimate } from '../efficiency/measured';
+import { DEFAULT_HARDWARE_ID, findHardware, HARDWARE_PROFILES, type HardwareProfile } from '../efficiency/hardware';
 import { loadModelShape } from '../efficiency/modelShape';
 import { checkMeasureSizes, checkSweepSizes } from '../efficiency/requestSizes';
 import { curvesFromSweep, sweep } from '../efficiency/sweep';
@@ -23,6 +21,15 @@ import { modelDisplayName } from '../discovery/modelName';
 import { parseDtypeSetting, resolveDtype, type DtypeSetting } from '../efficiency/dtypeChoice';
 import { guarded } from '../lsp/errors';
 import { onRequest } from '../lsp/typed';
+
+/**
+ * A published profile by id, or this machine measured: only the measurement runs onnxruntime,
+ * so it is imported then (the runtime serves hovers and estimates without the native library).
+ */
+async function resolveHardware(id: string | undefined): Promise<HardwareProfile> {
+  if (id && id.toLowerCase() === 'local') return (await import('../efficiency/localProbe')).localHardwareProfile();
+  return findHardware(id ?? DEFAULT_HARDWARE_ID);
+}
 
 export function registerConfigIntelligence(connection: Connection, documents: TextDocuments<TextDocument>): void {
   const publish = (doc: TextDocument) => {
@@ -72,12 +79,13 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     checkMeasureSizes(p ?? {});
     const shape = loadModelShape(p.configPath);
     const local = await resolveHardware('local');
+    const { measureVsEstimate } = await import('../efficiency/measured');
     const points = await measureVsEstimate(shape, { seqs: p.seqs, variants: p.variants, hardware: local, maxHeads: p.maxHeads ?? 8 });
     return { hardware: local.name, points };
   }));
   onRequest(connection, HardwareProfilesRequest.type, guarded(connection, HardwareProfilesRequest.method, async (p: HardwareProfilesRequest.Params) => {
     const list: HardwareProfilesRequest.Profile[] = [...HARDWARE_PROFILES];
-    if (p?.includeLocal) list.push(await localHardwareProfile());
+    if (p?.includeLocal) list.push(await resolveHardware('local'));
     return list;
   }));
 }

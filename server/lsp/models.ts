@@ -32,6 +32,11 @@ export class ModelRegistry {
     return model;
   }
 
+  /** The models open now, in the order they were opened. */
+  list(): OpenedModel[] {
+    return [...this.byId.values()];
+  }
+
   async disposeAll(): Promise<void> {
     const models = [...this.byId.values()];
     this.byId.clear();

@@ -9,6 +9,11 @@ export class RuntimeStatus {
 
   constructor(private readonly connection: Connection) {}
 
+  /** The execution provider of the last capture, once one ran. */
+  get provider(): string | undefined {
+    return this.executionProvider;
+  }
+
   send(state: RuntimeStatusNotification.Params['state'], message?: string, executionProvider?: string): void {
     if (executionProvider) this.executionProvider = executionProvider;
     void notify(this.connection, RuntimeStatusNotification.type, {

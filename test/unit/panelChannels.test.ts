@@ -9,6 +9,7 @@
  * the channels take the webview, the log and the runtime as arguments.
  */
 import assert from 'node:assert/strict';
+import type { RequestType } from 'vscode-languageserver-protocol';
 import { attentionChannel, compareChannel, efficiencyChannel, servingChannel, type AttentionActions, type RuntimeRequests } from '../../extension/panelChannels';
 import { PanelHost, type ChannelSpec, type PanelLog, type WebviewPort } from '../../extension/panelHost';
 import type { Message } from '../../common/messageKernel';
@@ -105,10 +106,10 @@ function fakeRuntime(answers: Record<string, (params: unknown) => unknown>): Run
   const calls: string[] = [];
   return {
     calls,
-    sendRequest: async <R>(method: string, params: unknown) => {
-      calls.push(method);
-      const a = answers[method];
-      if (!a) throw new Error(`no answer for ${method}`);
+    request: async <P, R>(type: RequestType<P, R, void>, params: P) => {
+      calls.push(type.method);
+      const a = answers[type.method];
+      if (!a) throw new Error(`no answer for ${type.method}`);
       return a(params) as R;
     },
   };
@@ -163,7 +164,7 @@ describe('panel hosts on the message kernel (fake webview)', () => {
     const specs: [ChannelSpec<Message, Message>, () => number][] = [
       [attentionChannel(attentionActions(attentionCalls)) as unknown as ChannelSpec<Message, Message>, () => attentionCalls.length],
       [compareChannel() as unknown as ChannelSpec<Message, Message>, () => 0],
-      [efficiencyChannel(runtime, '/models/llama/config.json', (_t, w) => w()) as unknown as ChannelSpec<Message, Message>, () => runtime.calls.length],
+      [efficiencyChannel(runtime, '/models/llama/config.json') as unknown as ChannelSpec<Message, Message>, () => runtime.calls.length],
       [servingChannel() as unknown as ChannelSpec<Message, Message>, () => 0],
     ];
     for (const [spec, calls] of specs) {
@@ -209,7 +210,7 @@ describe('panel hosts on the message kernel (fake webview)', () => {
     const webview = new FakeWebview();
     const log = new FakeLog();
     const runtime = efficiencyRuntime();
-    const host = new PanelHost(webview, efficiencyChannel(runtime, '/models/llama/config.json', (_t, w) => w()), log);
+    const host = new PanelHost(webview, efficiencyChannel(runtime, '/models/llama/config.json'), log);
     host.post({ type: 'busy', message: 'queued before ready' });
     await webview.send({ type: 'ready' });
     assert.deepEqual(webview.posted[0], {
