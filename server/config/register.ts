@@ -20,7 +20,6 @@ import { configHover } from './hover';
 import { modelDisplayName } from '../discovery/modelName';
 import { parseDtypeSetting, resolveDtype, type DtypeSetting } from '../efficiency/dtypeChoice';
 import { guarded } from '../lsp/errors';
-import { onRequest } from '../lsp/typed';
 
 /**
  * A published profile by id, or this machine measured: only the measurement runs onnxruntime,
@@ -56,13 +55,13 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     return doc ? configCodeLenses(doc) : [];
   });
 
-  onRequest(connection, EstimateRequest.type, guarded(connection, EstimateRequest.method, async (p: EstimateRequest.Params) => {
+  connection.onRequest(EstimateRequest.type, guarded(connection, EstimateRequest.method, async (p: EstimateRequest.Params) => {
     const shape = loadModelShape(p.configPath);
     const hardware = await resolveHardware(p.hardware);
     const result = estimate(shape, { seq: p.seq, batch: p.batch, dtype: p.dtype, hardware, decode: p.decode, variants: p.variants });
     return result as unknown as EstimateRequest.Result;
   }));
-  onRequest(connection, EstimateSweepRequest.type, guarded(connection, EstimateSweepRequest.method, async (p: EstimateSweepRequest.Params) => {
+  connection.onRequest(EstimateSweepRequest.type, guarded(connection, EstimateSweepRequest.method, async (p: EstimateSweepRequest.Params) => {
     checkSweepSizes(p ?? {});
     const shape = loadModelShape(p.configPath);
     const hardware = await resolveHardware(p.hardware);
@@ -75,7 +74,7 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     // The panel offers fp32, fp16 and bf16; an fp8/int8 config starts it at its own default.
     return { modelName, maxPositions: shape.maxPositions, curves: curvesFromSweep(result), dtype: d === 'fp32' || d === 'fp16' || d === 'bf16' ? d : undefined };
   }));
-  onRequest(connection, MeasureEfficiencyRequest.type, guarded(connection, MeasureEfficiencyRequest.method, async (p: MeasureEfficiencyRequest.Params) => {
+  connection.onRequest(MeasureEfficiencyRequest.type, guarded(connection, MeasureEfficiencyRequest.method, async (p: MeasureEfficiencyRequest.Params) => {
     checkMeasureSizes(p ?? {});
     const shape = loadModelShape(p.configPath);
     const local = await resolveHardware('local');
@@ -83,7 +82,7 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     const points = await measureVsEstimate(shape, { seqs: p.seqs, variants: p.variants, hardware: local, maxHeads: p.maxHeads ?? 8 });
     return { hardware: local.name, points };
   }));
-  onRequest(connection, HardwareProfilesRequest.type, guarded(connection, HardwareProfilesRequest.method, async (p: HardwareProfilesRequest.Params) => {
+  connection.onRequest(HardwareProfilesRequest.type, guarded(connection, HardwareProfilesRequest.method, async (p: HardwareProfilesRequest.Params) => {
     const list: HardwareProfilesRequest.Profile[] = [...HARDWARE_PROFILES];
     if (p?.includeLocal) list.push(await resolveHardware('local'));
     return list;

@@ -21,7 +21,6 @@ import type { RuntimeStatus } from './status';
 import { CancelledError } from '../tokenize/workerClient';
 import { holdForTest } from './testHold';
 import { validExecutionProvider } from './validate';
-import { notify, onRequest } from './typed';
 
 export interface CaptureContext {
   models: ModelRegistry;
@@ -96,8 +95,7 @@ function yieldToMessages(ms: number): Promise<void> {
 
 export function registerCapture(connection: Connection, ctx: CaptureContext): void {
   const log = (line: string) => connection.console.info(line);
-  onRequest(
-    connection,
+  connection.onRequest(
     CaptureRequest.type,
     guarded(connection, CaptureRequest.method, async (params: CaptureRequest.Params, token: CancellationToken): Promise<CaptureSummary> => {
       checkParams(params);
@@ -138,7 +136,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
             poolFactor: (l, h, q, k) => plan.poolFactor(l, h, q, k),
             onTokens: (tokens, ids, target) => {
               plan = panelPlan(params, model, Math.max(ids.length, target?.ids.length ?? 0));
-              void notify(connection, CaptureStartedNotification.type, {
+              void connection.sendNotification(CaptureStartedNotification.type, {
                 captureId, modelId: model.info.modelId, tokens, ids, layers: model.info.layers,
                 ...(target ? { targetTokens: target.tokens, targetIds: target.ids } : {}),
                 ...(warnings.length ? { warnings } : {}),
@@ -148,7 +146,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
               if (plan.maps === 'full') return void reductions.set(r.index, r);
               // No full map reached the runtime: a tile of this layer re-runs its segment.
               ctx.store.addRecomputable(captureId, r.index);
-              await notify(connection, LayerNotification.type, reducedNotification(captureId, r));
+              await connection.sendNotification(LayerNotification.type, reducedNotification(captureId, r));
               await afterLayer(r.keys);
             },
             onLayer: async (map) => {
@@ -156,7 +154,7 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
               ctx.store.add(captureId, map, model.recomputes === true && params.spillMaps !== true);
               const r = reductions.get(map.index);
               reductions.delete(map.index);
-              await notify(connection, LayerNotification.type, { ...layerNotification(captureId, map, params, layerCount), ...(r ? { stats: statsParams(r) } : {}) });
+              await connection.sendNotification(LayerNotification.type, { ...layerNotification(captureId, map, params, layerCount), ...(r ? { stats: statsParams(r) } : {}) });
               await afterLayer(map.keys);
             },
           },

@@ -18,7 +18,6 @@ import { guarded } from './errors';
 import type { ModelRegistry } from './models';
 import { poolMaps } from './pooling';
 import type { RuntimeStatus } from './status';
-import { onRequest } from './typed';
 import { isIndex, validExecutionProvider } from './validate';
 
 export interface CompareContext {
@@ -140,8 +139,7 @@ export async function runComparison(path: string, modelName: string, params: Com
 
 export function registerCompare(connection: Connection, ctx: CompareContext): void {
   const method = CompareVariantsRequest.method;
-  onRequest(
-    connection,
+  connection.onRequest(
     CompareVariantsRequest.type,
     guarded(connection, method, async (params: CompareVariantsRequest.Params, token: CancellationToken): Promise<CompareVariantsRequest.Result> => {
       checkParams(params);

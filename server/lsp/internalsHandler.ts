@@ -14,7 +14,6 @@ import { openInternalsGraph, type InternalsGraph } from '../internals/internalsG
 import { guarded } from './errors';
 import type { ModelRegistry } from './models';
 import { validExecutionProvider } from './validate';
-import { onRequest } from './typed';
 
 /** A corpus bigger than this is a mistake or a hostile webview; embeddings past it are not drawable anyway. */
 export const MAX_CORPUS_TEXTS = 2000;
@@ -52,7 +51,7 @@ export function registerInternals(connection: Connection, models: ModelRegistry)
     if (cached?.path !== path) cached = { path, graph: await openInternalsGraph(path) };
     return cached.graph;
   };
-  onRequest(connection, InternalsRequest.type, guarded(connection, InternalsRequest.method, async (p: InternalsRequest.Params) => {
+  connection.onRequest(InternalsRequest.type, guarded(connection, InternalsRequest.method, async (p: InternalsRequest.Params) => {
     const ids = checkIds(p?.ids, InternalsRequest.method);
     if (!Array.isArray(p.layers) || p.layers.length === 0 || p.layers.some((l) => !Number.isInteger(l) || l < 0)) throw new UserError(`${InternalsRequest.method}: layers must be a non-empty list of layer indices`);
     const g = await graphFor(p.modelId);
@@ -63,7 +62,7 @@ export function registerInternals(connection: Connection, models: ModelRegistry)
       await s.release();
     }
   }));
-  onRequest(connection, CorpusInternalsRequest.type, guarded(connection, CorpusInternalsRequest.method, async (p: CorpusInternalsRequest.Params) => {
+  connection.onRequest(CorpusInternalsRequest.type, guarded(connection, CorpusInternalsRequest.method, async (p: CorpusInternalsRequest.Params) => {
     if (!Array.isArray(p?.texts) || p.texts.some((t) => typeof t !== 'string')) throw new UserError(`${CorpusInternalsRequest.method}: texts must be a list of strings`);
     const texts = p.texts.filter((t) => t.trim() !== '');
     if (texts.length === 0) throw new UserError('the corpus file has no text; put one text per line');
@@ -84,7 +83,7 @@ export function registerInternals(connection: Connection, models: ModelRegistry)
       await s.release();
     }
   }));
-  onRequest(connection, AblationRequest.type, guarded(connection, AblationRequest.method, async (p: AblationRequest.Params, token: CancellationToken) => {
+  connection.onRequest(AblationRequest.type, guarded(connection, AblationRequest.method, async (p: AblationRequest.Params, token: CancellationToken) => {
     const ids = checkIds(p?.ids, AblationRequest.method);
     const g = await graphFor(p.modelId);
     // One forward per head; each run yields to the event loop, so $/cancelRequest lands between heads.

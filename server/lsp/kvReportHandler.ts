@@ -13,7 +13,6 @@ import { openMaskedModel } from '../serving/maskedModel';
 import { buildServingReport } from '../serving/servingReport';
 import { guarded } from './errors';
 import type { ModelRegistry } from './models';
-import { onRequest } from './typed';
 import { isIndex, validExecutionProvider } from './validate';
 
 const MAX_BUDGETS = 16;
@@ -53,8 +52,7 @@ export async function kvReport(path: string, p: KvReportRequest.Params): Promise
 
 export function registerKvReport(connection: Connection, ctx: { models: ModelRegistry }): void {
   const method = KvReportRequest.method;
-  onRequest(
-    connection,
+  connection.onRequest(
     KvReportRequest.type,
     guarded(connection, method, async (p: KvReportRequest.Params) => {
       const path = p?.path ?? (p?.modelId !== undefined ? ctx.models.get(p.modelId).path : undefined);

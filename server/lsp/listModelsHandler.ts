@@ -4,11 +4,9 @@ import { ListModelsRequest } from '../../protocol/runtime';
 import { UserError } from '../capture/types';
 import { listModels } from '../discovery/hubCache';
 import { guarded } from './errors';
-import { onRequest } from './typed';
 
 export function registerListModels(connection: Connection): void {
-  onRequest(
-    connection,
+  connection.onRequest(
     ListModelsRequest.type,
     guarded(connection, ListModelsRequest.method, async (p: ListModelsRequest.Params): Promise<ListModelsRequest.Result> => {
       const params = p ?? {};

@@ -8,12 +8,10 @@ import { firstLine, guarded } from './errors';
 import type { ModelRegistry } from './models';
 import type { RuntimeStatus } from './status';
 import { validExecutionProvider } from './validate';
-import { onRequest } from './typed';
 
 export function registerOpenModel(connection: Connection, models: ModelRegistry, status: RuntimeStatus): void {
   const log = (line: string) => connection.console.info(line);
-  onRequest(
-    connection,
+  connection.onRequest(
     OpenModelRequest.type,
     guarded(connection, OpenModelRequest.method, async (params: OpenModelRequest.Params): Promise<ModelInfo> => {
       if (!params || typeof params.path !== 'string') throw new UserError('attention/openModel: give the path of an .onnx file or a checkpoint folder');
@@ -33,8 +31,7 @@ export function registerOpenModel(connection: Connection, models: ModelRegistry,
 }
 
 export function registerTile(connection: Connection, store: CaptureStore): void {
-  onRequest(
-    connection,
+  connection.onRequest(
     TileRequest.type,
     guarded(connection, TileRequest.method, async (p: TileRequest.Params): Promise<TileRequest.Result> => {
       if (!p || typeof p.captureId !== 'string') throw new UserError('attention/tile: missing captureId');

@@ -1,7 +1,6 @@
 /** The runtime's state for the status bar: one place that sends attention/status. */
 import type { Connection } from 'vscode-languageserver/node';
 import { RuntimeStatusNotification } from '../../protocol/runtime';
-import { notify } from './typed';
 
 export class RuntimeStatus {
   /** Kept so idle after a capture still names the provider that ran. */
@@ -16,7 +15,7 @@ export class RuntimeStatus {
 
   send(state: RuntimeStatusNotification.Params['state'], message?: string, executionProvider?: string): void {
     if (executionProvider) this.executionProvider = executionProvider;
-    void notify(this.connection, RuntimeStatusNotification.type, {
+    void this.connection.sendNotification(RuntimeStatusNotification.type, {
       state,
       executionProvider: this.executionProvider,
       message,
