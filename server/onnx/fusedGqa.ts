@@ -7,26 +7,26 @@
  * feeds one unpadded sequence, for which every batch row's length is the total length.
  */
 import { onnx } from 'onnx-proto';
-import { attr, refuse, Rewriter } from './fusedAttention';
+import { attr, refuse, type FloatType } from './fusedNode';
+import type { GraphBuilder, NodeOptions } from './graphBuilder';
 
-const T = onnx.AttributeProto.AttributeType;
 /** A finite stand-in for -inf: masked scores must give probability exactly 0 without NaN rows. */
 const MASKED = -3.4e38;
 
-function perm(ints: number[]): onnx.IAttributeProto[] {
-  return [{ name: 'perm', type: T.INTS, ints }];
+function perm(ints: number[]): NodeOptions {
+  return { attrs: { perm: ints } };
 }
 
-function axisAttr(i: number): onnx.IAttributeProto[] {
-  return [{ name: 'axis', type: T.INT, i }];
+function axisAttr(i: number): NodeOptions {
+  return { attrs: { axis: i } };
 }
 
 /** A scalar int64 as the 1-D [1] tensor Slice wants for dynamic bounds. */
-function one(r: Rewriter, scalar: string): string {
+function one(r: GraphBuilder, scalar: string): string {
   return r.node('Unsqueeze', [scalar, r.ints([0])]);
 }
 
-function slice(r: Rewriter, x: string, start: string, end: string, axis: number): string {
+function slice(r: GraphBuilder, x: string, start: string, end: string, axis: number): string {
   return r.node('Slice', [x, start, end, r.ints([axis])]);
 }
 
@@ -35,7 +35,7 @@ function slice(r: Rewriter, x: string, start: string, end: string, axis: number)
  * 2*half channels rotate, the rest pass through (partial rotary). Non-interleaved rotates the
  * halves (x[i], x[i+half]); interleaved rotates the pairs (x[2i], x[2i+1]).
  */
-function rotary(r: Rewriter, x: string, cos: string, sin: string, half: string, interleaved: boolean): string {
+function rotary(r: GraphBuilder, x: string, cos: string, sin: string, half: string, interleaved: boolean): string {
   const rotEnd = one(r, r.node('Mul', [half, r.int(2)]));
   const rot = slice(r, x, r.ints([0]), rotEnd, 3);
   const rest = slice(r, x, rotEnd, r.ints([2 ** 62]), 3);
@@ -62,14 +62,14 @@ function rotary(r: Rewriter, x: string, cos: string, sin: string, half: string, 
 }
 
 /** [B, kvH, T, d] -> [B, kvH * group, T, d], each KV head repeated for its consecutive query heads. */
-function repeatKv(r: Rewriter, x: string, group: number, numHeads: number, headSize: string): string {
+function repeatKv(r: GraphBuilder, x: string, group: number, numHeads: number, headSize: string): string {
   if (group === 1) return x;
   const x5 = r.node('Expand', [r.node('Unsqueeze', [x, r.ints([2])]), r.ints([1, 1, group, 1, 1])]);
   const shape = r.node('Concat', [r.ints([0, numHeads, -1]), one(r, headSize)], axisAttr(0));
   return r.node('Reshape', [x5, shape]);
 }
 
-export function rewriteGqa(n: onnx.INodeProto, r: Rewriter, file: string, dataType: number): void {
+export function rewriteGqa(n: onnx.INodeProto, r: GraphBuilder, file: string, dataType: FloatType): void {
   const [query, key, value, pastKey, pastValue, , , cosCache, sinCache, positionIds, attnBias, headSink] = n.input ?? [];
   const numHeads = Number(attr(n, 'num_heads')?.i ?? 0);
   const kvHeads = Number(attr(n, 'kv_num_heads')?.i ?? 0);
@@ -123,20 +123,20 @@ export function rewriteGqa(n: onnx.INodeProto, r: Rewriter, file: string, dataTy
     k4 = r.node('Concat', [pastKey, k4], axisAttr(2));
     v4 = r.node('Concat', [pastValue, v4], axisAttr(2));
   }
-  if (n.output?.[1]) r.node('Identity', [k4], [], n.output[1]);
-  if (n.output?.[2]) r.node('Identity', [v4], [], n.output[2]);
+  if (n.output?.[1]) r.node('Identity', [k4], { outputs: [n.output[1]] });
+  if (n.output?.[2]) r.node('Identity', [v4], { outputs: [n.output[2]] });
 
   const group = numHeads / kvHeads;
   const kAll = repeatKv(r, k4, group, numHeads, headSize);
   const vAll = repeatKv(r, v4, group, numHeads, headSize);
   let scores = r.node('MatMul', [q4, r.node('Transpose', [kAll], perm([0, 1, 3, 2]))]);
   const scale = attr(n, 'scale')?.f ?? 0;
-  const scaleValue = scale !== 0 ? r.scalar(scale, dataType)
-    : r.node('Reciprocal', [r.node('Sqrt', [r.node('Cast', [headSize], [{ name: 'to', type: T.INT, i: dataType }])])]);
+  const scaleValue = scale !== 0 ? r.floatScalar(scale, dataType.dtype)
+    : r.node('Reciprocal', [r.node('Sqrt', [r.node('Cast', [headSize], { attrs: { to: dataType.code } })])]);
   scores = r.node('Mul', [scores, scaleValue]);
   const softcap = attr(n, 'softcap')?.f ?? 0;
   if (softcap > 0) {
-    const cap = r.scalar(softcap, dataType);
+    const cap = r.floatScalar(softcap, dataType.dtype);
     scores = r.node('Mul', [r.node('Tanh', [r.node('Div', [scores, cap])]), cap]);
   }
   if (attnBias) scores = r.node('Add', [scores, attnBias]);
@@ -151,9 +151,9 @@ export function rewriteGqa(n: onnx.INodeProto, r: Rewriter, file: string, dataTy
   const window = Number(attr(n, 'local_window_size')?.i ?? -1);
   if (window === 0) refuse(file, n, 'with local_window_size 0 (no visible keys)');
   if (window >= 0) hidden = r.node('Or', [hidden, r.node('Less', [col2, r.node('Sub', [row2, r.int(window - 1)])])]);
-  scores = r.node('Where', [hidden, r.scalar(MASKED, dataType), scores]);
+  scores = r.node('Where', [hidden, r.floatScalar(MASKED, dataType.dtype), scores]);
 
-  const probs = r.node('Softmax', [scores], axisAttr(-1), r.name('probs'));
+  const probs = r.node('Softmax', [scores], { ...axisAttr(-1), outputs: [r.fresh('probs')] });
   const ctx = r.node('MatMul', [probs, vAll]);
-  r.node('Reshape', [r.node('Transpose', [ctx], perm([0, 2, 1, 3])), r.ints([0, 0, -1])], [], n.output?.[0] ?? '');
+  r.node('Reshape', [r.node('Transpose', [ctx], perm([0, 2, 1, 3])), r.ints([0, 0, -1])], { outputs: [n.output?.[0] ?? ''] });
 }

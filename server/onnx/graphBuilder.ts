@@ -2,7 +2,9 @@
  * A small typed builder for ONNX graphs, encoded with the onnx-proto protobuf definitions.
  * Everything the runtime executes that is not a user's ONNX file is built with it: the sample
  * models, the test graphs (torch- and HF-style), Hugging Face checkpoints rebuilt as graphs,
- * and the attention variants. Keeping one builder means one place knows the wire format.
+ * the attention variants, and the standard ops that com.microsoft fused attention nodes are
+ * expanded into (a fragment spliced into the user's graph, see fragment()). Keeping one builder
+ * means one place knows the wire format.
  */
 import { onnx } from 'onnx-proto';
 
@@ -17,6 +19,22 @@ const DTYPE_CODE: Record<DType, number> = {
   bool: onnx.TensorProto.DataType.BOOL,
   uint8: onnx.TensorProto.DataType.UINT8,
 };
+
+/** The ONNX TensorProto.DataType code of a dtype (what a Cast's `to` attribute takes). */
+export function onnxDataType(dtype: DType): number {
+  return DTYPE_CODE[dtype];
+}
+
+/** IEEE half-precision bits of v (round to nearest; magnitudes past 65504 clamp to it). */
+export function floatToHalf(v: number): number {
+  if (v === 0) return 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.min(Math.abs(v), 65504);
+  const e = Math.floor(Math.log2(a));
+  if (e < -14) return sign | Math.round(a / 2 ** -24);
+  // Added, not or-ed: a mantissa that rounds up to 1024 carries into the exponent (2047.9 -> 2048).
+  return sign | (((e + 15) << 10) + Math.round((a / 2 ** e - 1) * 1024));
+}
 
 export type AttrValue = number | string | number[] | string[] | { tensor: onnx.ITensorProto } | { float: number };
 
@@ -91,15 +109,25 @@ export class GraphBuilder {
   private counter = 0;
   private readonly extraOpsets = new Map<string, number>();
 
+  /**
+   * namePrefix starts every name the builder makes up: a fragment spliced into another graph
+   * (a fused node expanded in place) takes the node's name plus '/', so no generated name can
+   * collide with one of the host graph's.
+   */
   constructor(
     readonly graphName: string,
     readonly opset = 17,
+    private readonly namePrefix = '',
   ) {}
 
-  /** A fresh tensor/node name with the given prefix. */
+  /** A fresh tensor/node name: the builder's name prefix, then `prefix`, then a number. */
   fresh(prefix: string): string {
-    let name = `${prefix}_${this.counter++}`;
-    while (this.usedNames.has(name)) name = `${prefix}_${this.counter++}`;
+    return this.unique(`${this.namePrefix}${prefix}`);
+  }
+
+  private unique(stem: string): string {
+    let name = `${stem}_${this.counter++}`;
+    while (this.usedNames.has(name)) name = `${stem}_${this.counter++}`;
     this.usedNames.add(name);
     return name;
   }
@@ -122,7 +150,7 @@ export class GraphBuilder {
     dims: number[],
     data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array,
   ): string {
-    const unique = this.usedNames.has(name) ? this.fresh(name) : name;
+    const unique = this.usedNames.has(name) ? this.unique(name) : name;
     this.usedNames.add(unique);
     this.initializers.push(tensorProto(unique, dtype, dims, data));
     return unique;
@@ -140,6 +168,27 @@ export class GraphBuilder {
     return this.initializer(name, 'float32', [], Float32Array.of(value));
   }
 
+  /** An unnamed int64 1-D constant (shapes, axes, Slice bounds). */
+  ints(values: number[]): string {
+    return this.i64(this.fresh('const'), values);
+  }
+
+  /** An unnamed int64 scalar (rank 0), as Range and Gather indices want. */
+  int(value: number): string {
+    return this.i64(this.fresh('const'), [value], []);
+  }
+
+  /** An unnamed float scalar of the given precision (scales and mask fills next to fp16 weights). */
+  floatScalar(value: number, dtype: 'float32' | 'float16'): string {
+    const data = dtype === 'float16' ? Uint16Array.of(floatToHalf(value)) : Float32Array.of(value);
+    return this.initializer(this.fresh('const'), dtype, [], data);
+  }
+
+  /** Size of one axis of x, as an int64 scalar (Gather on Shape works from opset 13). */
+  dim(x: string, axis: number): string {
+    return this.node('Gather', [this.node('Shape', [x]), this.int(axis)], { attrs: { axis: 0 } });
+  }
+
   /** Adds a node and returns its first output name (use nodeN for several). */
   node(opType: string, inputs: string[], opts: NodeOptions = {}): string {
     return this.nodeN(opType, inputs, opts)[0];
@@ -151,7 +200,7 @@ export class GraphBuilder {
     const outs =
       Array.isArray(opts.outputs)
         ? opts.outputs
-        : Array.from({ length: opts.outputs ?? 1 }, (_, i) => this.fresh(`${name}_out${i}`));
+        : Array.from({ length: opts.outputs ?? 1 }, (_, i) => this.unique(`${name}_out${i}`));
     for (const o of outs) this.usedNames.add(o);
     if (opts.domain && !this.extraOpsets.has(opts.domain)) this.extraOpsets.set(opts.domain, 1);
     this.nodes.push({
@@ -168,6 +217,11 @@ export class GraphBuilder {
   /** Declares the version of a non-default domain (e.g. com.microsoft). */
   useDomain(domain: string, version: number): void {
     this.extraOpsets.set(domain, version);
+  }
+
+  /** The nodes and initializers built so far, to splice into another graph. */
+  fragment(): { nodes: onnx.INodeProto[]; initializers: onnx.ITensorProto[] } {
+    return { nodes: this.nodes, initializers: this.initializers };
   }
 
   toModel(producer = 'attention-inspector'): onnx.IModelProto {
