@@ -6,7 +6,8 @@
  * are kept for a webview that reloads. No vscode import, so it is unit-tested.
  */
 import type { CaptureStartedNotification, CaptureSummary, LayerNotification } from '../protocol/runtime';
-import type { HostToWebview, TokenInfo } from '../protocol/webview';
+import type { HostToWebview } from '../protocol/webview';
+import { panelTokens } from '../common/panelTokens';
 
 interface Active {
   captureId: string;
@@ -15,18 +16,7 @@ interface Active {
   pending: LayerNotification.Params[];
 }
 
-type RuntimeTokens = Pick<CaptureStartedNotification.Params, 'tokens' | 'ids' | 'targetTokens' | 'targetIds'>;
-
-/**
- * The runtime names an encoder-decoder's source `tokens` and its decoder's `targetTokens`; the
- * panel's `tokens` are the queries of every decoder layer (the target) and `sourceTokens` the
- * keys of its cross layers. Decoder-only and encoder-only captures have no target.
- */
-export function panelTokens(p: RuntimeTokens): { tokens: TokenInfo[]; sourceTokens?: TokenInfo[] } {
-  const info = (texts: string[], ids: number[] | undefined) => texts.map((text, i) => ({ text, id: ids?.[i] ?? -1 }));
-  if (!p.targetTokens) return { tokens: info(p.tokens, p.ids) };
-  return { tokens: info(p.targetTokens, p.targetIds), sourceTokens: info(p.tokens, p.ids) };
-}
+export { panelTokens } from '../common/panelTokens';
 
 export class CaptureRelay {
   private active: Active | undefined;

@@ -94,13 +94,4 @@ export interface OpenedModel {
   dispose(): Promise<void>;
 }
 
-/**
- * An error meant for the user: one line naming the file and the fix. Anything else that
- * reaches the top level is a bug and is logged with its stack, never shown raw.
- */
-export class UserError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
+export { UserError } from '../../common/errors';

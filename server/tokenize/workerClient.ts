@@ -7,17 +7,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { CancelledError } from '../../common/cancellation';
 import { UserError } from '../capture/types';
 import type { Encoded } from './build';
 import type { WorkerReply, WorkerSetup } from './workerMessages';
 
-/** The wait for one text is over because the caller cancelled it (LSP: RequestCancelled). */
-export class CancelledError extends Error {
-  constructor(message = 'cancelled while tokenizing') {
-    super(message);
-    this.name = 'CancelledError';
-  }
-}
+export { CancelledError } from '../../common/cancellation';
 
 /** Default time limit for tokenizing one text; ATTENTION_INSPECTOR_TOKENIZE_TIMEOUT_MS overrides it. */
 export const DEFAULT_TOKENIZE_TIMEOUT_MS = 30_000;
