@@ -7,9 +7,8 @@ import { ListFamiliesRequest, ListVariantsRequest } from '../../protocol/catalog
 import { familyCatalog } from '../hf/family';
 import { variantCatalog } from '../variants/registry';
 import { guarded } from './errors';
-import { onRequest } from './typed';
 
 export function registerCatalog(connection: Connection): void {
-  onRequest(connection, ListVariantsRequest.type, guarded(connection, ListVariantsRequest.method, async () => variantCatalog()));
-  onRequest(connection, ListFamiliesRequest.type, guarded(connection, ListFamiliesRequest.method, async () => familyCatalog()));
+  connection.onRequest(ListVariantsRequest.type, guarded(connection, ListVariantsRequest.method, async () => variantCatalog()));
+  connection.onRequest(ListFamiliesRequest.type, guarded(connection, ListFamiliesRequest.method, async () => familyCatalog()));
 }

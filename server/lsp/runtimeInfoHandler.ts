@@ -6,7 +6,6 @@ import { RuntimeInfoRequest } from '../../protocol/runtime';
 import type { DeferredRuntime } from './deferredRuntime';
 import { guarded } from './errors';
 import type { RuntimeStatus } from './status';
-import { onRequest } from './typed';
 
 /**
  * The installed onnxruntime-node's version, read from its package.json: resolving the package
@@ -30,7 +29,7 @@ function onnxruntimeVersion(): string | null {
 }
 
 export function registerRuntimeInfo(connection: Connection, ctx: { version: string; runtime: DeferredRuntime; status: RuntimeStatus }): void {
-  onRequest(connection, RuntimeInfoRequest.type, guarded(connection, RuntimeInfoRequest.method, async (): Promise<RuntimeInfoRequest.Result> => {
+  connection.onRequest(RuntimeInfoRequest.type, guarded(connection, RuntimeInfoRequest.method, async (): Promise<RuntimeInfoRequest.Result> => {
     const models = ctx.runtime.loaded?.models.list() ?? [];
     return {
       runtimeVersion: ctx.version,
