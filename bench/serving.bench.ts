@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { makeGpt2SmallShaped } from '../samples/scripts/make-bench-model';
 import { POLICIES, keepMask } from '../server/serving/evictionPolicies';
-import { scoreLayer } from '../server/serving/headScores';
+import { scoreLayer } from '../common/headScores';
 import { openMaskedModel } from '../server/serving/maskedModel';
 
 const LENGTHS = [128, 256, 512];

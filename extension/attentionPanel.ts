@@ -9,7 +9,7 @@
 import * as vscode from 'vscode';
 import { TileRequest, type CaptureSummary } from '../protocol/runtime';
 import type { HostToWebview, PanelState, WebviewToHost } from '../protocol/webview';
-import { makeNonce } from '../webview/csp';
+import { makeNonce } from '../common/csp';
 import { CaptureRelay } from './captureRelay';
 import { currentCliProgram } from './cliPath';
 import { saveExport } from './exportWriter';

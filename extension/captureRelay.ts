@@ -16,8 +16,6 @@ interface Active {
   pending: LayerNotification.Params[];
 }
 
-export { panelTokens } from '../common/panelTokens';
-
 export class CaptureRelay {
   private active: Active | undefined;
   /** Messages of the last capture, replayed to a webview that reloaded. */

@@ -6,7 +6,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { shellQuote } from '../webview/export/snippet';
+import { shellQuote } from '../common/snippet';
 
 export const CLI_NAME = 'attention-inspector';
 

@@ -9,11 +9,12 @@ import * as vscode from 'vscode';
 import { CaptureRequest, OpenModelRequest, RuntimeInfoRequest, type ModelInfo } from '../protocol/runtime';
 import { AttentionPanel } from './attentionPanel';
 import { showPanelFor } from './firstRun';
-import { firstLine, log } from './log';
+import { log } from './log';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
 import { isCancellation, ReportedError, type RuntimeContext } from './runtimeContext';
 import { captureLimits } from './settings';
+import { firstLine } from '../common/errors';
 
 /** In Restricted Mode no model is loaded: a model file can carry arbitrary ops and data. */
 async function requireTrust(): Promise<boolean> {

@@ -14,12 +14,13 @@ import { CaptureRequest, OpenModelRequest, type ModelInfo } from '../protocol/ru
 import type { HostToWebview } from '../protocol/webview';
 import { AttentionPanel } from './attentionPanel';
 import { architectureMismatch, textLabel } from './compareCheck';
-import { firstLine, showError } from './log';
+import { showError } from './log';
 import { FIRST_TEXT } from './firstRun';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
 import { isCancellation, ReportedError, type RuntimeContext } from './runtimeContext';
 import { captureLimits } from './settings';
+import { firstLine } from '../common/errors';
 
 interface Side {
   model: ModelInfo;

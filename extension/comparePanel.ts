@@ -10,9 +10,9 @@ import { ListVariantsRequest } from '../protocol/catalog';
 import { CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
 import type { CompareToHost, HostToCompare } from '../protocol/compareWebview';
 import type { ModelInfo } from '../protocol/runtime';
-import { makeNonce } from '../webview/csp';
-import { panelHtml } from '../webview/panelHtml';
-import { firstLine } from './log';
+import { makeNonce } from '../common/csp';
+import { panelHtml } from '../common/panelDocument';
+import { firstLine } from '../common/errors';
 import { compareChannel } from './panelChannels';
 import { PanelHost } from './panelHost';
 import { panelLog } from './panelLog';
@@ -43,7 +43,7 @@ class ComparePanel {
     const webview = panel.webview;
     const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'compare.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'compare.css'));
-    // The same document and policy as the Attention panel (webview/panelHtml.ts, webview/csp.ts).
+    // The same document and policy as the Attention panel (common/panelDocument.ts, common/csp.ts).
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: String(script), styleUri: String(style), title: 'Compare attention' });
     this.host = new PanelHost(webview, compareChannel(), panelLog);
     panel.onDidDispose(() => {

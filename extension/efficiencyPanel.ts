@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { makeNonce } from '../webview/csp';
-import { panelHtml } from '../webview/panelHtml';
+import { makeNonce } from '../common/csp';
+import { panelHtml } from '../common/panelDocument';
 import { efficiencyChannel, type RuntimeRequests } from './panelChannels';
 import { PanelHost } from './panelHost';
 import { panelLog } from './panelLog';
@@ -41,7 +41,7 @@ export class EfficiencyPanel {
     const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'efficiency.css'));
     const host = new PanelHost(webview, efficiencyChannel(runtime, configPath), panelLog);
-    // The same document and policy as the Attention panel (webview/panelHtml.ts), with this bundle.
+    // The same document and policy as the Attention panel (common/panelDocument.ts), with this bundle.
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce, scriptUri: String(script), styleUri: String(style), title: 'Attention efficiency' });
     panel.onDidDispose(() => {
       host.dispose();

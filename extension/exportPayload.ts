@@ -6,8 +6,8 @@
  */
 import { decodeFloat32 } from '../protocol/encoding';
 import type { WebviewToHost } from '../protocol/webview';
-import { encodeNpy } from '../server/capture/npy';
-import { cliSnippet } from '../webview/export/snippet';
+import { encodeNpy } from '../common/npy';
+import { cliSnippet } from '../common/snippet';
 
 type ExportMessage = Extract<WebviewToHost, { type: 'export' }>;
 

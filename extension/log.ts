@@ -1,16 +1,12 @@
 /** The extension's log and the way errors reach the user: one line, with "Show Logs". */
 import * as vscode from 'vscode';
+import { firstLine } from '../common/errors';
 
 let channel: vscode.LogOutputChannel | undefined;
 
 export function log(): vscode.LogOutputChannel {
   channel ??= vscode.window.createOutputChannel('Attention Inspector', { log: true });
   return channel;
-}
-
-export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n').find((l) => l.trim()) ?? msg).trim();
 }
 
 /** Logs the error (with its stack when it has one) and shows its first line with actions. */

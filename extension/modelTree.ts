@@ -9,9 +9,10 @@ import * as vscode from 'vscode';
 import { ListModelsRequest, type DiscoveredModel } from '../protocol/runtime';
 import { AttentionPanel } from './attentionPanel';
 import { NO_MODELS_KEY, showPanelFor } from './firstRun';
-import { firstLine, log } from './log';
+import { log } from './log';
 import { ModelTreeModel, type TreeNode } from './modelTreeModel';
 import type { RuntimeContext } from './runtimeContext';
+import { firstLine } from '../common/errors';
 
 export const MODELS_VIEW = 'attentionInspector.models';
 

@@ -12,7 +12,7 @@ import type { InternalsToHost } from '../protocol/internals';
 import type { TileRequest } from '../protocol/runtime';
 import { servingToHost, type HostToServing, type ServingToHost } from '../protocol/servingWebview';
 import { attentionToHost, type HostToWebview, type WebviewToHost } from '../protocol/webview';
-import { checkMeasureSizes, checkSweepSizes } from '../server/efficiency/requestSizes';
+import { checkMeasureSizes, checkSweepSizes } from '../common/requestSizes';
 import type { RequestType } from 'vscode-languageserver-protocol';
 import type { ChannelSpec } from './panelHost';
 import type { RequestOptions } from './runtimeContext';

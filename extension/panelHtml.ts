@@ -1,14 +1,14 @@
 /**
- * The HTML the Attention panel host gives its webview: webview/panelHtml.ts's document (shared
- * with the browser tests, under the CSP of webview/csp.ts), behind a check that the nonce cannot
+ * The HTML the Attention panel host gives its webview: common/panelDocument.ts's document (shared
+ * with the browser tests, under the CSP of common/csp.ts), behind a check that the nonce cannot
  * break out of the policy. No vscode import, so the security properties are unit-tested.
  */
-import { panelHtml as panelDocument } from '../webview/panelHtml';
+import { panelHtml as panelDocument } from '../common/panelDocument';
 
 export interface PanelHtmlInput {
   /** webview.cspSource */
   cspSource: string;
-  /** A fresh nonce per page load (makeNonce from webview/csp.ts). */
+  /** A fresh nonce per page load (makeNonce from common/csp.ts). */
   nonce: string;
   /** webview.asWebviewUri(dist/webview/panel.js).toString() */
   scriptUri: string;

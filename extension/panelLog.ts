@@ -1,6 +1,7 @@
 /** The panel hosts' log port (panelHost.ts) over the extension's log: one line per rejection or failure. */
 import type { PanelLog } from './panelHost';
-import { firstLine, log } from './log';
+import { log } from './log';
+import { firstLine } from '../common/errors';
 
 export const panelLog: PanelLog = {
   warn: (line) => log().warn(line),

@@ -30,6 +30,7 @@ import type { RuntimeAvailability } from './commandTable';
 import { log, showError } from './log';
 import { readSettings, SETTINGS_SECTION, type Settings } from './settings';
 import type { RuntimeStatusBar } from './statusBar';
+import { isRequestCancelled } from '../common/cancellation';
 
 const READY_KEY = 'attentionInspector.runtimeReady';
 const DOWN_KEY = 'attentionInspector.runtimeDown';
@@ -54,7 +55,7 @@ export class ReportedError extends Error {
 
 /** The user cancelled, or the runtime saw the request cancelled (-32800) before it started. */
 export function isCancellation(e: unknown): boolean {
-  return e instanceof vscode.CancellationError || (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === -32800);
+  return e instanceof vscode.CancellationError || (typeof e === 'object' && e !== null && isRequestCancelled(e));
 }
 
 export interface OpenModelState {

@@ -7,9 +7,9 @@
  */
 import * as vscode from 'vscode';
 import { KvReportRequest } from '../protocol/serving';
-import { firstLine } from './log';
-import { makeNonce } from '../webview/csp';
-import { panelHtml } from '../webview/panelHtml';
+import { firstLine } from '../common/errors';
+import { makeNonce } from '../common/csp';
+import { panelHtml } from '../common/panelDocument';
 import { pickModel } from './modelPicker';
 import { listModels } from './modelTree';
 import { servingChannel } from './panelChannels';

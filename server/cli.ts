@@ -18,7 +18,7 @@ import * as kv from './cli/kv';
 import * as kvReport from './cli/kvReport';
 import * as internals from './cli/internals';
 import * as ablate from './cli/ablate';
-import { UserError } from './capture/types';
+import { UserError } from '../common/errors';
 
 interface Command {
   summary: string;

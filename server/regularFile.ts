@@ -4,7 +4,7 @@
  * model, so each is refused by its kind, from stat, before anything opens it.
  */
 import { statSync, type Stats } from 'node:fs';
-import { UserError } from './capture/types';
+import { UserError } from '../common/errors';
 
 export function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a FIFO (named pipe)';

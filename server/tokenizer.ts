@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from './capture/types';
+import { UserError } from '../common/errors';
 import { requireRegularFile } from './regularFile';
 import { encodeWithin } from './tokenize/boundedEncode';
 import { buildTokenizer, parseTokenizerJson, TokenizerFileError, type BuiltTokenizer, type Encoded } from './tokenize/build';

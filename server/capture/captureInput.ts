@@ -6,7 +6,8 @@
 import type { TextTokenizer } from '../tokenizer';
 import { fileSource, stringSource, type TextSource } from '../tokenize/textSource';
 import { unknownTokenWarning } from '../tokenize/unknownTokens';
-import { UserError, type CaptureInput, type CaptureOptions } from './types';
+import type { CaptureInput, CaptureOptions } from './types';
+import { UserError } from '../../common/errors';
 
 type ResolveOptions = Pick<CaptureOptions, 'maxTokens' | 'isCancelled' | 'onWarning'>;
 

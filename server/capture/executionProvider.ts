@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import '../onnx/runtimeEnvironment';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { UserError } from './types';
+import { UserError, firstLine } from '../../common/errors';
 
 export interface ProviderSession {
   session: ort.InferenceSession;
@@ -83,12 +83,6 @@ function unavailable(name: string, have: Map<string, boolean>): string | undefin
     return 'webgpu: no Vulkan loader (libvulkan.so.1) on this machine';
   }
   return undefined;
-}
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  const line = msg.split('\n').find((l) => l.trim().length > 0) ?? msg;
-  return line.length > 200 ? `${line.slice(0, 200)}...` : line;
 }
 
 export async function createSession(

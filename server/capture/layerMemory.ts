@@ -6,7 +6,7 @@
  * meeting the OOM killer halfway through a model.
  */
 import { freemem } from 'node:os';
-import { UserError } from './types';
+import { UserError } from '../../common/errors';
 
 /** [heads, n, n] float32 tensors one layer holds at its peak (measured on the bench model: 3-4). */
 export const LAYER_TENSORS = 4;

@@ -5,9 +5,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LITTLE_ENDIAN_HOST, npyChunks, npyTruncated, parseNpyHeader } from '../../common/npy';
 import { WRITE_PIECE_BYTES, commitPartial, writePartial } from '../files/atomicWrite';
-import { UserError } from './types';
-
-export { decodeNpy, encodeNpy, npyChunks } from '../../common/npy';
+import { UserError } from '../../common/errors';
 
 /**
  * Written whole or not at all (server/files/atomicWrite.ts): a temporary name, renamed when every

@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { UserError } from './types';
+import { UserError } from '../../common/errors';
 
 type Fill = 'ids' | 'ones' | 'zeros' | 'positions' | 'emptyPast' | 'false' | 'targetIds' | 'targetOnes' | 'targetPositions' | 'lastIndex' | 'length';
 

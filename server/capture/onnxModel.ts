@@ -23,8 +23,9 @@ import { reductionDecoration } from './reductions';
 import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
 import { checkLayerFits } from './layerMemory';
 import { sampleRss } from './rssSampler';
-import { UserError, type CaptureInput, type CaptureOptions, type CaptureResult, type LayerMap, type OpenedModel } from './types';
+import type { CaptureInput, CaptureOptions, CaptureResult, LayerMap, OpenedModel } from './types';
 import { toFloat32 } from './tensorData';
+import { UserError, firstLine } from '../../common/errors';
 
 export interface OpenOnnxOptions {
   executionProvider?: ExecutionProviderSetting;
@@ -33,11 +34,6 @@ export interface OpenOnnxOptions {
   tokenizerDir?: string;
   /** Display name (the model folder's name when opened as a folder). */
   name?: string;
-}
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n').find((l) => l.trim()) ?? msg).slice(0, 300);
 }
 
 /** Bytes of the largest output onnxruntime-node hands to JS (its bindings refuse 2 GiB); tests lower it. */

@@ -11,7 +11,8 @@ import { PICKLE_EXTENSIONS, pickleAdvice } from '../onnx/modelFile';
 import { modelDisplayName } from '../discovery/modelName';
 import { hasTokenizer } from '../tokenizer';
 import { openOnnxModel } from './onnxModel';
-import { UserError, type OpenedModel } from './types';
+import type { OpenedModel } from './types';
+import { UserError } from '../../common/errors';
 
 export interface OpenModelOptions {
   executionProvider?: ExecutionProviderSetting;

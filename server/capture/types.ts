@@ -94,4 +94,3 @@ export interface OpenedModel {
   dispose(): Promise<void>;
 }
 
-export { UserError } from '../../common/errors';

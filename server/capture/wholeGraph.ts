@@ -15,7 +15,7 @@ import { hostInput } from '../hf/hostInputs';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { buildFeeds, planFeeds } from './onnxFeeds';
-import { UserError } from './types';
+import { UserError } from '../../common/errors';
 
 export interface WholeGraph {
   model: onnx.IModelProto;

@@ -1,13 +1,13 @@
 /**
  * `attention-inspector diff`: A − B of two capture folders (written by `capture`), per layer
  * and head, as diff_<i>.npy. Two texts of different lengths are compared over their common
- * prefix, which the output says; the per-head difference is the panel's (webview/views/diffMaps).
+ * prefix, which the output says; the per-head difference is the panel's (common/diffMaps).
  */
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy } from '../capture/npy';
-import { UserError } from '../capture/types';
-import { diffOverCommonPrefix } from '../../webview/views/diffMaps';
+import { UserError } from '../../common/errors';
+import { diffOverCommonPrefix } from '../../common/diffMaps';
 import { parseFlags, UsageError } from './args';
 import { OutputFolder, SUMMARY_FILE, summaryFiles } from './outputFolder';
 

@@ -5,7 +5,7 @@
  * JSON on stdout; --measure adds `measured`: the attention core of one layer run here by
  * onnxruntime-node beside its roofline estimate on this machine's measured profile.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { estimate } from '../efficiency/estimate';
 import { DTYPE_BYTES, type Dtype } from '../efficiency/formulas';
 import { HARDWARE_PROFILES } from '../efficiency/hardware';

@@ -5,7 +5,7 @@ import { planFeeds } from '../capture/onnxFeeds';
 import { readOnnxModel } from '../onnx/modelFile';
 import { openModel } from '../capture/openModel';
 import type { CaptureInput } from '../capture/types';
-import { scoreLayer, headTypes, type LayerHeadScores } from '../serving/headScores';
+import { scoreLayer, headTypes, type LayerHeadScores } from '../../common/headScores';
 import { probeVocabulary, repeatProbeIds } from '../serving/repeatProbe';
 import { OutputFolder } from './outputFolder';
 import { UsageError, parseFlags, positiveInt, type Flags } from './args';

@@ -5,7 +5,7 @@
  * folder, an unreadable or empty file is a one-line error naming the file and the flag.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { UsageError } from './args';
 
 function readInput(file: string, flag: string, what: string): string {

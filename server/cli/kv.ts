@@ -1,6 +1,6 @@
 /** `attention-inspector kv`: one KV-cache eviction policy at one budget, simulated on the model. */
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { POLICIES, type EvictionPolicy } from '../serving/evictionPolicies';
 import { assertCausal, checkSimulationSize, simulateKv, validatePolicy } from '../serving/kvSimulation';
 import { openMaskedModel } from '../serving/maskedModel';

@@ -16,8 +16,8 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../capture/types';
-import { npyChunks } from '../capture/npy';
+import { UserError } from '../../common/errors';
+import { npyChunks } from '../../common/npy';
 import { commitPartial, partialName, sweepPartialFiles, writeError, writePartial } from '../files/atomicWrite';
 import { UsageError } from './args';
 

@@ -5,7 +5,7 @@
  */
 import { findNodeAtOffset, getNodeValue, parseTree, type Node } from 'jsonc-parser';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { looksLikeTransformerConfig, readModelShape, type ModelShape } from '../efficiency/modelShape';
 import { boundConfigText, type SkippedKey } from './boundedJson';
 

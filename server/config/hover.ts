@@ -7,11 +7,11 @@
 import type { Hover } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { estimate, MAX_SEQ } from '../efficiency/estimate';
-import { formatBytes, formatCount, formatFlops, formatSeconds } from '../efficiency/format';
+import { formatBytes, formatCount, formatFlops, formatSeconds } from '../../common/format';
 import { DTYPE_BYTES, kvCacheBytesPerToken, type Dtype } from '../efficiency/formulas';
 import { DEFAULT_HARDWARE_ID, findHardware } from '../efficiency/hardware';
 import { KEY_ALIASES, type ModelShape, type ShapeField } from '../efficiency/modelShape';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { FAMILIES, familyKeys, findFamily, scalarText } from '../hf/family';
 import { keyAtOffset, parseConfig } from './configDocument';
 import { resolveDtype, type DtypeSetting } from '../efficiency/dtypeChoice';

@@ -11,7 +11,7 @@ import { EstimateRequest, EstimateSweepRequest, HardwareProfilesRequest, Measure
 import { estimate } from '../efficiency/estimate';
 import { DEFAULT_HARDWARE_ID, findHardware, HARDWARE_PROFILES, type HardwareProfile } from '../efficiency/hardware';
 import { loadModelShape } from '../efficiency/modelShape';
-import { checkMeasureSizes, checkSweepSizes } from '../efficiency/requestSizes';
+import { checkMeasureSizes, checkSweepSizes } from '../../common/requestSizes';
 import { curvesFromSweep, sweep } from '../efficiency/sweep';
 import { configCodeLenses } from './codeLens';
 import { isConfigUri } from './configDocument';

@@ -5,7 +5,7 @@
  * Per-layer flops and bytes are means over layers; attention-matrix bytes are the largest layer's
  * (the peak a run must hold). Layers differ only where the config mixes window and full layers.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import * as F from './formulas';
 import { DEFAULT_HARDWARE_ID, findHardware, type HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';

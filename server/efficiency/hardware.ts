@@ -5,7 +5,7 @@
  * vendors' datasheet peaks; Apple does not publish FLOP/s, so those rows are community figures
  * and say so. The local machine's profile is measured (localProbe.ts), not listed here.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import type { Dtype } from './formulas';
 
 export interface HardwareProfile {

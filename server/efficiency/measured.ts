@@ -13,7 +13,7 @@ import type { HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
 import type { MeasureEfficiencyRequest } from '../../protocol/efficiency';
 import type { VariantParams } from '../variants/types';
-import { checkMeasureSizes } from './requestSizes';
+import { checkMeasureSizes } from '../../common/requestSizes';
 import { checkLengthsPlausible, checkRunsFit, type LengthSubject } from '../variants/memoryNeed';
 
 /**

@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { requireRegularFile } from '../regularFile';
 import type { Dtype } from './formulas';
 import { layerWindows as familyLayerWindows, scalarText } from '../hf/family';

@@ -12,7 +12,7 @@
 import { closeSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { forgetOnExit, removeOnExit } from './exitCleanup';
 import { processAlive } from './processAlive';
 

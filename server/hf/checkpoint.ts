@@ -5,7 +5,7 @@
  */
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { requireRegularFile } from '../regularFile';
 import { SafetensorsFile, TensorEntry } from './safetensors';
 

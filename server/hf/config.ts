@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { requireRegularFile } from '../regularFile';
 import { FAMILIES, findFamily, layerWindows, scalarText, type Builder } from './family';
 

@@ -6,7 +6,7 @@
  * family builder provides: a model is embed -> layers -> head; the same three pieces are
  * composed into one graph (all in memory) or run as separate stages (layer mode).
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import type { FamilyCatalogEntry } from '../../protocol/catalog';
 import type { BuildCtx } from './binder';
 

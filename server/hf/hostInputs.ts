@@ -3,7 +3,7 @@
  * tables and attention masks. A single unpadded sequence is run, so the encoders'
  * attention_mask is all ones and only causal and sliding-window masks restrict keys.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import type { HfConfig } from './config';
 import { MASKED } from './graphOps';
 import { ropeTables } from './rope';

@@ -12,7 +12,7 @@ import { createSession, type ProviderSession } from '../capture/executionProvide
 import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
 import { reductionDecoration } from '../capture/reductions';
 import { SegmentedGraph, type SegmentVariant } from '../capture/segmentedGraph';
-import { UserError } from '../capture/types';
+import { UserError, firstLine } from '../../common/errors';
 import type { WeightNeed } from './binder';
 import { buildStage, type BuiltStage, type Stage } from './buildModel';
 import type { WeightSource } from './checkpoint';
@@ -50,11 +50,6 @@ export interface Runner {
 }
 
 const size = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(0)} MB` : `${(b / 1e3).toFixed(1)} kB`);
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n').find((l) => l.trim()) ?? msg).slice(0, 300);
-}
 
 async function guarded<T>(folder: string, what: string, f: () => Promise<T>): Promise<T> {
   try {

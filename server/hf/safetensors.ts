@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { requireRegularFile } from '../regularFile';
 import { halfToFloat } from '../capture/tensorData';
 

@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { createSession } from '../capture/executionProvider';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { serializeModel, withExtraOutputs } from '../onnx/surgery';
 import { looksCausal } from '../variants/qkvShapes';
 import { f32Output, type InternalsGraph } from './internalsGraph';

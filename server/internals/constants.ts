@@ -8,7 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { halfToFloat } from '../capture/tensorData';
 
 export interface ConstTensor {

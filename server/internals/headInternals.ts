@@ -8,7 +8,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { createSession } from '../capture/executionProvider';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { serializeModel, withExtraOutputs } from '../onnx/surgery';
 import { looksCausal, normaliseQkv, scoreScale } from '../variants/qkvShapes';
 import { f32Output, type InternalsGraph } from './internalsGraph';

@@ -5,7 +5,7 @@
  * Q, Kᵀ, V and P come from the same walk the variants use (qkvCapture.locate).
  */
 import type { onnx } from 'onnx-proto';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { findAttention } from '../onnx/attentionFinder';
 import { locate } from '../variants/qkvCapture';
 import type { ConstTensor, GraphConstants } from './constants';

@@ -7,10 +7,11 @@
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { resolveIds } from '../capture/captureInput';
-import { UserError, type CaptureInput } from '../capture/types';
+import type { CaptureInput } from '../capture/types';
 import { openWholeGraph } from '../capture/wholeGraph';
 import { GraphConstants } from './constants';
 import { headSites, type HeadSite } from './headSites';
+import { UserError } from '../../common/errors';
 
 export interface InternalsGraph {
   model: onnx.IModelProto;

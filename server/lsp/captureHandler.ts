@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { encodeFloat32 } from '../../protocol/encoding';
 import { CaptureRequest, CaptureStartedNotification, LayerNotification, type CaptureSummary } from '../../protocol/runtime';
-import { UserError, type LayerMap } from '../capture/types';
+import type { LayerMap } from '../capture/types';
 import type { LayerReductions } from '../capture/layerReductions';
 import type { CaptureStore } from './captureStore';
 import { panelPlan, reducedNotification, statsParams, type PanelPlan } from './reducedLayers';
@@ -18,9 +18,10 @@ import { guarded } from './errors';
 import type { ModelRegistry } from './models';
 import { choosePool, poolMaps } from './pooling';
 import type { RuntimeStatus } from './status';
-import { CancelledError } from '../tokenize/workerClient';
+import { CancelledError } from '../../common/cancellation';
 import { holdForTest } from './testHold';
 import { validExecutionProvider } from './validate';
+import { UserError } from '../../common/errors';
 
 export interface CaptureContext {
   models: ModelRegistry;

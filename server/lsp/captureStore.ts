@@ -5,9 +5,10 @@
  * budget holds layers in memory only while they fit it; the rest are spilled to temp files
  * (server/lsp/mapSpill.ts) that tiles read by offset, so a 4096-token capture holds no full map.
  */
-import { UserError, type LayerMap } from '../capture/types';
+import type { LayerMap } from '../capture/types';
 import { SpilledMap } from './mapSpill';
 import { isIndex } from './validate';
+import { UserError } from '../../common/errors';
 
 /** A tile is one screenful of cells; larger asks are a client bug or a hostile webview. */
 export const MAX_TILE_CELLS = 4096 * 4096;

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { CompareVariantsRequest, type CompareMap, type CompareScalingPoint, type CompareVariantRow } from '../../protocol/compare';
 import { encodeFloat32 } from '../../protocol/encoding';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/compareRun';
 import { openQkvSource, type QkvSource } from '../variants/qkvCapture';
 import { checkRunsFit } from '../variants/memoryNeed';

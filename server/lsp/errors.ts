@@ -4,13 +4,8 @@
  * to the runtime log and only its first line goes back.
  */
 import { LSPErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
-import { UserError } from '../capture/types';
-import { CancelledError } from '../tokenize/workerClient';
-
-export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n').find((l) => l.trim()) ?? msg).trim().slice(0, 400);
-}
+import { UserError, firstLine } from '../../common/errors';
+import { CancelledError } from '../../common/cancellation';
 
 export function toResponseError(connection: Connection, method: string, e: unknown): ResponseError<void> {
   if (e instanceof ResponseError) return e;

@@ -7,7 +7,7 @@
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { encodeFloat32 } from '../../protocol/encoding';
 import { AblationRequest, CorpusInternalsRequest, InternalsRequest, type LayerInternalsData } from '../../protocol/internals';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { ablateHeads } from '../internals/ablation';
 import { openInternalsSession, type LayerInternals } from '../internals/headInternals';
 import { openInternalsGraph, type InternalsGraph } from '../internals/internalsGraph';

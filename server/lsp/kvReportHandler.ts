@@ -7,7 +7,7 @@
 import type { Connection } from 'vscode-languageserver/node';
 import { KvReportRequest } from '../../protocol/serving';
 import type { ServingReport } from '../../protocol/servingWebview';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { DEFAULT_SINKS } from '../serving/evictionPolicies';
 import { openMaskedModel } from '../serving/maskedModel';
 import { buildServingReport } from '../serving/servingReport';

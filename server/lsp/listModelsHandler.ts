@@ -1,7 +1,7 @@
 /** attention/listModels: the models on disk (Hugging Face cache and workspace), by path. */
 import type { Connection } from 'vscode-languageserver/node';
 import { ListModelsRequest } from '../../protocol/runtime';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { listModels } from '../discovery/hubCache';
 import { guarded } from './errors';
 

@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { forgetOnExit, removeOnExit } from '../files/exitCleanup';
 import { spillFolder } from './spillFolders';
 

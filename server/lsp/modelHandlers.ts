@@ -2,9 +2,9 @@
 import type { Connection } from 'vscode-languageserver/node';
 import { encodeFloat32 } from '../../protocol/encoding';
 import { OpenModelRequest, TileRequest, type ModelInfo } from '../../protocol/runtime';
-import { UserError } from '../capture/types';
+import { UserError, firstLine } from '../../common/errors';
 import type { CaptureStore } from './captureStore';
-import { firstLine, guarded } from './errors';
+import { guarded } from './errors';
 import type { ModelRegistry } from './models';
 import type { RuntimeStatus } from './status';
 import { validExecutionProvider } from './validate';

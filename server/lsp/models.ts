@@ -5,7 +5,8 @@
 import { resolve } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { openModel } from '../capture/openModel';
-import { UserError, type OpenedModel } from '../capture/types';
+import type { OpenedModel } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 export class ModelRegistry {
   private readonly byId = new Map<string, OpenedModel>();

@@ -1,6 +1,6 @@
 /** Checks on request parameters shared by the handlers: the client is trusted less than code. */
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 const PROVIDERS: readonly ExecutionProviderSetting[] = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
 

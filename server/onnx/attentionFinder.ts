@@ -7,7 +7,7 @@
  * what it can are refused, since their probabilities never exist as a tensor.
  */
 import { onnx } from 'onnx-proto';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 export interface AttentionSite {
   /** Position among all attention sites, in graph order. */

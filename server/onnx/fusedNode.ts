@@ -4,7 +4,7 @@
  * the element type the expansion computes in, and the one-line refusal for the forms not expanded yet.
  */
 import { onnx } from 'onnx-proto';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 /** What the expansion needs of the fused node's element type: its precision for constants, its code for Cast. */
 export interface FloatType {

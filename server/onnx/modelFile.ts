@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { requireRegularFile } from '../regularFile';
 import { basename, dirname, extname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 export const PICKLE_EXTENSIONS = new Set(['.bin', '.pt', '.pth', '.ckpt', '.pkl']);
 

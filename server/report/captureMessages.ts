@@ -5,7 +5,7 @@
  */
 import { encodeFloat32 } from '../../protocol/encoding';
 import type { HostToWebview } from '../../protocol/webview';
-import { panelTokens } from '../../extension/captureRelay';
+import { panelTokens } from '../../common/panelTokens';
 import type { CaptureInput, CaptureOptions, LayerMap, OpenedModel } from '../capture/types';
 
 export async function captureMessages(

@@ -8,8 +8,8 @@ import { writeFileAtomic } from '../files/atomicWrite';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { HostToWebview } from '../../protocol/webview';
-import { panelCsp } from '../../webview/csp';
-import { UserError } from '../capture/types';
+import { panelCsp } from '../../common/csp';
+import { UserError } from '../../common/errors';
 
 /** dist/webview next to dist/cli.js when bundled; <repo>/dist/webview when run with tsx. */
 export function findWebviewBundle(): { js: string; css: string } {

@@ -8,7 +8,7 @@
  *   mean over q ≥ B of KL(p_full(·|≤q) ‖ p_policy(·|≤q)) and top-1 agreement;
  * - KV-cache bytes saved (kvBytes.ts).
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { keepMask, massKept, type KeepMask, type PolicyOptions } from './evictionPolicies';
 import { kvBytesSaved, servingShape } from './kvBytes';
 import type { MaskedModel, MaskedRun } from './maskedModel';

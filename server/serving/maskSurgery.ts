@@ -9,7 +9,7 @@
 import { onnx } from 'onnx-proto';
 import type { AttentionSite } from '../onnx/attentionFinder';
 import { withExtraOutputs } from '../onnx/surgery';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 export interface MaskedGraph {
   model: onnx.ModelProto;

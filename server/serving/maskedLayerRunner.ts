@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { createSession, type ProviderSession } from '../capture/executionProvider';
-import { UserError } from '../capture/types';
+import { UserError, firstLine } from '../../common/errors';
 import type { WeightNeed } from '../hf/binder';
 import { buildStage, type Stage } from '../hf/buildModel';
 import type { WeightSource } from '../hf/checkpoint';
@@ -33,11 +33,6 @@ export interface LayerOutputs {
   values: ({ data: Float32Array; dims: number[] } | undefined)[];
   logits: Float32Array;
   vocab: number;
-}
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n').find((l) => l.trim()) ?? msg).slice(0, 300);
 }
 
 export class MaskedLayerRunner {

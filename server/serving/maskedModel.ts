@@ -14,7 +14,7 @@ import { resolveIds } from '../capture/captureInput';
 import { createSession, type ProviderSession } from '../capture/executionProvider';
 import { buildFeeds, planFeeds } from '../capture/onnxFeeds';
 import { onnxIn } from '../capture/wholeGraph';
-import { UserError, type CaptureInput } from '../capture/types';
+import type { CaptureInput } from '../capture/types';
 import { buildFullModel, familyGraph, fullModelNeeds } from '../hf/buildModel';
 import { openCheckpoint, refusePickleOnly } from '../hf/checkpoint';
 import { readHfConfig } from '../hf/config';
@@ -28,6 +28,7 @@ import type { KeepMask } from './evictionPolicies';
 import { MaskedLayerRunner } from './maskedLayerRunner';
 import { maskAttention, type MaskedGraph } from './maskSurgery';
 import { toFloat32 } from '../capture/tensorData';
+import { UserError, firstLine } from '../../common/errors';
 
 /** Masked scores: exp(-1e9 - max) is exactly 0 in float32, as the HF builders' causal mask. */
 const DROPPED = -1e9;
@@ -56,11 +57,6 @@ export interface MaskedModel {
   resolve(input: CaptureInput, maxTokens?: number): Promise<{ ids: number[]; tokens: string[] }>;
   run(ids: number[], masks?: KeepMask[]): Promise<MaskedRun>;
   dispose(): Promise<void>;
-}
-
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n').find((l) => l.trim()) ?? msg).slice(0, 300);
 }
 
 function additive(mask: KeepMask | undefined, heads: number, n: number): Float32Array {

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32 } from '../variants/rng';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 export interface ProbeVocabulary {
   /** Ids drawn from [0, size). */

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { ServingReport } from '../../protocol/servingWebview';
-import { panelCsp } from '../../webview/csp';
-import { UserError } from '../capture/types';
+import { panelCsp } from '../../common/csp';
+import { UserError } from '../../common/errors';
 import { scriptSafeJson } from '../report/htmlReport';
 
 function servingBundle(): { js: string; css: string } {

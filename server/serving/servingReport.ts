@@ -7,9 +7,9 @@
 import type { ServingPolicy, ServingReport } from '../../protocol/servingWebview';
 import { encodeBytes } from '../../protocol/servingWebview';
 import { encodeFloat32 } from '../../protocol/encoding';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { POLICIES, POLICY_PAPERS, type EvictionPolicy } from './evictionPolicies';
-import { scoreLayer } from './headScores';
+import { scoreLayer } from '../../common/headScores';
 import { assertCausal, simulateKv } from './kvSimulation';
 import type { MaskedModel } from './maskedModel';
 

@@ -5,7 +5,7 @@
  * there; when the prefix is the whole text, its tokens are the answer. Each step reads four
  * times more than the last, so the work is at most a few times that of the text up to the limit.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import type { Encoded } from './build';
 import type { TextSource } from './textSource';
 

@@ -4,7 +4,7 @@
  * its first few hundred kilobytes, not after reading and tokenizing all of it.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 export interface TextSource {
   /** What to name in messages: the file, or "the text". */

@@ -8,11 +8,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError } from '../../common/cancellation';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import type { Encoded } from './build';
 import type { WorkerReply, WorkerSetup } from './workerMessages';
-
-export { CancelledError } from '../../common/cancellation';
 
 /** Default time limit for tokenizing one text; ATTENTION_INSPECTOR_TOKENIZE_TIMEOUT_MS overrides it. */
 export const DEFAULT_TOKENIZE_TIMEOUT_MS = 30_000;

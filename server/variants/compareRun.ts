@@ -4,7 +4,7 @@
  * Variants that fail are reported with their error instead of aborting the others.
  */
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { UserError } from '../capture/types';
+import { UserError, firstLine } from '../../common/errors';
 import { compareToExact } from './metrics';
 import { getVariant } from './registry';
 import { gaussian, subSeed } from './rng';
@@ -40,10 +40,6 @@ export interface CompareOptions {
   isCancelled?: () => boolean;
   /** Called after each variant's result (progress; a place to let cancellation messages in). */
   onResult?: (result: VariantResult, index: number, total: number) => void | Promise<void>;
-}
-
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 }
 
 export async function compareVariants(ids: string[], x: VariantInputs, opts: CompareOptions = {}): Promise<{ reference: VariantRun; results: VariantResult[]; cancelled?: boolean }> {

@@ -7,7 +7,7 @@
  * representatives use its representative's query, so each segment shares one cross-segment
  * view. With one segment this is exact attention.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { NEG, finish, qkvGraph, scores, softmax, wantMap } from './graphParts';
 import type { VariantSpec } from './types';
 

@@ -5,7 +5,7 @@
  * into the residual stream. The layer's own values (all heads concatenated) are what the single
  * head mixes, so the output stays [heads, n, d]; every other parameter is seeded (megaParams.ts).
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { causal, finish, qkvGraph, scores, softmax, wantMap } from './graphParts';
 import { emaKernel, megaParams } from './megaParams';
 import { concatHeads, splitHeads, tokenStates } from './tokenStates';

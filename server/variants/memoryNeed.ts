@@ -6,7 +6,7 @@
  * probabilities) plus the Q, K, V and output arrays this process holds, plus the maps it keeps.
  */
 import { freemem } from 'node:os';
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import { getVariant } from './registry';
 import type { VariantParams } from './types';
 

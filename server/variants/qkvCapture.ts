@@ -12,13 +12,14 @@ import { onnx } from 'onnx-proto';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { resolveIds } from '../capture/captureInput';
 import { createSession } from '../capture/executionProvider';
-import { UserError, type CaptureInput } from '../capture/types';
+import type { CaptureInput } from '../capture/types';
 import { openWholeGraph } from '../capture/wholeGraph';
 import { findAttention } from '../onnx/attentionFinder';
 import { serializeModel, withExtraOutputs } from '../onnx/surgery';
 import { locateHidden } from './hiddenLocate';
 import { looksCausal, normaliseQkv, scoreScale } from './qkvShapes';
 import type { VariantInputs } from './types';
+import { UserError } from '../../common/errors';
 
 export interface CapturedLayer {
   inputs: Omit<VariantInputs, 'seed'>;

@@ -4,7 +4,7 @@
  * query heads), the model's score scale recovered from its own probabilities, and causality
  * read off the map.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 
 export interface Tensor {
   data: Float32Array;

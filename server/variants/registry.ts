@@ -6,7 +6,7 @@
  * attention/listVariants) and docs/variants.md all read this file: a new variant is its own file
  * and one line below.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import type { VariantCatalogEntry } from '../../protocol/catalog';
 import { analyticCost, type CostModel } from './costModel';
 import { gqa, mha, mqa, type KvLayoutSpec } from './kvLayouts';

@@ -4,7 +4,7 @@
  * hidden states entering the layer when the capture has them, else the layer's own per-token
  * vectors with all heads concatenated, which are a linear image of those hidden states.
  */
-import { UserError } from '../capture/types';
+import { UserError } from '../../common/errors';
 import type { QKV } from './graphParts';
 import type { VariantInputs } from './types';
 

@@ -5,7 +5,7 @@
  * (one line that names the file) or crash (anything else, or a UserError that breaks the rules,
  * or a file that took longer than the per-file bound: a hang or an allocation spiral).
  */
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 
 export type Rand = () => number;
 

@@ -1,14 +1,14 @@
 /**
  * Opens the Attention panel bundle in headless Chromium the way VS Code hosts it: an HTML page
- * under the panel CSP (webview/csp.ts) served from a fake webview origin, with
+ * under the panel CSP (common/csp.ts) served from a fake webview origin, with
  * acquireVsCodeApi stubbed to record what the panel posts and stores. Every request that is
  * not one of the three files is refused and recorded, as are CSP violations and page errors.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { HostToWebview, PanelState, WebviewToHost } from '../../protocol/webview';
-import { makeNonce } from '../../webview/csp';
-import { panelHtml } from '../../webview/panelHtml';
+import { makeNonce } from '../../common/csp';
+import { panelHtml } from '../../common/panelDocument';
 import { ensureWebviewBundle } from './webviewBundle';
 
 export const ORIGIN = 'https://webview.test';

@@ -5,7 +5,7 @@
  * loop, so the parent's kill -9 lands in the middle of a write at a known byte.
  */
 import { writeSync } from 'node:fs';
-import { npyChunks } from '../../server/capture/npy';
+import { npyChunks } from '../../common/npy';
 import { CAPTURE_FILES } from '../../server/cli/captureRun';
 import { OutputFolder } from '../../server/cli/outputFolder';
 import { writePartial } from '../../server/files/atomicWrite';

@@ -9,7 +9,7 @@ import { findAttention } from '../../server/onnx/attentionFinder';
 import { attentionShape } from '../../server/onnx/attentionShape';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
 import { withExtraOutputs } from '../../server/onnx/surgery';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { hfStyleGraph, torchStyleGraph } from '../helpers/attentionGraphs';
 
 /** Blanks every node name and renames every internal tensor, as an unfriendly exporter might. */

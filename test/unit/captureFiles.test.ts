@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { createSession } from '../../server/capture/executionProvider';
-import { encodeNpy, readNpy, writeNpy } from '../../server/capture/npy';
+import { readNpy, writeNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { loadTokenizer } from '../../server/tokenizer';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
+import { encodeNpy } from '../../common/npy';
 
 const isUserError = (pattern: RegExp) => (e: Error) => e instanceof UserError && pattern.test(e.message) && !e.message.includes('\n');
 

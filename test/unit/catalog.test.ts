@@ -8,7 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { estimate } from '../../server/efficiency/estimate';
 import { MEASURABLE } from '../../server/efficiency/measured';
 import { loadModelShape, readModelShape } from '../../server/efficiency/modelShape';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { main as cliMain } from '../../server/cli';
 import { UsageError } from '../../server/cli/args';
 import { parseEstimateArgs } from '../../server/cli/estimate';

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { run as runEstimateCli } from '../../server/cli/estimate';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { estimate } from '../../server/efficiency/estimate';
 import { flashAttentionHbmElements, standardAttentionHbmElements } from '../../server/efficiency/formulas';
 import { findHardware } from '../../server/efficiency/hardware';

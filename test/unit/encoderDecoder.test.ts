@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { openOnnxModel } from '../../server/capture/onnxModel';
-import { UserError, type LayerMap } from '../../server/capture/types';
+import type { LayerMap } from '../../server/capture/types';
 import { captureToFolder, requestFromFlags } from '../../server/cli/captureRun';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
 import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
 import { headMat } from '../../webview/analysis/matrix';
 import { headStats } from '../../webview/analysis/stats';
+import { UserError } from '../../common/errors';
 
 const V = 20;
 const H = 2;

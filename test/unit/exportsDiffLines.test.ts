@@ -11,16 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFloat32 } from '../../protocol/encoding';
 import type { ModelInfo } from '../../protocol/runtime';
-import { decodeNpy, readNpy } from '../../server/capture/npy';
+import { readNpy } from '../../server/capture/npy';
 import { main } from '../../server/cli';
 import { architectureMismatch, textLabel } from '../../extension/compareCheck';
 import { exportPayload } from '../../extension/exportPayload';
 import { parseWebviewMessage } from '../../protocol/webview';
 import { csvField, csvNumber, matrixCsv } from '../../webview/export/csv';
-import { cliSnippet, shellQuote } from '../../webview/export/snippet';
-import { blockSignedMax, diffOverCommonPrefix } from '../../webview/views/diffMaps';
+import { cliSnippet, shellQuote } from '../../common/snippet';
+import { blockSignedMax, diffOverCommonPrefix } from '../../common/diffMaps';
 import { topLines } from '../../webview/views/lineView';
 import { rowRanks } from '../../webview/views/rank';
+import { decodeNpy } from '../../common/npy';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

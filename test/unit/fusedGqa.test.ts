@@ -12,10 +12,11 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { buildFeeds, planFeeds } from '../../server/capture/onnxFeeds';
 import { openModel } from '../../server/capture/openModel';
-import { UserError, type LayerMap } from '../../server/capture/types';
+import type { LayerMap } from '../../server/capture/types';
 import { expandFusedAttention } from '../../server/onnx/fusedAttention';
 import { GraphBuilder, type AttrValue } from '../../server/onnx/graphBuilder';
 import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
+import { UserError } from '../../common/errors';
 
 const E = 16; // model width
 const H = 4;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { CAPTURE_ID } from '../../protocol/internals';
 import { parseWebviewMessage } from '../../protocol/webview';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { loadModelShape, KEY_ALIASES } from '../../server/efficiency/modelShape';
 import { readHfConfig } from '../../server/hf/config';
 import { SafetensorsFile } from '../../server/hf/safetensors';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseCompareMessage } from '../../protocol/compareWebview';
 import { MAX_MEASURE_SEQ, parseEfficiencyMessage } from '../../protocol/efficiencyWebview';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { configCodeLenses } from '../../server/config/codeLens';
 import { configDiagnostics } from '../../server/config/diagnostics';
 import { configHover } from '../../server/config/hover';

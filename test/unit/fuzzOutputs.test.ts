@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeNpy, npyChunks, readNpy } from '../../server/capture/npy';
-import { UserError } from '../../server/capture/types';
+import { readNpy } from '../../server/capture/npy';
+import { UserError } from '../../common/errors';
 import { UsageError } from '../../server/cli/args';
 import { CAPTURE_FILES } from '../../server/cli/captureRun';
 import { captureMapFiles } from '../../server/cli/diff';
@@ -22,6 +22,7 @@ import { pendingExitCleanup } from '../../server/files/exitCleanup';
 import { hfStyleGraph, referenceProbabilities } from '../helpers/attentionGraphs';
 import { cli, wordPieceTokenizer } from '../helpers/cliRun';
 import { fuzz, int, mutateBytes, pickOne, report, seeded, type FuzzCounts } from '../helpers/fuzz';
+import { encodeNpy, npyChunks } from '../../common/npy';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModel } from '../../server/capture/openModel';
 import type { CaptureInput, LayerMap } from '../../server/capture/types';
-import { headTypes, scoreLayer } from '../../server/serving/headScores';
+import { headTypes, scoreLayer } from '../../common/headScores';
 import { probeVocabulary, repeatProbeIds } from '../../server/serving/repeatProbe';
 import { gpt2Fixture } from '../helpers/hfFixtures';
 import { writeHfFolder } from '../helpers/writeCheckpoint';

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { openCheckpoint } from '../../server/hf/checkpoint';
 import { openHuggingFaceModel } from '../../server/hf/hfModel';
 import { bf16ToF32, f16ToF32, SafetensorsFile } from '../../server/hf/safetensors';

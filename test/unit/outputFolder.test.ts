@@ -8,8 +8,8 @@ import { strict as assert } from 'node:assert';
 import { closeSync, existsSync, lstatSync, openSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeNpy, readNpy } from '../../server/capture/npy';
-import { UserError } from '../../server/capture/types';
+import { readNpy } from '../../server/capture/npy';
+import { UserError } from '../../common/errors';
 import { UsageError } from '../../server/cli/args';
 import { CAPTURE_FILES } from '../../server/cli/captureRun';
 import { captureMapFiles } from '../../server/cli/diff';
@@ -17,6 +17,7 @@ import { OutputFolder, summaryFiles } from '../../server/cli/outputFolder';
 import { writeChunks, writePartial } from '../../server/files/atomicWrite';
 import { pendingExitCleanup } from '../../server/files/exitCleanup';
 import { mountSmallDisk, type SmallDisk } from '../helpers/smallDisk';
+import { encodeNpy } from '../../common/npy';
 
 const open = (dir: string) => OutputFolder.open(dir, { command: 'capture', owns: CAPTURE_FILES });
 const values = (n: number, base = 0) => Float32Array.from({ length: n }, (_, i) => base + i * 0.5);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { panelHtml } from '../../extension/panelHtml';
 import { parseWebviewMessage } from '../../protocol/webview';
-import { makeNonce } from '../../webview/csp';
+import { makeNonce } from '../../common/csp';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 const BASE = `${CSP_SOURCE}/ext/dist/webview`;

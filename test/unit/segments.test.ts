@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLayerFits, largestLength, layerPeakBytes } from '../../server/capture/layerMemory';
 import { openOnnxModel, outputLimits } from '../../server/capture/onnxModel';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { cutSegments } from '../../server/capture/segments';
 import { findAttention } from '../../server/onnx/attentionFinder';
 import { attentionOpGraph, hfStyleGraph, referenceProbabilities, torchStyleGraph, type TinyTransformer } from '../helpers/attentionGraphs';

@@ -10,11 +10,11 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveIds } from '../../server/capture/captureInput';
-import { UserError } from '../../server/capture/types';
+import { UserError } from '../../common/errors';
 import { buildTokenizer } from '../../server/tokenize/build';
 import { fileSource, stringSource, type TextSource } from '../../server/tokenize/textSource';
 import { unknownTokenWarning } from '../../server/tokenize/unknownTokens';
-import { CancelledError } from '../../server/tokenize/workerClient';
+import { CancelledError } from '../../common/cancellation';
 import { loadTokenizer } from '../../server/tokenizer';
 import { ensureServerBundle } from '../helpers/serverBundle';
 

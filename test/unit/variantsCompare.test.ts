@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
-import { UserError, type LayerMap } from '../../server/capture/types';
+import type { LayerMap } from '../../server/capture/types';
 import { main } from '../../server/cli';
 import { extendInputs } from '../../server/variants/compareRun';
 import { openQkvSource } from '../../server/variants/qkvCapture';
@@ -20,6 +20,7 @@ import { gaussian } from '../../server/variants/rng';
 import { compareVariants } from '../../server/variants/compareRun';
 import { llamaFixture } from '../helpers/hfFixtures';
 import { writeHfFolder } from '../helpers/writeCheckpoint';
+import { UserError } from '../../common/errors';
 
 const MODEL = join(__dirname, '..', '..', 'samples', 'tiny-gpt');
 const TEXT = 'the cat sat on the mat . the cat sat on the mat';

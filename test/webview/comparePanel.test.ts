@@ -15,8 +15,8 @@ import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview
 import { decodeFloat32 } from '../../protocol/encoding';
 import { runComparison } from '../../server/lsp/compareHandler';
 import { colorScale } from '../../webview/colorScale';
-import { makeNonce } from '../../webview/csp';
-import { panelHtml } from '../../webview/panelHtml';
+import { makeNonce } from '../../common/csp';
+import { panelHtml } from '../../common/panelDocument';
 import { launchChromium } from '../helpers/chromium';
 import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';

@@ -13,8 +13,8 @@ import type { EfficiencyToHost, HostToEfficiency } from '../../protocol/efficien
 import { loadModelShape } from '../../server/efficiency/modelShape';
 import { curvesFromSweep, sweep } from '../../server/efficiency/sweep';
 import { findHardware, HARDWARE_PROFILES } from '../../server/efficiency/hardware';
-import { makeNonce } from '../../webview/csp';
-import { panelHtml } from '../../webview/panelHtml';
+import { makeNonce } from '../../common/csp';
+import { panelHtml } from '../../common/panelDocument';
 import { launchChromium } from '../helpers/chromium';
 import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 import { openModel } from '../../server/capture/openModel';
-import { decodeNpy } from '../../server/capture/npy';
+import { decodeNpy } from '../../common/npy';
 import type { LayerMap, OpenedModel } from '../../server/capture/types';
 import { captureMessages } from '../../server/report/captureMessages';
 import { writeHtmlReport } from '../../server/report/htmlReport';

@@ -13,7 +13,7 @@ import type { Browser } from 'playwright-core';
 import { openModel } from '../../server/capture/openModel';
 import { captureMessages } from '../../server/report/captureMessages';
 import { writeHtmlReport } from '../../server/report/htmlReport';
-import { headTypes, scoreLayer } from '../../server/serving/headScores';
+import { headTypes, scoreLayer } from '../../common/headScores';
 import { launchChromium } from '../helpers/chromium';
 import { PROBE, violations, watchProblems } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';

@@ -20,8 +20,8 @@ import { servingHtml } from '../../server/serving/servingHtml';
 import { launchChromium } from '../helpers/chromium';
 import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot, webviewDist } from '../helpers/webviewBundle';
-import { makeNonce } from '../../webview/csp';
-import { panelHtml } from '../../webview/panelHtml';
+import { makeNonce } from '../../common/csp';
+import { panelHtml } from '../../common/panelDocument';
 
 describe('serving view (KV-cache eviction) in headless Chromium', function () {
   this.timeout(120_000);

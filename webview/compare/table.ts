@@ -4,7 +4,7 @@
  * missing figures ("-") sort last either way.
  */
 import type { CompareVariantRow } from '../../protocol/compare';
-import { formatBytes, formatFlops } from '../../server/efficiency/format';
+import { formatBytes, formatFlops } from '../../common/format';
 
 interface Column {
   key: string;

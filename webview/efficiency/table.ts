@@ -1,6 +1,6 @@
 /** The Efficiency panel's tables: every variant at one length, and measured beside estimated. */
 import type { EfficiencyRow, MeasuredRow } from '../../protocol/efficiencyWebview';
-import { formatBytes, formatFlops, formatRate, formatSeconds } from '../../server/efficiency/format';
+import { formatBytes, formatFlops, formatRate, formatSeconds } from '../../common/format';
 
 function table(parent: HTMLElement, head: string[], rows: string[][], titles?: string[]): void {
   parent.replaceChildren();

@@ -1,7 +1,7 @@
 /**
  * Head-type labels in the Attention panel: a badge on each thumbnail of the grid naming the
  * head's strongest type (previous-token, duplicate-token, induction, sink; scores and
- * thresholds of server/serving/headScores.ts) and a "Type" column in the statistics table.
+ * thresholds of common/headScores.ts) and a "Type" column in the statistics table.
  * Scored from the maps the panel holds, so only at full resolution (pool 1) over the panel's
  * own tokens; pooled maps of long inputs get no labels rather than wrong ones.
  *
@@ -10,7 +10,7 @@
  * data-geometry after each layout, the table's rows after each sort), so the grid and the
  * table need not know about head types.
  */
-import { headTypes, scoreLayer, type HeadType } from '../../server/serving/headScores';
+import { headTypes, scoreLayer, type HeadType } from '../../common/headScores';
 import type { LayerMaps } from '../layerMaps';
 
 const SHORT: Record<HeadType, string> = { 'previous-token': 'prev', 'duplicate-token': 'dup', induction: 'ind', sink: 'sink' };

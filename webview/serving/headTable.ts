@@ -1,10 +1,10 @@
 /**
  * Head types as a table: one row per head with its four scores and the types it carries
- * (server/serving/headScores.ts: thresholds, ε = 0.3 for sinks). A null score (no row
+ * (common/headScores.ts: thresholds, ε = 0.3 for sinks). A null score (no row
  * qualifies) shows as a dash.
  */
 import type { ServingLayer } from '../../protocol/servingWebview';
-import { headTypes } from '../../server/serving/headScores';
+import { headTypes } from '../../common/headScores';
 
 export function drawHeadTable(parent: HTMLElement, layers: ServingLayer[], onOpen: (layer: number, head: number) => void): void {
   const table = document.createElement('table');

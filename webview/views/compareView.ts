@@ -13,7 +13,7 @@ import { plotlySvg } from '../export/plotImage';
 import { MAX_CELLS, blockMax, headView } from '../layerMaps';
 import type { CaptureLike } from './captureHistory';
 import { keyTokensOf } from './captureHistory';
-import { blockSignedMax, diffOverCommonPrefix, type Matrix } from './diffMaps';
+import { blockSignedMax, diffOverCommonPrefix, type Matrix } from '../../common/diffMaps';
 
 /** Blue (B larger) – light grey – red (A larger): ColorBrewer RdBu, reversed for this sign. */
 /** Plotly reads titles and tick text as pseudo-HTML: a token like </s> must be escaped. */

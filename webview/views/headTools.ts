@@ -7,7 +7,7 @@ import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 import { ExportBar, type MapExport } from '../export/exportBar';
 import { downloadSink, hostSink, type ExportSink } from '../export/exportSink';
 import { elementSvg, plotlySvg } from '../export/plotImage';
-import { cliSnippet } from '../export/snippet';
+import { cliSnippet } from '../../common/snippet';
 import { exportName } from '../export/exportName';
 import { headView, type LayerMaps } from '../layerMaps';
 import { CaptureHistory, keyTokensOf, type CaptureLike } from './captureHistory';

@@ -5,7 +5,7 @@
  * both sides share it. The memory a measurement needs is checked by the runtime, which knows the
  * model's heads (measured.ts); here only what needs no model.
  */
-import { UserError } from '../capture/types';
+import { UserError } from './errors';
 
 /** A sweep is analytic, but each point costs an estimate per variant and per hardware profile. */
 export const MAX_SWEEP_POINTS = 256;

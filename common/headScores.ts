@@ -5,7 +5,7 @@
  * ε = 0.3, after Gu et al. 2024). A score over rows that do not exist is null, not 0, so "no
  * repeats in the text" cannot read as "not an induction head".
  */
-import type { LayerMap } from '../capture/types';
+import type { LayerMap } from '../server/capture/types';
 
 export const SINK_THRESHOLD = 0.3;
 
