@@ -5,7 +5,13 @@
  * ε = 0.3, after Gu et al. 2024). A score over rows that do not exist is null, not 0, so "no
  * repeats in the text" cannot read as "not an induction head".
  */
-import type { LayerMap } from '../server/capture/types';
+/** One layer's maps, [heads, queries, keys] row-major: the fields of the runtime's LayerMap that scoring reads. */
+export interface ScoredMap {
+  heads: number;
+  queries: number;
+  keys: number;
+  data: ArrayLike<number>;
+}
 
 export const SINK_THRESHOLD = 0.3;
 
@@ -36,7 +42,7 @@ function earlierCopies(ids: number[]): { duplicate: number[][]; induction: numbe
 const mean = (sum: number, rows: number): number | null => (rows > 0 ? sum / rows : null);
 
 /** Scores of every head of one self-attention layer ([heads, n, n]) over token ids x. */
-export function scoreLayer(map: Pick<LayerMap, 'heads' | 'queries' | 'keys' | 'data'>, ids: number[]): LayerHeadScores {
+export function scoreLayer(map: ScoredMap, ids: number[]): LayerHeadScores {
   const { heads, queries: n, keys: m, data } = map;
   if (n !== ids.length || m !== ids.length) throw new Error(`head scores need an n x n self-attention map over the ${ids.length} tokens, got ${n} x ${m}`);
   const copies = earlierCopies(ids);
