@@ -44,8 +44,9 @@ export default tseslint.config(
     files: ['common/**/*.ts', 'extension/**/*.ts', 'server/**/*.ts', 'webview/**/*.ts', 'protocol/**/*.ts'],
     plugins: { 'import-x': importX },
     settings: {
-      ...importX.flatConfigs.typescript.settings,
-      'import-x/resolver': undefined,
+      // The TypeScript settings of import-x (which extensions are modules, which parser reads
+      // them); its resolver is replaced by the TypeScript one, so imports resolve as tsc does.
+      ...Object.fromEntries(Object.entries(importX.flatConfigs.typescript.settings).filter(([k]) => k !== 'import-x/resolver')),
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })],
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
