@@ -24,9 +24,11 @@ function recordingConnection(connection: Connection, handlers: Map<string, Handl
     get(target, prop, receiver) {
       if (prop === 'onRequest') {
         return (method: unknown, handler: Handler) => {
-          if (typeof method !== 'string') throw new Error('model runtime handlers register by method name');
-          handlers.set(method, handler);
-          return { dispose: () => handlers.delete(method) };
+          // By name or by a protocol/ request type (whose `method` is the name).
+          const name = typeof method === 'string' ? method : (method as { method?: unknown } | null)?.method;
+          if (typeof name !== 'string') throw new Error('model runtime handlers register by method name or request type');
+          handlers.set(name, handler);
+          return { dispose: () => handlers.delete(name) };
         };
       }
       const value: unknown = Reflect.get(target, prop, receiver);
