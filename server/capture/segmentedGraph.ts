@@ -13,7 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { BLOCK_ROWS_INPUT, BLOCK_START_INPUT, planQueryBlocks, type QueryBlockPlan } from './queryBlocks';
-import { MIN_REDUCTION_OPSET, ROW_OFFSET_INPUT } from './reductions';
+import { MIN_REDUCTION_OPSET, POOL_INPUT, ROW_OFFSET_INPUT } from './reductions';
 import { cutSegments, type SegmentSpec } from './segments';
 
 /**
@@ -328,6 +328,11 @@ export class SegmentedGraph {
     const total = Number(queries.dims[queries.dims.length - 2]);
     const assembled = new Map([...plan.rowOutputs].map(([name, axis]) => [name, new RowAssembler(total, axis)]));
     const deco = built.decorations[0];
+    // At pool factor 1 the pooled map is the map itself, which nobody reads from a reduced run
+    // (layerReductions.ts keeps pooled maps above 1 only): not fetched, a block holds no copy.
+    const pool = extraFeeds[POOL_INPUT] ? Number((extraFeeds[POOL_INPUT].data as BigInt64Array)[0]) : 1;
+    const reductions = Object.entries(deco?.outputs ?? {}).filter(([key]) => pool > 1 || (key !== 'pooled' && key !== 'headsum'));
+    const fetches = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : []), ...reductions.map(([, name]) => name)];
     const combined = new ReductionSum();
     this.runs[k]++;
     for (let start = 0; start < total; start += rows) {
@@ -335,11 +340,11 @@ export class SegmentedGraph {
       feeds[BLOCK_START_INPUT] = rowOffset(start);
       feeds[BLOCK_ROWS_INPUT] = rowOffset(n);
       if (deco?.inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
-      const res = await built.session.run(feeds);
+      const res = await built.session.run(feeds, fetches);
       this.blockRuns[k]++;
       for (const [name, a] of assembled) a.add(res[name] as ort.Tensor, start);
       if (variant === 'maps') await onRows?.(k, start, res[this.specs[k].sites[0]] as ort.Tensor);
-      for (const [key, name] of Object.entries(deco?.outputs ?? {})) combined.add(key, res[name] as ort.Tensor, total);
+      for (const [key, name] of reductions) combined.add(key, res[name] as ort.Tensor, total);
     }
     for (const [name, a] of assembled) out[name] = a.tensor();
     return { out, extra: combined.tensors() };
