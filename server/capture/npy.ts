@@ -2,9 +2,9 @@
  * NumPy .npy files (format v1.0) for attention maps: float32, little-endian, C order, so
  * `numpy.load("layer_0.npy")` gives the [heads, q, k] array with no conversion step.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { WRITE_PIECE_BYTES, commitPartial, writePartial } from '../files/atomicWrite';
+import { WRITE_PIECE_BYTES, commitPartial, discardPartial, writeError, writePartial } from '../files/atomicWrite';
 import { UserError } from './types';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -57,6 +57,70 @@ export function npyChunks(data: Float32Array, shape: number[]): Uint8Array[] {
  */
 export function writeNpy(path: string, data: Float32Array, shape: number[]): void {
   commitPartial(writePartial(path, npyChunks(data, shape)), path);
+}
+
+/**
+ * A [heads, queries, keys] map written by blocks of query rows as they are computed (layers run
+ * by query blocks), so the whole map never sits in memory: each block's rows go to their places
+ * in the file with positional writes, one run of rows per head. Still whole or not at all: the
+ * rows go to a temporary file renamed by commit() once every row is written.
+ */
+export class NpyRowWriter {
+  private fd?: number;
+  private readonly temp: string;
+  private readonly dataOffset: number;
+  private written = 0;
+
+  constructor(
+    readonly path: string,
+    readonly shape: [number, number, number],
+  ) {
+    const head = header(shape);
+    this.temp = writePartial(path, [head]);
+    this.dataOffset = head.length;
+    try {
+      this.fd = openSync(this.temp, 'r+');
+    } catch (e) {
+      discardPartial(this.temp);
+      throw writeError(path, e);
+    }
+  }
+
+  /** Rows start .. start + rows - 1, C order [heads, rows, keys]. */
+  writeRows(start: number, rows: number, data: Float32Array): void {
+    const [heads, queries, keys] = this.shape;
+    if (data.length !== heads * rows * keys || start + rows > queries) throw new Error(`npy: ${data.length} values for rows ${start}..${start + rows} of [${this.shape.join(', ')}]`);
+    const bytes = littleEndianBytes(data);
+    const run = rows * keys * 4;
+    try {
+      for (let h = 0; h < heads; h++) {
+        const at = this.dataOffset + ((h * queries + start) * keys) * 4;
+        for (let off = 0; off < run; ) off += writeSync(this.fd!, bytes, h * run + off, Math.min(WRITE_PIECE_BYTES, run - off), at + off);
+      }
+    } catch (e) {
+      this.discard();
+      throw writeError(this.path, e);
+    }
+    this.written += rows;
+  }
+
+  /** Whether every row has been written. */
+  get complete(): boolean {
+    return this.written >= this.shape[1];
+  }
+
+  commit(): void {
+    if (!this.complete) throw new Error(`npy: ${this.path}: ${this.written} of ${this.shape[1]} rows written`);
+    closeSync(this.fd!);
+    this.fd = undefined;
+    commitPartial(this.temp, this.path);
+  }
+
+  discard(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    discardPartial(this.temp);
+  }
 }
 
 /** Header text in a message: a damaged file's bytes, quoted and short, so the message stays one line. */

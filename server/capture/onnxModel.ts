@@ -21,8 +21,7 @@ import { DEFAULT_TOP_K, reductionFeeds } from './reductionFeeds';
 import { fromGraph, fromMap } from './layerReductions';
 import { reductionDecoration } from './reductions';
 import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
-import { DEFAULT_MEMORY_BUDGET_BYTES, checkLayerFits, queryBlockRows } from './layerMemory';
-import { freemem } from 'node:os';
+import { layerBlocks } from './blockedLayers';
 import { sampleRss } from './rssSampler';
 import { UserError, type CaptureInput, type CaptureOptions, type CaptureResult, type LayerMap, type OpenedModel } from './types';
 import { toFloat32 } from './tensorData';
@@ -127,34 +126,14 @@ class OnnxModel implements OpenedModel {
     const pools = this.sites.map((s, i) => Math.max(1, Math.floor(options.poolFactor?.(s.index, this.info.layers[s.index].heads, shapes[i][0], shapes[i][1]) ?? 1)));
     // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
     const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
-    // Layers above the memory budget run by query blocks where their graph allows; one that
-    // cannot and does not fit in free memory is refused before anything runs.
-    const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
-    const blockRows = this.sites.map((s, i) => {
-      const heads = this.info.layers[s.index].heads;
-      const rows = inGraph ? queryBlockRows(heads, shapes[i][0], shapes[i][1], budget, pools[i]) : 0;
-      const plan = rows > 0 ? current.graph.blockPlan(i) : undefined;
-      if (rows > 0 && typeof plan !== 'string') return rows;
-      checkLayerFits(heads, longest, this.path, freemem(), typeof plan === 'string' ? plan : undefined);
-      return 0;
-    });
-    const blocked: (Float32Array | undefined)[] = [];
-    const blocks = {
-      rows: (k: number) => blockRows[k],
-      onRows: async (k: number, start: number, probs: ort.Tensor) => {
-        if (options.maps === 'none') return;
-        const site = this.sites[k];
-        const [heads, rows, keys] = [this.info.layers[site.index].heads, ...probs.dims.slice(-2).map(Number)];
-        const queries = shapes[k][0];
-        const data = toFloat32(probs);
-        if (options.onLayerRows) return options.onLayerRows({ index: site.index, kind: site.kind, heads, queries, keys, start, rows, data });
-        // No streaming consumer: the blocks are joined into the whole map onLayer expects.
-        const whole = (blocked[k] ??= new Float32Array(heads * queries * keys));
-        for (let h = 0; h < heads; h++) whole.set(data.subarray(h * rows * keys, (h + 1) * rows * keys), (h * queries + start) * keys);
-      },
-    };
+    const blocked = layerBlocks(
+      current.graph,
+      this.sites.map((s, i) => ({ index: s.index, kind: s.kind, heads: this.info.layers[s.index].heads, queries: shapes[i][0], keys: shapes[i][1], pool: pools[i] })),
+      options,
+      this.path,
+    );
     const fullVariant: SegmentVariant = inGraph && big ? 'heads' : 'maps';
-    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : blockRows.some((r) => r > 0) ? 'maps' : fullVariant;
+    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : blocked.any ? 'maps' : fullVariant;
     const extraFeeds = (k: number) => reductionFeeds(topK, pools[k]);
     let firstLayerMs: number | undefined;
     let run;
@@ -166,8 +145,7 @@ class OnnxModel implements OpenedModel {
           async (out) => {
             const site = this.sites[out.site];
             firstLayerMs ??= performance.now() - t0;
-            const joined = blocked[out.site];
-            blocked[out.site] = undefined;
+            const joined = blocked.joined(out.site);
             const map = out.probs
               ? this.layerMap(site, out.probs, options.log)
               : out.extra.head0
@@ -188,7 +166,7 @@ class OnnxModel implements OpenedModel {
           },
           () => options.isCancelled?.() ?? false,
           extraFeeds,
-          blocks,
+          blocked.blocks,
         ),
       );
     } finally {

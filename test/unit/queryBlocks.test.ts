@@ -13,7 +13,10 @@ import type { LayerReductions } from '../../server/capture/layerReductions';
 import { checkLayerFits, queryBlockRows } from '../../server/capture/layerMemory';
 import { UserError, type CaptureOptions, type LayerMap, type LayerRows, type OpenedModel } from '../../server/capture/types';
 import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
+import { openHuggingFaceModel } from '../../server/hf/hfModel';
 import { hfStyleGraph, torchStyleGraph } from '../helpers/attentionGraphs';
+import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
 import { maxDiff, segmentsOf } from '../helpers/segmentCheck';
 
 interface Captured {
@@ -106,6 +109,28 @@ describe('query blocks', function () {
       const model = await openModel(await file(), { executionProvider: 'cpu' });
       try {
         await checkBlocked(model, [2, 9, 4, 30, 1, 5, 7, 11, 3, 8, 6]);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+
+  const hfForms: [string, () => { config: object; tensors: Tensors; opts: FolderOptions; unprefixed?: string[] }][] = [
+    ['the built gpt2 graph', () => ({ ...gpt2Fixture(), opts: { prefix: 'transformer.' } })],
+    ['the built llama graph (grouped-query attention, RoPE)', () => ({ ...llamaFixture({ heads: 4, kvHeads: 2 }), opts: {} })],
+    ['the built bert graph (bidirectional, padding mask)', () => {
+      const { config, tensors, heads } = bertFixture('bert');
+      return { config, tensors, opts: { prefix: 'bert.' }, unprefixed: heads };
+    }],
+  ];
+  for (const [name, fixture] of hfForms) {
+    it(`${name}: blocked maps and reductions equal the whole capture`, async () => {
+      const f = fixture();
+      const folder = join(dir, name.replace(/\W+/g, '_'));
+      writeHfFolder(folder, f.config, f.tensors, f.opts, f.unprefixed ?? []);
+      const model = await openHuggingFaceModel(folder, { executionProvider: 'cpu', layerByLayer: false });
+      try {
+        await checkBlocked(model, [3, 17, 5, 0, 22, 9, 31, 5, 12, 1, 7]);
       } finally {
         await model.dispose();
       }
