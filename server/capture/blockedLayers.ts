@@ -28,11 +28,13 @@ export interface LayerBlocks {
   joined(k: number): Float32Array | undefined;
 }
 
-export function layerBlocks(graph: SegmentedGraph | undefined, layers: LayerPlan[], options: CaptureOptions, path: string): LayerBlocks {
+export async function layerBlocks(graph: SegmentedGraph | undefined, layers: LayerPlan[], options: CaptureOptions, path: string): Promise<LayerBlocks> {
   const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
   const longest = Math.max(0, ...layers.map((l) => Math.max(l.queries, l.keys)));
+  const wanted = layers.map((l) => (graph?.reducesInGraph ? queryBlockRows(l.heads, l.queries, l.keys, budget, l.pool) : 0));
+  if (wanted.some((r) => r > 0)) await graph!.prepareBlockPlans();
   const rows = layers.map((l, k) => {
-    const r = graph?.reducesInGraph ? queryBlockRows(l.heads, l.queries, l.keys, budget, l.pool) : 0;
+    const r = wanted[k];
     const plan = r > 0 ? graph!.blockPlan(k) : undefined;
     if (r > 0 && typeof plan !== 'string') return r;
     checkLayerFits(l.heads, longest, path, freemem(), typeof plan === 'string' ? plan : undefined);

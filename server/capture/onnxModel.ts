@@ -126,7 +126,7 @@ class OnnxModel implements OpenedModel {
     const pools = this.sites.map((s, i) => Math.max(1, Math.floor(options.poolFactor?.(s.index, this.info.layers[s.index].heads, shapes[i][0], shapes[i][1]) ?? 1)));
     // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
     const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
-    const blocked = layerBlocks(
+    const blocked = await layerBlocks(
       current.graph,
       this.sites.map((s, i) => ({ index: s.index, kind: s.kind, heads: this.info.layers[s.index].heads, queries: shapes[i][0], keys: shapes[i][1], pool: pools[i] })),
       options,

@@ -86,6 +86,8 @@ export function planQueryBlocks(
   initializers: Map<string, onnx.ITensorProto>,
   inputRank: (name: string) => number | undefined,
   opset: number,
+  /** Ranks observed in a run of the segment, for tensors whose rank the ops do not tell. */
+  observed?: Map<string, number>,
 ): QueryBlockPlan | string {
   const nodes = spec.nodes;
   const site = spec.sites[0];
@@ -111,15 +113,26 @@ export function planQueryBlocks(
     if (n.opType === 'Constant' || (ins.length > 0 && ins.every((x) => constant.has(x)))) for (const o of n.output ?? []) constant.add(o);
     if (n.opType === 'Constant') {
       const t = attr(n, 'value')?.t;
+      const list = attr(n, 'value_ints')?.ints;
+      const one = attr(n, 'value_int');
       if (t) {
         rank.set(n.output![0], (t.dims ?? []).length);
         const v = tensorInts(t);
         if (v) ints.set(n.output![0], v);
+      } else if (list) {
+        rank.set(n.output![0], 1);
+        ints.set(n.output![0], list.map(Number));
+      } else if (one && one.i !== undefined && one.i !== null) {
+        rank.set(n.output![0], 0);
+        ints.set(n.output![0], [Number(one.i)]);
       }
       continue;
     }
     const r = inferRank(n, rankOf, ints);
-    if (r !== undefined) for (const o of n.output ?? []) if (o) rank.set(o, r);
+    for (const o of n.output ?? []) {
+      const known = r ?? (o ? observed?.get(o) : undefined);
+      if (o && known !== undefined) rank.set(o, known);
+    }
   }
 
   // The scores MatMul: back from the probabilities through the ops attention puts between them.
@@ -273,8 +286,36 @@ export function planQueryBlocks(
       // Heads split or merged behind the rows (the layouts attention uses): the leading dims up
       // to the row axis are kept, and the row entry of the target shape becomes the block's rows.
       const shapeLen = vectorLength(ins[1], producer, rankOf, ints);
-      if (pos === undefined || shapeLen === undefined || shapeLen <= pos) return 'a Reshape whose target shape cannot be read';
+      if (pos === undefined || shapeLen === undefined || shapeLen <= pos) return `Reshape node ${n.name ?? ''}: its target shape cannot be read (${pos}, ${shapeLen})`;
       if (rowAxis.has(ins[1])) return 'a Reshape to a row-dependent shape';
+      const entries = shapeEntries(ins[1], producer, rankOf, ints);
+      const minusOne = entries?.indexOf(-1) ?? -1;
+      if (minusOne >= 0 && minusOne < shapeLen - 1 && (derived.has(ins[1]) || entries!.slice(minusOne + 1).every((e) => e !== undefined && e > 0))) {
+        // [.., -1, d..]: the -1 takes the rows (and a batch of one before them), as merging heads
+        // behind the rows ([T, heads, d] -> [-1, heads*d], [1, T, D] -> [-1, D]) writes it.
+        block.push(n);
+        setRows(minusOne - shapeLen);
+        continue;
+      }
+      if (entries && entries.slice(0, pos + 1).every((e) => e === 0)) {
+        // Leading dims copied (0) through the rows: the shape needs no change.
+        block.push(n);
+        setRows(pos - shapeLen);
+        continue;
+      }
+      if (derived.has(ins[1])) {
+        // A shape made from a block tensor's shape (torch's `x.size()[:-1] + (d,)`): the rows sit
+        // where that tensor's rows sit among the entries taken from it.
+        const at = rowsInShape(ins[1], producer, rankOf, ints, (t) => {
+          const ax = rowAxis.get(t);
+          const rt = rankOf(t);
+          return ax === undefined || rt === undefined ? undefined : rt + ax;
+        });
+        if (at === undefined) return `Reshape node ${n.name ?? ''} to a shape computed from the rows`;
+        block.push(n);
+        setRows(at - shapeLen);
+        continue;
+      }
       const shape = derived.has(ins[1])
         ? ins[1]
         : node('Concat', [
@@ -348,6 +389,78 @@ function vectorLength(
     default:
       return undefined;
   }
+}
+
+/** Index of the rows in a shape built by Concat from pieces of a block tensor's Shape (Slice from 0, or whole). */
+function rowsInShape(
+  x: string,
+  producer: Map<string, onnx.INodeProto>,
+  rankOf: (x: string) => number | undefined,
+  ints: Map<string, number[]>,
+  rowPos: (tensor: string) => number | undefined,
+): number | undefined {
+  const p = producer.get(x);
+  if (!p) return undefined;
+  const ins = p.input ?? [];
+  const fromShape = (v: string): { tensor: string; length: number } | undefined => {
+    const q = producer.get(v);
+    if (q?.opType === 'Shape' && intAttr(q, 'start') === undefined && intAttr(q, 'end') === undefined) {
+      const r = rankOf(q.input![0]);
+      return r === undefined ? undefined : { tensor: q.input![0], length: r };
+    }
+    if (q?.opType === 'Slice') {
+      const whole = fromShape(q.input![0]);
+      const starts = ints.get(q.input![1]);
+      const ends = ints.get(q.input![2]);
+      if (!whole || !starts || !ends || starts[0] !== 0 || (q.input![3] && ints.get(q.input![3])?.[0] !== 0)) return undefined;
+      return { tensor: whole.tensor, length: Math.min(whole.length, ends[0] < 0 ? whole.length + ends[0] : ends[0]) };
+    }
+    return undefined;
+  };
+  const pieces = p.opType === 'Concat' ? ins : [x];
+  let offset = 0;
+  /** Unsqueeze(Gather(Shape(t), c)): one entry, the rows when c is t's row axis. */
+  const isRowEntry = (v: string): boolean => {
+    const u = producer.get(v);
+    const g = u?.opType === 'Unsqueeze' ? producer.get(u.input![0]) : undefined;
+    const sh = g?.opType === 'Gather' ? producer.get(g.input![0]) : undefined;
+    if (!g || sh?.opType !== 'Shape') return false;
+    const c = ints.get(g.input![1])?.[0];
+    const r = rankOf(sh.input![0]);
+    const pos = rowPos(sh.input![0]);
+    return c !== undefined && r !== undefined && pos !== undefined && (c < 0 ? c + r : c) === pos;
+  };
+  for (const piece of pieces) {
+    if (isRowEntry(piece)) return offset;
+    const s = fromShape(piece);
+    const pos = s ? rowPos(s.tensor) : undefined;
+    if (s && pos !== undefined && pos < s.length) return offset + pos;
+    const len = s?.length ?? vectorLength(piece, producer, rankOf, ints);
+    if (len === undefined) return undefined;
+    offset += len;
+  }
+  return undefined;
+}
+
+/** The entries of a 1-D shape tensor the graph fixes (constants), undefined for the others. */
+function shapeEntries(
+  x: string,
+  producer: Map<string, onnx.INodeProto>,
+  rankOf: (x: string) => number | undefined,
+  ints: Map<string, number[]>,
+): (number | undefined)[] | undefined {
+  const v = ints.get(x);
+  if (v) return v;
+  const p = producer.get(x);
+  if (!p) return undefined;
+  const ins = p.input ?? [];
+  if (p.opType === 'Concat') {
+    const parts = ins.map((i) => shapeEntries(i, producer, rankOf, ints));
+    return parts.every((e) => e !== undefined) ? parts.flat() : undefined;
+  }
+  if (p.opType === 'Cast' || p.opType === 'Identity') return shapeEntries(ins[0], producer, rankOf, ints);
+  const len = vectorLength(x, producer, rankOf, ints);
+  return len === undefined ? undefined : Array<number | undefined>(len).fill(undefined);
 }
 
 /** Rank of a node's outputs where its op and input ranks say it; undefined otherwise. */

@@ -84,6 +84,8 @@ export class SegmentedGraph {
   private readonly types = new Map<string, { elem: number; rank: number }>();
   private readonly sessions = new Map<string, Built>();
   private plans?: (QueryBlockPlan | string)[];
+  /** The boundaries of the first run (the one-token probe when a model opens): small, kept for rank checks. */
+  private probe?: Boundaries;
   /** Block runs of each segment run by query blocks (tests count them; `runs` counts the segment once). */
   readonly blockRuns: number[];
 
@@ -149,6 +151,7 @@ export class SegmentedGraph {
       }
       await onSite(this.siteOutput(spec.index, out, variant));
     }
+    this.probe ??= boundaries;
     return { boundaries, outputs, cancelled: false };
   }
 
@@ -262,22 +265,62 @@ export class SegmentedGraph {
    * one read of the model; the rank of a boundary is known once the segment before it ran).
    */
   blockPlan(k: number, source: () => onnx.IModelProto = this.options.source): QueryBlockPlan | string {
-    if (!this.plans) {
+    this.plans ??= this.makePlans(source);
+    return this.plans[k];
+  }
+
+  /**
+   * Plans every segment's blocks; where the ops alone do not tell a tensor's rank (shapes
+   * computed at run time, as torch exports do), the ranks are read from a run of the segment
+   * on the boundaries of the first capture (the one-token probe when the model opened).
+   */
+  async prepareBlockPlans(source: () => onnx.IModelProto = this.options.source): Promise<void> {
+    if (this.plans) return;
+    let model: onnx.IModelProto | undefined;
+    const once = () => (model ??= source());
+    const plans = this.makePlans(once);
+    const probe = this.probe;
+    if (probe) {
+      for (let k = 0; k < plans.length; k++) {
+        if (typeof plans[k] !== 'string') continue;
+        const observed = await this.observeRanks(k, once(), probe).catch(() => undefined);
+        if (observed) plans[k] = this.makePlans(once, observed)[k];
+      }
+    }
+    this.plans = plans;
+  }
+
+  /** Runs segment k on small boundaries with every tensor as an output, and keeps their ranks. */
+  private async observeRanks(k: number, model: onnx.IModelProto, from: Boundaries): Promise<Map<string, number>> {
+    const spec = this.specs[k];
+    const outputs = [...new Set(spec.nodes.flatMap((n) => n.output ?? []).filter((o) => o))];
+    const session = await this.options.open(this.partModel(model, k, 'ranks', spec.nodes, spec.inputs, outputs, []));
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const name of spec.inputs) feeds[name] = this.fed(k, name, from);
+      const out = await session.run(feeds);
+      return new Map(Object.entries(out).map(([name, t]) => [name, (t as ort.Tensor).dims.length]));
+    } finally {
+      await session.release();
+    }
+  }
+
+  private makePlans(source: () => onnx.IModelProto, observed?: Map<string, number>): (QueryBlockPlan | string)[] {
+    {
       const model = source();
       const initializers = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', { ...t, rawData: t.dataType === 7 || t.dataType === 6 ? t.rawData : undefined }]));
       const rankOf = (name: string) => {
         const declared = this.graphInputs.get(name)?.type?.tensorType?.shape?.dim;
         return declared ? declared.length : this.types.get(name)?.rank;
       };
-      this.plans = this.specs.map((spec) => {
+      return this.specs.map((spec) => {
         try {
-          return planQueryBlocks(spec, initializers, rankOf, this.opset);
+          return planQueryBlocks(spec, initializers, rankOf, this.opset, observed);
         } catch (e) {
           return e instanceof Error ? e.message : String(e);
         }
       });
     }
-    return this.plans[k];
   }
 
   /**

@@ -103,6 +103,8 @@ describe('query blocks', function () {
     }],
     ['the GPT-2-small-shaped bench model (2 layers)', async () => makeGpt2SmallShaped(dir, { layers: 2, maxPositions: 64 })],
     ['the torch-exported GPT-2 (test/fixtures/torch-exports/gpt2-eager)', async () => 'test/fixtures/torch-exports/gpt2-eager/model.onnx'],
+    ['the torch-exported Llama (GQA, RoPE; test/fixtures/torch-exports/llama-gqa-sdpa)', async () => 'test/fixtures/torch-exports/llama-gqa-sdpa/model.onnx'],
+    ['the torch-exported BERT (test/fixtures/torch-exports/bert-eager)', async () => 'test/fixtures/torch-exports/bert-eager/model.onnx'],
   ];
   for (const [name, file] of onnxForms) {
     it(`${name}: blocked maps and reductions equal the whole capture`, async () => {
