@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModel } from '../../server/capture/openModel';
 import type { LayerReductions } from '../../server/capture/layerReductions';
@@ -14,7 +14,7 @@ import { checkLayerFits, queryBlockRows } from '../../server/capture/layerMemory
 import { UserError, type CaptureOptions, type LayerMap, type LayerRows, type OpenedModel } from '../../server/capture/types';
 import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
 import { openHuggingFaceModel } from '../../server/hf/hfModel';
-import { hfStyleGraph, torchStyleGraph } from '../helpers/attentionGraphs';
+import { attentionOpGraph, hfStyleGraph } from '../helpers/attentionGraphs';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
 import { writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
 import { maxDiff, segmentsOf } from '../helpers/segmentCheck';
@@ -140,8 +140,33 @@ describe('query blocks', function () {
   }
 
   it('a graph whose attention cannot run by blocks and does not fit is refused in one line naming the length it takes', async () => {
-    const f = join(dir, 'torch-style.onnx');
-    writeFileSync(f, torchStyleGraph({ layers: 2, seed: 5 }).bytes);
+    // The ONNX Attention op computes its probabilities inside one node: no rows to cut.
+    const f = join(dir, 'attention-op.onnx');
+    writeFileSync(f, attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 23 }).bytes);
+    const model = await openModel(f, { executionProvider: 'cpu' });
+    try {
+      const n = Math.ceil(Math.sqrt(freemem() / (4 * 2 * 4))) + 1000;
+      const ids = Array.from({ length: n }, (_, i) => i % 30);
+      await assert.rejects(model.capture({ ids }, { executionProvider: 'cpu', memoryBudgetBytes: 2 ** 20 }), (e: Error) => {
+        assert.ok(e instanceof UserError, e.message);
+        assert.ok(!e.message.includes('\n'), e.message);
+        const m = /^.*attention-op\.onnx: \d+ tokens need about .* cannot run by query blocks \(.+\); this model can take at most (\d+) tokens here \(--max-tokens\)$/.exec(e.message);
+        assert.ok(m, e.message);
+        assert.ok(Number(m[1]) < n && Number(m[1]) > 1000, e.message);
+        return true;
+      });
+      // A length that fits runs whole, even above the budget.
+      const maps: LayerMap[] = [];
+      await model.capture({ ids: ids.slice(0, 40) }, { executionProvider: 'cpu', memoryBudgetBytes: 1024, onLayer: (m) => void maps.push(m) });
+      assert.equal(maps.length, 2);
+      assert.deepEqual(segmentsOf(model).blockRuns, [0, 0]);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('the refusal names why the attention cannot run by blocks', () => {
+    const f = 'model.onnx';
     let message = '';
     try {
       checkLayerFits(12, 16384, f, 2 ** 30, 'Einsum node x after the attention scores has no known row form');
