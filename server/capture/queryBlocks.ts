@@ -144,7 +144,13 @@ export function planQueryBlocks(
     if (!p) continue;
     const data = (p.input ?? []).filter((x) => x && !constant.has(x));
     if (p.opType === 'MatMul' && data.length === 2) scores = p;
-    else if (SCORE_PATH.has(p.opType ?? '')) for (const x of data) if (!seen.has(x)) (seen.add(x), queue.push(x));
+    else if (SCORE_PATH.has(p.opType ?? '')) {
+      for (const x of data) {
+        if (seen.has(x)) continue;
+        seen.add(x);
+        queue.push(x);
+      }
+    }
   }
   if (!scores) return 'no MatMul of queries and keys found before the probabilities';
 
@@ -274,7 +280,7 @@ export function planQueryBlocks(
       const outRank = op === 'Unsqueeze' ? r + axes.length : r - axes.length;
       const norm = axes.map((x) => (x < 0 ? x + (op === 'Unsqueeze' ? outRank : r) : x));
       if (op === 'Squeeze' && norm.includes(pos)) return 'a Squeeze of the query rows';
-      let p = pos;
+      let p: number;
       if (op === 'Unsqueeze') {
         // Output position of input axis `pos`: the (pos+1)-th axis not inserted.
         let seenAxes = -1;
@@ -316,13 +322,12 @@ export function planQueryBlocks(
         setRows(at - shapeLen);
         continue;
       }
-      const shape = derived.has(ins[1])
-        ? ins[1]
-        : node('Concat', [
-            node('Slice', [ins[1], i64([0]), i64([pos])]),
-            BLOCK_ROWS_INPUT,
-            node('Slice', [ins[1], i64([pos + 1]), i64([shapeLen])]),
-          ], [intAttrProto('axis', 0)]);
+      // Else the row entry of the target shape (the full length, or 0/-1) becomes the block's rows.
+      const shape = node('Concat', [
+        node('Slice', [ins[1], i64([0]), i64([pos])]),
+        BLOCK_ROWS_INPUT,
+        node('Slice', [ins[1], i64([pos + 1]), i64([shapeLen])]),
+      ], [intAttrProto('axis', 0)]);
       block.push({ ...n, input: [ins[0], shape] });
       setRows(pos - shapeLen);
     } else if (op === 'Split') {
