@@ -249,7 +249,9 @@ export class SegmentedGraph {
 
   private async releaseVariantsBut(variant: SegmentVariant): Promise<void> {
     for (const [key, built] of [...this.sessions]) {
-      if (key.startsWith(`${variant}:`)) continue;
+      // A blocked layer's parts: the once part serves every variant, the block part its own.
+      const blockVariant = variant === 'reduced' ? 'reduced' : 'maps';
+      if (key.startsWith(`${variant}:`) || key.startsWith('once:') || key.startsWith(`block:${blockVariant}:`)) continue;
       this.sessions.delete(key);
       await built.session.release();
     }
