@@ -5,10 +5,12 @@
  * attention cannot run by blocks is refused in one line naming the largest length it takes.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
+import { captureToFolder } from '../../server/cli/captureRun';
 import type { LayerReductions } from '../../server/capture/layerReductions';
 import { checkLayerFits, queryBlockRows } from '../../server/capture/layerMemory';
 import { UserError, type CaptureOptions, type LayerMap, type LayerRows, type OpenedModel } from '../../server/capture/types';
@@ -116,6 +118,32 @@ describe('query blocks', function () {
       }
     });
   }
+
+  it('the CLI writes a blocked layer to its .npy block by block, equal to the whole capture', async () => {
+    const ids = [2, 9, 4, 30, 1, 5, 7, 11, 3, 8, 6, 12, 14];
+    const model = await openModel('samples/tiny-gpt/model.onnx', { executionProvider: 'cpu' });
+    let whole: Captured;
+    try {
+      whole = await capture(model, ids, {});
+    } finally {
+      await model.dispose();
+    }
+    const out = join(dir, 'cli-blocks');
+    const o = await captureToFolder({ model: 'samples/tiny-gpt/model.onnx', input: { ids }, out, executionProvider: 'cpu', memoryBudgetBytes: 4 * 4 * ids.length * 4 * 4 });
+    try {
+      assert.equal(o.result.segmentRuns, 2);
+      assert.deepEqual(segmentsOf(o.model).blockRuns, [4, 4], 'rows 0-3, 4-7, 8-11, 12');
+      assert.deepEqual(o.files, ['layer_0.npy', 'layer_1.npy']);
+      whole.maps.forEach((m, i) => {
+        const { data, shape } = readNpy(join(out, `layer_${i}.npy`));
+        assert.deepEqual(shape, [m.heads, m.queries, m.keys]);
+        assert.ok(maxDiff(data, m.data) < 1e-6, `layer_${i}.npy`);
+      });
+      assert.deepEqual(readdirSync(out).filter((f) => f.includes('partial')), []);
+    } finally {
+      await o.model.dispose();
+    }
+  });
 
   const hfForms: [string, () => { config: object; tensors: Tensors; opts: FolderOptions; unprefixed?: string[] }][] = [
     ['the built gpt2 graph', () => ({ ...gpt2Fixture(), opts: { prefix: 'transformer.' } })],
