@@ -8,7 +8,7 @@ import { UserError } from './errors';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
-function header(shape: number[]): Buffer {
+export function npyHeaderBytes(shape: number[]): Buffer {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
   // The spec pads magic + version + length + dict + '\n' to a multiple of 64 bytes so the
@@ -28,7 +28,7 @@ function header(shape: number[]): Buffer {
 export const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** The float32 bytes in little-endian order; a view (no copy) on little-endian hosts. */
-function littleEndianBytes(data: Float32Array): Uint8Array {
+export function littleEndianBytes(data: Float32Array): Uint8Array {
   if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const body = Buffer.alloc(data.length * 4);
   for (let i = 0; i < data.length; i++) body.writeFloatLE(data[i], i * 4);
@@ -42,13 +42,13 @@ function checkShape(data: Float32Array, shape: number[]): void {
 
 export function encodeNpy(data: Float32Array, shape: number[]): Buffer {
   checkShape(data, shape);
-  return Buffer.concat([header(shape), littleEndianBytes(data)]);
+  return Buffer.concat([npyHeaderBytes(shape), littleEndianBytes(data)]);
 }
 
 /** Header and data as separate chunks: a layer map can be several GB, not worth copying. */
 export function npyChunks(data: Float32Array, shape: number[]): Uint8Array[] {
   checkShape(data, shape);
-  return [header(shape), littleEndianBytes(data)];
+  return [npyHeaderBytes(shape), littleEndianBytes(data)];
 }
 
 /** Header text in a message: a damaged file's bytes, quoted and short, so the message stays one line. */

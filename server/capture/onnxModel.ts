@@ -21,7 +21,7 @@ import { DEFAULT_TOP_K, reductionFeeds } from './reductionFeeds';
 import { fromGraph, fromMap } from './layerReductions';
 import { reductionDecoration } from './reductions';
 import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
-import { checkLayerFits } from './layerMemory';
+import { layerBlocks } from './blockedLayers';
 import { sampleRss } from './rssSampler';
 import type { CaptureInput, CaptureOptions, CaptureResult, LayerMap, OpenedModel } from './types';
 import { toFloat32 } from './tensorData';
@@ -111,7 +111,6 @@ class OnnxModel implements OpenedModel {
     options.onTokens?.(tokens, ids, target);
     const t1 = performance.now();
     const current = await this.session(options.executionProvider ?? this.current.setting, options.log);
-    checkLayerFits(this.info.heads, Math.max(ids.length, target?.ids.length ?? 0), this.path);
     const feeds = this.feeds(ids, target?.ids);
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
@@ -123,8 +122,14 @@ class OnnxModel implements OpenedModel {
     const pools = this.sites.map((s, i) => Math.max(1, Math.floor(options.poolFactor?.(s.index, this.info.layers[s.index].heads, shapes[i][0], shapes[i][1]) ?? 1)));
     // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
     const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
+    const blocked = await layerBlocks(
+      current.graph,
+      this.sites.map((s, i) => ({ index: s.index, kind: s.kind, heads: this.info.layers[s.index].heads, queries: shapes[i][0], keys: shapes[i][1], pool: pools[i] })),
+      options,
+      this.path,
+    );
     const fullVariant: SegmentVariant = inGraph && big ? 'heads' : 'maps';
-    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : fullVariant;
+    const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : blocked.any ? 'maps' : fullVariant;
     const extraFeeds = (k: number) => reductionFeeds(topK, pools[k]);
     let firstLayerMs: number | undefined;
     let run;
@@ -136,7 +141,14 @@ class OnnxModel implements OpenedModel {
           async (out) => {
             const site = this.sites[out.site];
             firstLayerMs ??= performance.now() - t0;
-            const map = out.probs ? this.layerMap(site, out.probs, options.log) : out.extra.head0 ? this.joinHeads(site, out.extra) : undefined;
+            const joined = blocked.joined(out.site);
+            const map = out.probs
+              ? this.layerMap(site, out.probs, options.log)
+              : out.extra.head0
+                ? this.joinHeads(site, out.extra)
+                : joined
+                  ? { index: site.index, kind: site.kind, ...attentionShape(Array.from(out.extra.dims.data as BigInt64Array, Number)), data: joined }
+                  : undefined;
             const shape = map ?? attentionShape(Array.from(out.extra.dims.data as BigInt64Array, Number));
             this.info.layers[site.index].heads = shape.heads;
             layers.push({ index: site.index, kind: site.kind, heads: shape.heads, source: site.nodeName });
@@ -150,6 +162,7 @@ class OnnxModel implements OpenedModel {
           },
           () => options.isCancelled?.() ?? false,
           extraFeeds,
+          blocked.blocks,
         ),
       );
     } finally {

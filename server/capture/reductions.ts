@@ -18,6 +18,12 @@ import type { SiteDecoration } from './segmentedGraph';
 /** Inputs every reduced segment is fed at each run. */
 export const POOL_INPUT = 'attention_inspector_pool';
 export const TOPK_INPUT = 'attention_inspector_topk';
+/**
+ * Absolute index of the first query row the probabilities hold: query blocks
+ * (server/capture/queryBlocks.ts) feed the block's start, whole maps 0. Distance, previous and
+ * self compare a row's index with its keys', so they need it.
+ */
+export const ROW_OFFSET_INPUT = 'attention_inspector_row_offset';
 
 /** Ops used here need opset 11 (Range, Pad with pads as input, Gather with negative indices). */
 export const MIN_REDUCTION_OPSET = 11;
@@ -60,7 +66,8 @@ export function reductionDecoration(probs: string, site: number, opset: number, 
   const rangeOf = (start: string, stop: string) => g.node('Range', [squeezed(start), squeezed(stop), g.i64('step', [1], [])]);
   const unsq = (x: string, axis: number) => (opset >= 13 ? g.node('Unsqueeze', [x, i64('unsq', [axis])]) : g.node('Unsqueeze', [x], { attrs: { axes: [axis] } }));
   const zero = i64('z', [0]);
-  const rq = g.node('Cast', [rangeOf(zero, Q)], { attrs: { to: 1 } });
+  const offset = g.input(ROW_OFFSET_INPUT, 'int64', [1]);
+  const rq = g.node('Cast', [g.node('Add', [rangeOf(zero, Q), offset])], { attrs: { to: 1 } });
   const rk = g.node('Cast', [rangeOf(zero, K)], { attrs: { to: 1 } });
   const dist = g.node('Abs', [g.node('Sub', [unsq(rq, 1), unsq(rk, 0)])]);
   const distance = sumRows(g.node('Mul', [P, dist]));
@@ -68,10 +75,15 @@ export function reductionDecoration(probs: string, site: number, opset: number, 
   // Diagonals by flat index: key q of row q sits at q * (K + 1); key q - 1 one before.
   const flat = g.node('Reshape', [P, i64('flat_shape', [0, -1])]);
   const K1 = g.node('Add', [K, i64('one_b', [1])]);
-  const minQK = g.node('Where', [g.node('Less', [Q, K]), Q, K]);
-  const minQK1 = g.node('Where', [g.node('Less', [Q, K1]), Q, K1]);
-  const selfIdx = g.node('Mul', [rangeOf(zero, minQK), K1]);
-  const prevIdx = g.node('Sub', [g.node('Mul', [rangeOf(i64('o', [1]), minQK1), K1]), i64('o2', [1])]);
+  // Row r of a block starting at row `offset` is query r + offset: its own key sits at
+  // r * (K + 1) + offset, the key before one earlier; rows whose key is past K have none.
+  const min = (a: string, b: string) => g.node('Where', [g.node('Less', [a, b]), a, b]);
+  const max = (a: string, b: string) => g.node('Where', [g.node('Less', [a, b]), b, a]);
+  const selfRows = min(Q, max(zero, g.node('Sub', [K, offset])));
+  const prevFirst = max(zero, g.node('Sub', [i64('o', [1]), offset]));
+  const prevEnd = max(prevFirst, min(Q, g.node('Sub', [K1, offset])));
+  const selfIdx = g.node('Add', [g.node('Mul', [rangeOf(zero, selfRows), K1]), offset]);
+  const prevIdx = g.node('Sub', [g.node('Add', [g.node('Mul', [rangeOf(prevFirst, prevEnd), K1]), offset]), i64('o2', [1])]);
   const diag = (idx: string) => overRows(g.node('Gather', [flat, idx], { attrs: { axis: 1 } }));
   const self = diag(selfIdx);
   const previous = diag(prevIdx);

@@ -12,7 +12,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { MIN_REDUCTION_OPSET } from './reductions';
+import { BLOCK_ROWS_INPUT, BLOCK_START_INPUT, planQueryBlocks, type QueryBlockPlan } from './queryBlocks';
+import { MIN_REDUCTION_OPSET, POOL_INPUT, ROW_OFFSET_INPUT } from './reductions';
 import { cutSegments, type SegmentSpec } from './segments';
 
 /**
@@ -45,6 +46,16 @@ export interface SegmentedGraphOptions {
 /** The activations a capture keeps: graph feeds and every tensor one segment passes on. */
 export type Boundaries = Map<string, ort.Tensor>;
 
+/**
+ * Query blocks for layers whose maps pass the memory budget (server/capture/queryBlocks.ts).
+ * `rows(k)`: rows per block for segment k, 0 to run it whole; `onRows` gets each block's
+ * probabilities [..., rows, keys] with its first row, in order, when the variant is `maps`.
+ */
+export interface BlockOptions {
+  rows: (k: number) => number;
+  onRows?: (k: number, start: number, probs: ort.Tensor) => Promise<void>;
+}
+
 export interface SiteOutput {
   site: number;
   /** The probabilities (maps variant). */
@@ -72,12 +83,18 @@ export class SegmentedGraph {
   private readonly opset: number;
   private readonly types = new Map<string, { elem: number; rank: number }>();
   private readonly sessions = new Map<string, Built>();
+  private plans?: (QueryBlockPlan | string)[];
+  /** The boundaries of the first run (the one-token probe when a model opens): small, kept for rank checks. */
+  private probe?: Boundaries;
+  /** Block runs of each segment run by query blocks (tests count them; `runs` counts the segment once). */
+  readonly blockRuns: number[];
 
   constructor(model: onnx.IModelProto, private readonly options: SegmentedGraphOptions) {
     const graph = model.graph ?? {};
     this.graphOutputs = (graph.output ?? []).map((o) => o.name ?? '').filter((n) => n && !options.sites.includes(n));
     this.specs = cutSegments(graph, options.sites, this.graphOutputs);
     this.runs = this.specs.map(() => 0);
+    this.blockRuns = this.specs.map(() => 0);
     this.graphInputs = new Map((graph.input ?? []).map((v) => [v.name ?? '', v]));
     this.opset = Number((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13);
   }
@@ -106,6 +123,7 @@ export class SegmentedGraph {
     onSite: (out: SiteOutput) => Promise<void>,
     isCancelled: () => boolean = () => false,
     extraFeeds: (k: number) => Record<string, ort.Tensor> = () => ({}),
+    blocks?: BlockOptions,
   ): Promise<{ boundaries: Boundaries; outputs: Record<string, ort.Tensor>; cancelled: boolean }> {
     const boundaries: Boundaries = new Map(Object.entries(feeds));
     const outputs: Record<string, ort.Tensor> = {};
@@ -116,6 +134,16 @@ export class SegmentedGraph {
     const source = () => (model ??= this.options.source());
     for (const spec of this.specs) {
       if (isCancelled()) return { boundaries, outputs, cancelled: true };
+      const rows = blocks?.rows(spec.index) ?? 0;
+      if (rows > 0) {
+        const { out, extra } = await this.runBlocks(spec.index, boundaries, variant === 'reduced' ? 'reduced' : 'maps', extraFeeds(spec.index), source, rows, blocks?.onRows);
+        for (const name of spec.outputs) {
+          boundaries.set(name, out[name]);
+          if (this.graphOutputs.includes(name)) outputs[name] = out[name];
+        }
+        await onSite({ site: spec.index, extra });
+        continue;
+      }
       const out = await this.runSegment(spec.index, boundaries, variant, extraFeeds(spec.index), source);
       for (const name of spec.outputs) {
         boundaries.set(name, out[name] as ort.Tensor);
@@ -123,6 +151,7 @@ export class SegmentedGraph {
       }
       await onSite(this.siteOutput(spec.index, out, variant));
     }
+    this.probe ??= boundaries;
     return { boundaries, outputs, cancelled: false };
   }
 
@@ -158,7 +187,7 @@ export class SegmentedGraph {
     const built = await this.session(k, variant, source);
     for (const d of built.decorations) {
       for (const v of d?.inputs ?? []) {
-        const t = extraFeeds[v.name ?? ''];
+        const t = extraFeeds[v.name ?? ''] ?? (v.name === ROW_OFFSET_INPUT ? rowOffset(0) : undefined);
         if (!t) throw new Error(`segment ${k}: no value fed for ${v.name}`);
         feeds[v.name ?? ''] = t;
       }
@@ -220,7 +249,9 @@ export class SegmentedGraph {
 
   private async releaseVariantsBut(variant: SegmentVariant): Promise<void> {
     for (const [key, built] of [...this.sessions]) {
-      if (key.startsWith(`${variant}:`)) continue;
+      // A blocked layer's parts: the once part serves every variant, the block part its own.
+      const blockVariant = variant === 'reduced' ? 'reduced' : 'maps';
+      if (key.startsWith(`${variant}:`) || key.startsWith('once:') || key.startsWith(`block:${blockVariant}:`)) continue;
       this.sessions.delete(key);
       await built.session.release();
     }
@@ -228,10 +259,266 @@ export class SegmentedGraph {
 
   resetCounts(): void {
     this.runs.fill(0);
+    this.blockRuns.fill(0);
+  }
+
+  /**
+   * Whether segment k can run by query blocks, or why not (one plan per segment, made from
+   * one read of the model; the rank of a boundary is known once the segment before it ran).
+   */
+  blockPlan(k: number, source: () => onnx.IModelProto = this.options.source): QueryBlockPlan | string {
+    this.plans ??= this.makePlans(source);
+    return this.plans[k];
+  }
+
+  /**
+   * Plans every segment's blocks; where the ops alone do not tell a tensor's rank (shapes
+   * computed at run time, as torch exports do), the ranks are read from a run of the segment
+   * on the boundaries of the first capture (the one-token probe when the model opened).
+   */
+  async prepareBlockPlans(source: () => onnx.IModelProto = this.options.source): Promise<void> {
+    if (this.plans) return;
+    let model: onnx.IModelProto | undefined;
+    const once = () => (model ??= source());
+    const plans = this.makePlans(once);
+    const probe = this.probe;
+    if (probe) {
+      for (let k = 0; k < plans.length; k++) {
+        if (typeof plans[k] !== 'string') continue;
+        const observed = await this.observeRanks(k, once(), probe).catch(() => undefined);
+        if (observed) plans[k] = this.makePlans(once, observed)[k];
+      }
+    }
+    this.plans = plans;
+  }
+
+  /** Runs segment k on small boundaries with every tensor as an output, and keeps their ranks. */
+  private async observeRanks(k: number, model: onnx.IModelProto, from: Boundaries): Promise<Map<string, number>> {
+    const spec = this.specs[k];
+    const outputs = [...new Set(spec.nodes.flatMap((n) => n.output ?? []).filter((o) => o))];
+    const session = await this.options.open(this.partModel(model, k, 'ranks', spec.nodes, spec.inputs, outputs, []));
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const name of spec.inputs) feeds[name] = this.fed(k, name, from);
+      const out = await session.run(feeds);
+      return new Map(Object.entries(out).map(([name, t]) => [name, (t as ort.Tensor).dims.length]));
+    } finally {
+      await session.release();
+    }
+  }
+
+  private makePlans(source: () => onnx.IModelProto, observed?: Map<string, number>): (QueryBlockPlan | string)[] {
+    {
+      const model = source();
+      const initializers = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', { ...t, rawData: t.dataType === 7 || t.dataType === 6 ? t.rawData : undefined }]));
+      const rankOf = (name: string) => {
+        const declared = this.graphInputs.get(name)?.type?.tensorType?.shape?.dim;
+        return declared ? declared.length : this.types.get(name)?.rank;
+      };
+      return this.specs.map((spec) => {
+        try {
+          return planQueryBlocks(spec, initializers, rankOf, this.opset, observed);
+        } catch (e) {
+          return e instanceof Error ? e.message : String(e);
+        }
+      });
+    }
+  }
+
+  /**
+   * Runs segment k by blocks of `rows` query rows: its once part, then one block run per
+   * range, the probabilities of each handed to `onRows` (maps) and the reductions combined as
+   * one whole run would have made them: row sums (stats) and column sums (colsum) add up,
+   * pooled rows (block rows are a multiple of the pool factor) follow each other.
+   */
+  private async runBlocks(
+    k: number,
+    boundaries: Boundaries,
+    variant: 'maps' | 'reduced',
+    extraFeeds: Record<string, ort.Tensor>,
+    source: () => onnx.IModelProto,
+    rows: number,
+    onRows?: (k: number, start: number, probs: ort.Tensor) => Promise<void>,
+  ): Promise<{ out: Record<string, ort.Tensor>; extra: Record<string, ort.Tensor> }> {
+    const plan = this.blockPlan(k, source);
+    if (typeof plan === 'string') throw new Error(`segment ${k} cannot run by query blocks: ${plan}`);
+    const onceFeeds: Record<string, ort.Tensor> = {};
+    for (const name of plan.onceInputs) onceFeeds[name] = this.fed(k, name, boundaries);
+    const onceKey = `once:${k}`;
+    let once = this.sessions.get(onceKey);
+    if (!once) {
+      const bytes = this.partModel(source(), k, 'once', plan.once, plan.onceInputs, plan.onceOutputs, []);
+      once = { session: await this.options.open(bytes), decorations: [] };
+      this.sessions.set(onceKey, once);
+    }
+    const made = plan.onceOutputs.length > 0 ? await once.session.run(onceFeeds) : {};
+    const local: Boundaries = new Map(boundaries);
+    for (const name of plan.onceOutputs) local.set(name, made[name] as ort.Tensor);
+    const out: Record<string, ort.Tensor> = {};
+    for (const name of this.specs[k].outputs) if (made[name]) out[name] = made[name] as ort.Tensor;
+
+    const blockKey = `block:${variant}:${k}`;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of plan.blockInputs) feeds[name] = this.fed(k, name, local);
+    let built = this.sessions.get(blockKey);
+    if (!built) {
+      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, variant, this.opset));
+      const outputs = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : [])];
+      const bytes = this.partModel(source(), k, 'block', plan.block, [...plan.blockInputs, BLOCK_START_INPUT, BLOCK_ROWS_INPUT], outputs, decorations);
+      built = { session: await this.options.open(bytes), decorations };
+      this.sessions.set(blockKey, built);
+    }
+    for (const d of built.decorations) for (const v of d?.inputs ?? []) if (v.name !== ROW_OFFSET_INPUT) feeds[v.name ?? ''] = extraFeeds[v.name ?? ''];
+    const queries = local.get(plan.queries)!;
+    const total = Number(queries.dims[queries.dims.length - 2]);
+    const assembled = new Map([...plan.rowOutputs].map(([name, axis]) => [name, new RowAssembler(total, axis)]));
+    const deco = built.decorations[0];
+    // At pool factor 1 the pooled map is the map itself, which nobody reads from a reduced run
+    // (layerReductions.ts keeps pooled maps above 1 only): not fetched, a block holds no copy.
+    const pool = extraFeeds[POOL_INPUT] ? Number((extraFeeds[POOL_INPUT].data as BigInt64Array)[0]) : 1;
+    const reductions = Object.entries(deco?.outputs ?? {}).filter(([key]) => pool > 1 || (key !== 'pooled' && key !== 'headsum'));
+    const fetches = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : []), ...reductions.map(([, name]) => name)];
+    const combined = new ReductionSum();
+    this.runs[k]++;
+    for (let start = 0; start < total; start += rows) {
+      const n = Math.min(rows, total - start);
+      feeds[BLOCK_START_INPUT] = rowOffset(start);
+      feeds[BLOCK_ROWS_INPUT] = rowOffset(n);
+      if (deco?.inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
+      const res = await built.session.run(feeds, fetches);
+      this.blockRuns[k]++;
+      for (const [name, a] of assembled) a.add(res[name] as ort.Tensor, start);
+      if (variant === 'maps') await onRows?.(k, start, res[this.specs[k].sites[0]] as ort.Tensor);
+      for (const [key, name] of reductions) combined.add(key, res[name] as ort.Tensor, total);
+    }
+    for (const [name, a] of assembled) out[name] = a.tensor();
+    return { out, extra: combined.tensors() };
+  }
+
+  private fed(k: number, name: string, from: Boundaries): ort.Tensor {
+    const t = from.get(name);
+    if (!t) throw new Error(`segment ${k}: boundary tensor ${name} was not kept`);
+    if (!this.types.has(name)) this.types.set(name, { elem: ELEM[t.type] ?? 1, rank: t.dims.length });
+    return t;
+  }
+
+  /** A model of some of segment k's nodes (its once or block part). */
+  private partModel(
+    model: onnx.IModelProto,
+    k: number,
+    part: string,
+    nodes: onnx.INodeProto[],
+    inputs: string[],
+    outputs: string[],
+    decorations: (SiteDecoration | undefined)[],
+  ): Uint8Array {
+    const graph = model.graph ?? {};
+    const reads = new Set(nodes.flatMap((n) => n.input ?? []));
+    const initializer = (graph.initializer ?? []).filter((t) => reads.has(t.name ?? ''));
+    const produced = new Set(nodes.flatMap((n) => n.output ?? []));
+    const index = (name: string): onnx.IValueInfoProto =>
+      name === BLOCK_START_INPUT || name === BLOCK_ROWS_INPUT ? { name, type: { tensorType: { elemType: 7, shape: { dim: [{ dimValue: 1 }] } } } } : this.inputInfo(name, k);
+    const extraOutputs = decorations.flatMap((d) => Object.values(d?.outputs ?? {}));
+    const seg = onnx.ModelProto.create({
+      ...model,
+      graph: onnx.GraphProto.create({
+        name: `${graph.name ?? 'graph'}_segment_${k}_${part}`,
+        node: [...nodes, ...decorations.flatMap((d) => d?.nodes ?? [])],
+        initializer: [...initializer, ...decorations.flatMap((d) => d?.initializers ?? [])],
+        input: [...inputs.map(index), ...decorations.flatMap((d) => d?.inputs ?? [])],
+        output: [...new Set([...outputs, ...extraOutputs])].map((name) => ({ name })),
+        // The block part's tensors hold `rows` rows, not the shapes the model declared for them.
+        valueInfo: part === 'once' ? (graph.valueInfo ?? []).filter((v) => produced.has(v.name ?? '') && !outputs.includes(v.name ?? '')) : [],
+      }),
+    });
+    return onnx.ModelProto.encode(seg).finish();
   }
 
   async release(): Promise<void> {
     for (const b of this.sessions.values()) await b.session.release();
     this.sessions.clear();
+  }
+}
+
+function rowOffset(n: number): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.of(BigInt(n)), [1]);
+}
+
+type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | BigUint64Array;
+
+/** Places row blocks of a tensor side by side on its row axis (`axis` < 0) as they come. */
+class RowAssembler {
+  private data?: Typed;
+  private dims: number[] = [];
+  private type = 'float32';
+
+  constructor(private readonly total: number, private readonly axis: number) {}
+
+  add(t: ort.Tensor, start: number): void {
+    const dims = t.dims.map(Number);
+    const p = dims.length + this.axis;
+    const inner = dims.slice(p + 1).reduce((a, b) => a * b, 1);
+    const outer = dims.slice(0, p).reduce((a, b) => a * b, 1);
+    const src = t.data as Typed;
+    if (!this.data) {
+      this.dims = dims.map((d, i) => (i === p ? this.total : d));
+      this.type = t.type;
+      const Ctor = src.constructor as new (n: number) => Typed;
+      this.data = new Ctor(outer * this.total * inner);
+    }
+    const rows = dims[p];
+    for (let o = 0; o < outer; o++) {
+      const from = o * rows * inner;
+      (this.data as Float32Array).set((src as Float32Array).subarray(from, from + rows * inner), (o * this.total + start) * inner);
+    }
+  }
+
+  tensor(): ort.Tensor {
+    return new ort.Tensor(this.type as 'float32', this.data as Float32Array, this.dims);
+  }
+}
+
+/**
+ * The reductions of blocks combined into those of the whole map (server/capture/reductions.ts):
+ * `stats` and `colsum` are sums over rows, so they add; `pooled` and `headsum` are per block of
+ * rows, so they follow each other on their row axis; `dims` is the whole map's shape.
+ */
+class ReductionSum {
+  private readonly sums = new Map<string, ort.Tensor>();
+  private readonly rows = new Map<string, ort.Tensor[]>();
+
+  add(key: string, t: ort.Tensor, totalRows: number): void {
+    if (key === 'dims') {
+      const d = BigInt64Array.from(t.data as BigInt64Array);
+      d[d.length - 2] = BigInt(totalRows);
+      this.sums.set(key, new ort.Tensor('int64', d, t.dims));
+    } else if (key === 'stats' || key === 'colsum') {
+      const prev = this.sums.get(key);
+      if (!prev) {
+        const Ctor = (t.data as Float32Array).constructor as new (x: ArrayLike<number>) => Float32Array;
+        this.sums.set(key, new ort.Tensor(t.type as 'float32', new Ctor(t.data as Float32Array), t.dims));
+      } else {
+        const acc = prev.data as Float32Array;
+        const x = t.data as Float32Array;
+        for (let i = 0; i < acc.length; i++) acc[i] += x[i];
+      }
+    } else {
+      this.rows.set(key, [...(this.rows.get(key) ?? []), t]);
+    }
+  }
+
+  tensors(): Record<string, ort.Tensor> {
+    const out: Record<string, ort.Tensor> = Object.fromEntries(this.sums);
+    for (const [key, parts] of this.rows) {
+      const total = parts.reduce((a, t) => a + Number(t.dims[t.dims.length - 2]), 0);
+      const a = new RowAssembler(total, -2);
+      let start = 0;
+      for (const t of parts) {
+        a.add(t, start);
+        start += Number(t.dims[t.dims.length - 2]);
+      }
+      out[key] = a.tensor();
+    }
+    return out;
   }
 }

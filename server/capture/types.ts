@@ -16,6 +16,18 @@ export interface LayerMap {
   data: Float32Array;
 }
 
+/** Rows start .. start + rows - 1 of a layer's map: C order [heads, rows, keys] of [heads, queries, keys]. */
+export interface LayerRows {
+  index: number;
+  kind: 'self' | 'cross';
+  heads: number;
+  queries: number;
+  keys: number;
+  start: number;
+  rows: number;
+  data: Float32Array;
+}
+
 export interface CaptureInput {
   text?: string;
   /** A UTF-8 text file, read only as far as tokenizing within maxTokens needs (--text-file). */
@@ -30,9 +42,8 @@ export interface CaptureOptions {
   maxTokens?: number;
   executionProvider?: ExecutionProviderSetting;
   /**
-   * The caller's bound on full maps it holds. The engine runs one segment per attention layer
-   * and hands each map over as its segment ends, so it holds one layer's map at a time whatever
-   * the bound; kept for callers that pass it through.
+   * The bound on one attention layer's [heads, n, n] tensors (default 512 MiB): a layer above it
+   * runs by blocks of query rows that fit it, where its graph allows (server/capture/queryBlocks.ts).
    */
   memoryBudgetBytes?: number;
   /** Checked between layers; when it returns true the run stops and resolves with cancelled. */
@@ -44,6 +55,13 @@ export interface CaptureOptions {
    * execution provider; only the reductions do (onReductions), and onLayer is not called.
    */
   maps?: 'full' | 'none';
+  /**
+   * 'full' maps of a layer run by query blocks (its map passes memoryBudgetBytes): when given,
+   * called for each block of rows in order instead of onLayer, so the whole map never sits in
+   * memory (the CLI writes it to its file block by block); when absent, the blocks are joined
+   * and onLayer gets the whole map.
+   */
+  onLayerRows?: (block: LayerRows) => void | Promise<void>;
   /** Called once per layer, right after its segment, with the statistics computed beside its map. */
   onReductions?: (r: LayerReductions) => void | Promise<void>;
   /** k of the top-k mass statistic (default 3, the panel's default). */

@@ -31,9 +31,10 @@ options:
                 stats.json (computed beside the probabilities; no full map leaves the provider)
   --max-tokens  refuse longer inputs (default: no limit)
   --memory-budget-mb
-                accepted for compatibility: the model runs once, one attention layer at a time,
-                and each layer file is written as soon as its layer is done, so maps never pile
-                up in memory.
+                bound on one attention layer's [heads, n, n] tensors (default 512): a layer
+                above it runs by blocks of query rows that fit, and its layer_<i>.npy is written
+                block by block, so a map never sits whole in memory. The model still runs once,
+                one attention layer at a time, each file written as soon as its layer is done.
   --verbose     print provider notes to stderr`;
 
 const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'string', 'ids-file': 'string', out: 'string', ep: 'string', 'max-tokens': 'string', 'memory-budget-mb': 'string', maps: 'string', 'target-text': 'string', 'target-ids': 'string', verbose: 'boolean', help: 'boolean' } as const;

@@ -12,6 +12,7 @@ import { requireRegularFile } from '../regularFile';
 import { UsageError, positiveInt, type Flags } from './args';
 import { parseIdList, readIdsFile, readTextFile } from './inputFiles';
 import { OutputFolder } from './outputFolder';
+import type { NpyRowWriter } from '../capture/npy';
 
 export const EXECUTION_PROVIDERS: ExecutionProviderSetting[] = ['auto', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'];
 
@@ -104,6 +105,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
   // Checked before the model loads: a bad --out is a one-line error, not a lost run.
   const folder = req.folder ?? openCaptureFolder(req.out, 'capture');
   const model = await openModel(req.model, { executionProvider: req.executionProvider, log: req.log });
+  const rowFiles = new Map<number, { file: string; writer: NpyRowWriter; commit: () => void }>();
   try {
     const files: string[] = [];
     const shapes: { index: number; kind: string; heads: number; queries: number; keys: number; file: string }[] = [];
@@ -121,6 +123,21 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       },
       maps: req.maps ?? 'full',
       onReductions: (r) => void (stats[r.index] = statsJson(r)),
+      // Layers run by query blocks: each block's rows go to the layer's file as they come.
+      onLayerRows: (block) => {
+        let open = rowFiles.get(block.index);
+        if (!open) {
+          const file = block.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
+          open = { file, ...folder.npyRows(file, [block.heads, block.queries, block.keys]) };
+          rowFiles.set(block.index, open);
+        }
+        open.writer.writeRows(block.start, block.rows, block.data);
+        if (!open.writer.complete) return;
+        open.commit();
+        rowFiles.delete(block.index);
+        files.push(open.file);
+        shapes.push({ index: block.index, kind: block.kind, heads: block.heads, queries: block.queries, keys: block.keys, file: open.file });
+      },
       onLayer: (map) => {
         const file = map.kind === 'cross' ? `cross_${cross++}.npy` : `layer_${self++}.npy`;
         folder.writeNpy(file, map.data, [map.heads, map.queries, map.keys]);
@@ -156,6 +173,7 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
     if (!req.folder) folder.finish(summary);
     return { model, result, files, summary };
   } catch (e) {
+    for (const open of rowFiles.values()) open.writer.discard();
     await model.dispose();
     throw e;
   }

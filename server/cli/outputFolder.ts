@@ -18,6 +18,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, s
 import { join } from 'node:path';
 import { UserError } from '../../common/errors';
 import { npyChunks } from '../../common/npy';
+import { NpyRowWriter } from '../capture/npy';
 import { commitPartial, partialName, sweepPartialFiles, writeError, writePartial } from '../files/atomicWrite';
 import { UsageError } from './args';
 
@@ -130,6 +131,20 @@ export class OutputFolder {
 
   writeNpy(name: string, data: Float32Array, shape: number[]): void {
     this.commit(name, npyChunks(data, shape));
+  }
+
+  /** A map written by blocks of rows (npy.ts); committed, and listed, by calling `commit`. */
+  npyRows(name: string, shape: [number, number, number]): { writer: NpyRowWriter; commit: () => void } {
+    if (!isPlainName(name) || name === this.summaryFile) throw new Error(`bad output name ${name}`);
+    const writer = new NpyRowWriter(this.path(name), shape);
+    return {
+      writer,
+      commit: () => {
+        this.claim();
+        writer.commit();
+        this.written.add(name);
+      },
+    };
   }
 
   /** Stale files removed, then the summary written last with `files` listing the run's files. */

@@ -11,6 +11,7 @@ import { resolveIds } from '../capture/captureInput';
 import { fromGraph, fromMap } from '../capture/layerReductions';
 import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
 import { checkLayerFits } from '../capture/layerMemory';
+import { layerBlocks } from '../capture/blockedLayers';
 import { sampleRss } from '../capture/rssSampler';
 import type { CaptureInput, CaptureOptions, CaptureResult, OpenedModel } from '../capture/types';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
@@ -78,12 +79,15 @@ export class HfModel implements OpenedModel {
       this.setting = wanted;
       loadMs = performance.now() - t1;
     }
-    checkLayerFits(this.cfg.heads, ids.length, this.path);
     const t2 = performance.now();
     const rss = sampleRss();
     const layers: LayerInfo[] = [];
     const topK = options.topK ?? DEFAULT_TOP_K;
     const pools = this.info.layers.map((l) => Math.max(1, Math.floor(options.poolFactor?.(l.index, l.heads, ids.length, ids.length) ?? 1)));
+    // Segmented runs take query blocks above the memory budget; layer mode refuses what does not fit.
+    const layerPlans = this.info.layers.map((l, i) => ({ index: l.index, kind: 'self' as const, heads: l.heads, queries: ids.length, keys: ids.length, pool: pools[i] }));
+    const blocked = this.runner.segments ? await layerBlocks(this.runner.segments, layerPlans, options, this.path) : undefined;
+    if (!blocked) checkLayerFits(this.cfg.heads, ids.length, this.path);
     let firstLayerMs: number | undefined;
     let out;
     try {
@@ -91,9 +95,11 @@ export class HfModel implements OpenedModel {
         isCancelled: () => options.isCancelled?.() ?? false,
         maps: options.maps,
         extraFeeds: (k) => reductionFeeds(topK, pools[k]),
-        onLayer: async (index, data, dims, extra) => {
+        ...(blocked ? { blocks: blocked.blocks } : {}),
+        onLayer: async (index, probs, dims, extra) => {
           firstLayerMs ??= performance.now() - t0;
-          const [, heads, queries, keys] = dims;
+          const [heads, queries, keys] = dims.slice(-3);
+          const data = probs ?? blocked?.joined(index);
           layers.push(this.info.layers[index]);
           const map = data ? { index, kind: 'self' as const, heads, queries, keys, data } : undefined;
           if (options.onReductions) {

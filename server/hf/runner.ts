@@ -11,7 +11,7 @@ import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { createSession, type ProviderSession } from '../capture/executionProvider';
 import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
 import { reductionDecoration } from '../capture/reductions';
-import { SegmentedGraph, type SegmentVariant } from '../capture/segmentedGraph';
+import { SegmentedGraph, type BlockOptions, type SegmentVariant } from '../capture/segmentedGraph';
 import { UserError, firstLine } from '../../common/errors';
 import type { WeightNeed } from './binder';
 import { buildStage, type BuiltStage, type Stage } from './buildModel';
@@ -28,6 +28,8 @@ export interface RunHooks {
   maps?: 'full' | 'none';
   /** The reductions' feeds for layer k (top-k, pool factor). */
   extraFeeds?: (k: number) => Record<string, ort.Tensor>;
+  /** Layers run by query blocks (segmented runs; server/capture/blockedLayers.ts). */
+  blocks?: BlockOptions;
 }
 
 export interface RunOutput {
@@ -126,6 +128,7 @@ export async function wholeRunner(
             ),
           () => hooks.isCancelled(),
           hooks.extraFeeds ?? probeFeeds,
+          hooks.blocks,
         ),
       );
       const recompute = async (layer: number) => {

@@ -1,0 +1,209 @@
+/**
+ * Query blocks: a layer whose maps pass the memory budget runs by blocks of query rows
+ * (server/capture/queryBlocks.ts). The maps and every reduction must equal the unblocked
+ * capture of the same model within 1e-6, each segment still counts one run, and a graph whose
+ * attention cannot run by blocks is refused in one line naming the largest length it takes.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { freemem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readNpy } from '../../server/capture/npy';
+import { openModel } from '../../server/capture/openModel';
+import { captureToFolder } from '../../server/cli/captureRun';
+import type { LayerReductions } from '../../server/capture/layerReductions';
+import { checkLayerFits, queryBlockRows } from '../../server/capture/layerMemory';
+import type { CaptureOptions, LayerMap, LayerRows, OpenedModel } from '../../server/capture/types';
+import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
+import { openHuggingFaceModel } from '../../server/hf/hfModel';
+import { attentionOpGraph, hfStyleGraph } from '../helpers/attentionGraphs';
+import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
+import { maxDiff, segmentsOf } from '../helpers/segmentCheck';
+import { UserError } from '../../common/errors';
+
+interface Captured {
+  maps: LayerMap[];
+  reductions: LayerReductions[];
+  rows: LayerRows[];
+}
+
+async function capture(model: OpenedModel, ids: number[], options: CaptureOptions): Promise<Captured> {
+  const maps: LayerMap[] = [];
+  const reductions: LayerReductions[] = [];
+  const rows: LayerRows[] = [];
+  await model.capture({ ids }, { ...options, executionProvider: 'cpu', onLayer: (m) => void maps.push(m), onReductions: (r) => void reductions.push(r) });
+  return { maps, reductions, rows };
+}
+
+function sameReductions(a: LayerReductions, b: LayerReductions, what: string): void {
+  for (const key of Object.keys(a.stats) as (keyof LayerReductions['stats'])[]) {
+    a.stats[key].forEach((x, h) => assert.ok(Number.isNaN(x) ? Number.isNaN(b.stats[key][h]) : Math.abs(x - b.stats[key][h]) < 1e-6, `${what}: ${key} of head ${h}: ${x} vs ${b.stats[key][h]}`));
+  }
+  assert.ok(maxDiff(a.columnMeans, b.columnMeans) < 1e-6, `${what}: column means`);
+  assert.equal(!!a.pooled, !!b.pooled, `${what}: pooled maps`);
+  if (a.pooled && b.pooled) {
+    assert.deepEqual([a.pooled.rows, a.pooled.cols], [b.pooled.rows, b.pooled.cols]);
+    assert.ok(maxDiff(a.pooled.max, b.pooled.max) < 1e-6, `${what}: pooled maxima`);
+    assert.ok(maxDiff(a.pooled.headMean, b.pooled.headMean) < 1e-6, `${what}: mean over heads`);
+  }
+}
+
+/**
+ * Captures `ids` whole and by blocks (a budget of a few rows), full maps and reductions only,
+ * and compares; returns the block runs per segment of the blocked full-map capture.
+ */
+async function checkBlocked(model: OpenedModel, ids: number[], budgetRows = 3): Promise<number[]> {
+  const heads = model.info.heads;
+  const n = ids.length;
+  const budget = 4 * heads * n * 4 * budgetRows;
+  assert.equal(queryBlockRows(heads, n, n, budget), budgetRows);
+  const segments = segmentsOf(model);
+  const whole = await capture(model, ids, {});
+  segments.resetCounts();
+  const blocked = await capture(model, ids, { memoryBudgetBytes: budget });
+  assert.deepEqual(segments.runs, segments.runs.map(() => 1), 'each segment counts one run');
+  const blockRuns = [...segments.blockRuns];
+  assert.ok(blockRuns.every((r) => r === Math.ceil(n / budgetRows)), `block runs ${blockRuns.join(',')}`);
+  assert.equal(blocked.maps.length, whole.maps.length);
+  whole.maps.forEach((m, i) => {
+    assert.deepEqual([blocked.maps[i].heads, blocked.maps[i].queries, blocked.maps[i].keys], [m.heads, m.queries, m.keys]);
+    assert.ok(maxDiff(blocked.maps[i].data, m.data) < 1e-6, `layer ${i} map: ${maxDiff(blocked.maps[i].data, m.data)}`);
+    sameReductions(blocked.reductions[i], whole.reductions[i], `layer ${i}`);
+  });
+  // Reductions only, with pooled maps at a factor that divides the block rows.
+  const pool = (_l: number, _h: number, _q: number, _k: number) => 2;
+  const wholeReduced = await capture(model, ids, { maps: 'none', poolFactor: pool });
+  const blockedReduced = await capture(model, ids, { maps: 'none', poolFactor: pool, memoryBudgetBytes: 4 * heads * n * 4 * 4 });
+  wholeReduced.reductions.forEach((r, i) => sameReductions(blockedReduced.reductions[i], r, `layer ${i}, pooled`));
+  // Streamed rows: in order, covering every row once, equal to the whole map's rows.
+  const rows: LayerRows[] = [];
+  await model.capture({ ids }, { executionProvider: 'cpu', memoryBudgetBytes: budget, onLayerRows: (b) => void rows.push(b), onLayer: () => assert.fail('blocked layers stream rows') });
+  for (const m of whole.maps) {
+    const mine = rows.filter((b) => b.index === m.index);
+    assert.deepEqual(mine.map((b) => b.start), Array.from({ length: Math.ceil(n / budgetRows) }, (_, i) => i * budgetRows));
+    for (const b of mine) {
+      for (let h = 0; h < m.heads; h++) {
+        const want = m.data.subarray((h * n + b.start) * n, (h * n + b.start + b.rows) * n);
+        assert.ok(maxDiff(b.data.subarray(h * b.rows * n, (h + 1) * b.rows * n), want) < 1e-6, `layer ${m.index} rows from ${b.start}, head ${h}`);
+      }
+    }
+  }
+  return blockRuns;
+}
+
+describe('query blocks', function () {
+  this.timeout(120000);
+  const dir = mkdtempSync(join(tmpdir(), 'attn-blocks-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const onnxForms: [string, () => Promise<string>][] = [
+    ['the hand-wired sample model (samples/tiny-gpt)', async () => 'samples/tiny-gpt/model.onnx'],
+    ['a Hugging Face-style export (mask input, [batch, heads, q, k])', async () => {
+      const f = join(dir, 'hf-style.onnx');
+      writeFileSync(f, hfStyleGraph({ layers: 2, heads: 2, headDim: 4, seed: 21 }).bytes);
+      return f;
+    }],
+    ['the GPT-2-small-shaped bench model (2 layers)', async () => makeGpt2SmallShaped(dir, { layers: 2, maxPositions: 64 })],
+    ['the torch-exported GPT-2 (test/fixtures/torch-exports/gpt2-eager)', async () => 'test/fixtures/torch-exports/gpt2-eager/model.onnx'],
+    ['the torch-exported Llama (GQA, RoPE; test/fixtures/torch-exports/llama-gqa-sdpa)', async () => 'test/fixtures/torch-exports/llama-gqa-sdpa/model.onnx'],
+    ['the torch-exported BERT (test/fixtures/torch-exports/bert-eager)', async () => 'test/fixtures/torch-exports/bert-eager/model.onnx'],
+  ];
+  for (const [name, file] of onnxForms) {
+    it(`${name}: blocked maps and reductions equal the whole capture`, async () => {
+      const model = await openModel(await file(), { executionProvider: 'cpu' });
+      try {
+        await checkBlocked(model, [2, 9, 4, 30, 1, 5, 7, 11, 3, 8, 6]);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+
+  it('the CLI writes a blocked layer to its .npy block by block, equal to the whole capture', async () => {
+    const ids = [2, 9, 4, 30, 1, 5, 7, 11, 3, 8, 6, 12, 14];
+    const model = await openModel('samples/tiny-gpt/model.onnx', { executionProvider: 'cpu' });
+    let whole: Captured;
+    try {
+      whole = await capture(model, ids, {});
+    } finally {
+      await model.dispose();
+    }
+    const out = join(dir, 'cli-blocks');
+    const o = await captureToFolder({ model: 'samples/tiny-gpt/model.onnx', input: { ids }, out, executionProvider: 'cpu', memoryBudgetBytes: 4 * 4 * ids.length * 4 * 4 });
+    try {
+      assert.equal(o.result.segmentRuns, 2);
+      assert.deepEqual(segmentsOf(o.model).blockRuns, [4, 4], 'rows 0-3, 4-7, 8-11, 12');
+      assert.deepEqual(o.files, ['layer_0.npy', 'layer_1.npy']);
+      whole.maps.forEach((m, i) => {
+        const { data, shape } = readNpy(join(out, `layer_${i}.npy`));
+        assert.deepEqual(shape, [m.heads, m.queries, m.keys]);
+        assert.ok(maxDiff(data, m.data) < 1e-6, `layer_${i}.npy`);
+      });
+      assert.deepEqual(readdirSync(out).filter((f) => f.includes('partial')), []);
+    } finally {
+      await o.model.dispose();
+    }
+  });
+
+  const hfForms: [string, () => { config: object; tensors: Tensors; opts: FolderOptions; unprefixed?: string[] }][] = [
+    ['the built gpt2 graph', () => ({ ...gpt2Fixture(), opts: { prefix: 'transformer.' } })],
+    ['the built llama graph (grouped-query attention, RoPE)', () => ({ ...llamaFixture({ heads: 4, kvHeads: 2 }), opts: {} })],
+    ['the built bert graph (bidirectional, padding mask)', () => {
+      const { config, tensors, heads } = bertFixture('bert');
+      return { config, tensors, opts: { prefix: 'bert.' }, unprefixed: heads };
+    }],
+  ];
+  for (const [name, fixture] of hfForms) {
+    it(`${name}: blocked maps and reductions equal the whole capture`, async () => {
+      const f = fixture();
+      const folder = join(dir, name.replace(/\W+/g, '_'));
+      writeHfFolder(folder, f.config, f.tensors, f.opts, f.unprefixed ?? []);
+      const model = await openHuggingFaceModel(folder, { executionProvider: 'cpu', layerByLayer: false });
+      try {
+        await checkBlocked(model, [3, 17, 5, 0, 22, 9, 31, 5, 12, 1, 7]);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+
+  it('a graph whose attention cannot run by blocks and does not fit is refused in one line naming the length it takes', async () => {
+    // The ONNX Attention op computes its probabilities inside one node: no rows to cut.
+    const f = join(dir, 'attention-op.onnx');
+    writeFileSync(f, attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 23 }).bytes);
+    const model = await openModel(f, { executionProvider: 'cpu' });
+    try {
+      const n = Math.ceil(Math.sqrt(freemem() / (4 * 2 * 4))) + 1000;
+      const ids = Array.from({ length: n }, (_, i) => i % 30);
+      await assert.rejects(model.capture({ ids }, { executionProvider: 'cpu', memoryBudgetBytes: 2 ** 20 }), (e: Error) => {
+        assert.ok(e instanceof UserError, e.message);
+        assert.ok(!e.message.includes('\n'), e.message);
+        const m = /^.*attention-op\.onnx: \d+ tokens need about .* cannot run by query blocks \(.+\); this model can take at most (\d+) tokens here \(--max-tokens\)$/.exec(e.message);
+        assert.ok(m, e.message);
+        assert.ok(Number(m[1]) < n && Number(m[1]) > 1000, e.message);
+        return true;
+      });
+      // A length that fits runs whole, even above the budget.
+      const maps: LayerMap[] = [];
+      await model.capture({ ids: ids.slice(0, 40) }, { executionProvider: 'cpu', memoryBudgetBytes: 1024, onLayer: (m) => void maps.push(m) });
+      assert.equal(maps.length, 2);
+      assert.deepEqual(segmentsOf(model).blockRuns, [0, 0]);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('the refusal names why the attention cannot run by blocks', () => {
+    const f = 'model.onnx';
+    let message = '';
+    try {
+      checkLayerFits(12, 16384, f, 2 ** 30, 'Einsum node x after the attention scores has no known row form');
+    } catch (e) {
+      assert.ok(e instanceof UserError);
+      message = e.message;
+    }
+    assert.match(message, /cannot run by query blocks \(Einsum .*\); this model can take at most \d+ tokens here/);
+    assert.ok(!message.includes('\n'));
+  });
+});
