@@ -163,29 +163,65 @@ export function reductionDecoration(
   g.node('Identity', [shape], { outputs: ['dims'] });
   g.node('Identity', [reduce(g, 'ReduceSum', P, [1])], { outputs: ['colsum'] });
 
+  let distance: string;
   if (parts.pooled) {
     const b = g.input(POOL_INPUT, 'int64', [1]);
     const padQ = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [Q, b])]), b]);
     const padK = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [K, b])]), b]);
-    const pads = g.node('Concat', [i64(g, 'pads0', [0, 0, 0, 0]), padQ, padK], { attrs: { axis: 0 } });
-    const padded = g.node('Pad', [P, pads]);
     const R = g.node('Div', [g.node('Add', [Q, padQ]), b]);
     const C = g.node('Div', [g.node('Add', [K, padK]), b]);
-    // Two contiguous reductions, keys then rows: one over axes (2, 4) of [H, R, b, C, b] is a
-    // strided walk that cost 3x the whole forward at 8,192 tokens.
-    const Qp = g.node('Add', [Q, padQ]);
-    const keyBlocks = g.node('Reshape', [padded, g.node('Concat', [i64(g, 'm1', [-1]), Qp, C, b], { attrs: { axis: 0 } })]);
-    const rowBlocks = (x: string) => g.node('Reshape', [x, g.node('Concat', [i64(g, 'm2', [-1]), R, b, C], { attrs: { axis: 0 } })]);
-    const maxOverKeys = reduce(g, 'ReduceMax', keyBlocks, [3]); // [H, Q', C]
-    const blockMax = reduce(g, 'ReduceMax', rowBlocks(maxOverKeys), [2]); // [H, R, C]
+    // Rows first: the b rows of a block are contiguous, so reducing over them walks the map
+    // once in order; only the [H, R, K] result is then padded and reduced over key blocks. Only
+    // the rows are padded in the full map (zeros: probabilities are never negative).
+    const padded = g.node('Pad', [P, g.node('Concat', [i64(g, 'pads0', [0, 0, 0, 0]), padQ, i64(g, 'pads1', [0])], { attrs: { axis: 0 } })]);
+    const rowBlocks = g.node('Reshape', [padded, g.node('Concat', [i64(g, 'm1', [-1]), R, b, K], { attrs: { axis: 0 } })]); // [H, R, b, K]
+    const keyBlocks = (x: string, lead: string[]) => {
+      const pads = g.node('Concat', [i64(g, 'kpads0', Array(lead.length * 2 + 1).fill(0)), padK], { attrs: { axis: 0 } });
+      return g.node('Reshape', [g.node('Pad', [x, pads]), g.node('Concat', [...lead, C, b], { attrs: { axis: 0 } })]);
+    };
+    const H = i64(g, 'm2', [-1]);
+    const blockMax = reduce(g, 'ReduceMax', keyBlocks(reduce(g, 'ReduceMax', rowBlocks, [2]), [H, R]), [3]); // [H, R, C]
     g.node('Identity', [blockMax], { outputs: ['pooled'] });
-    const sumOverKeys = reduce(g, 'ReduceSum', keyBlocks, [3]);
-    g.node('Identity', [reduce(g, 'ReduceSum', rowBlocks(sumOverKeys), [0, 2])], { outputs: ['headsum'] });
+    const rowSums = reduce(g, 'ReduceSum', reduce(g, 'ReduceSum', rowBlocks, [2]), [0]); // [R, K]
+    g.node('Identity', [reduce(g, 'ReduceSum', keyBlocks(rowSums, [R]), [2])], { outputs: ['headsum'] });
     outputs.pooled = 'pooled';
     outputs.headsum = 'headsum';
 
+    // Σ (q − k) p per row from one MatMul of the row blocks with [1, k − r·b] per key (mass and
+    // key moment, relative to the block's first row so that a head looking near the diagonal
+    // does not subtract two numbers near q), then in float64 (q − r·b) m − Σ (k − r·b) p.
+    const kk = rk;
+    const rb = g.node('Cast', [g.node('Mul', [rangeOf(g, zero, R), b])], { attrs: { to: 1 } });
+    const moment = g.node('Sub', [unsq(g, kk, 0), unsq(g, rb, 1)]); // [R, K]
+    const ones = g.node('Expand', [g.scalar('one_f', 1), g.node('Concat', [R, K], { attrs: { axis: 0 } })]);
+    const weights = g.node('Concat', [unsq(g, ones, 2), unsq(g, moment, 2)], { attrs: { axis: 2 } }); // [R, K, 2]
+    const both = g.node('MatMul', [rowBlocks, weights]); // [H, R, b, 2]
+    const m = double(g, g.node('Gather', [both, i64(g, 'col0', [0])], { attrs: { axis: 3 } }));
+    const km = double(g, g.node('Gather', [both, i64(g, 'col1', [1])], { attrs: { axis: 3 } }));
+    const offset = g.node('Reshape', [g.node('Cast', [rangeOf(g, zero, b)], { attrs: { to: 11 } }), i64(g, 'col_shape', [-1, 1])]); // [b, 1]
+    const signed = reduce(g, 'ReduceSum', g.node('Sub', [g.node('Mul', [m, offset]), km]), [1, 2, 3]); // [H]
+    // |q − k| = (q − k) + 2 (k − q) where k > q. Cells above the diagonal lie in blocks right of
+    // the diagonal block (all their cells) or in it (those with k > q): the block maxima tell
+    // whether any of the first kind holds mass; then the exact |q − k| product is taken.
+    const rr = unsq(g, rangeOf(g, zero, R), 1);
+    const cc = unsq(g, rangeOf(g, zero, C), 0);
+    const aboveMask = g.node('Greater', [cc, rr]); // [R, C]
+    const aboveBlocks = reduce(g, 'ReduceMax', g.node('Where', [aboveMask, blockMax, g.scalar('zero_f', 0)]), [0, 1, 2]);
+    // Otherwise only the diagonal block's cells of each row count: keys ⌊q/b⌋·b + t, q < key < K.
+    const qs = rangeOf(g, zero, Q);
+    const keys = g.node('Add', [unsq(g, g.node('Mul', [g.node('Div', [qs, b]), b]), 1), unsq(g, rangeOf(g, zero, b), 0)]); // [Q, b]
+    const inKeys = g.node('Less', [keys, K]);
+    const above = g.node('And', [g.node('Greater', [keys, unsq(g, qs, 1)]), inKeys]);
+    const lastKey = g.node('Sub', [K, i64(g, 'one_c', [1])]);
+    const cellIdx = g.node('Reshape', [g.node('Add', [g.node('Where', [inKeys, keys, lastKey]), unsq(g, g.node('Mul', [qs, K]), 1)]), i64(g, 'flat1', [-1])]);
+    const twice = g.node('Mul', [g.node('Sub', [keys, unsq(g, qs, 1)]), i64(g, 'two', [2])]);
+    const weight = g.node('Cast', [g.node('Reshape', [g.node('Where', [above, twice, i64(g, 'zero_w', [0])]), i64(g, 'flat2', [-1])])], { attrs: { to: 11 } });
+    const band = double(g, g.node('Gather', [flat, cellIdx], { attrs: { axis: 1 } })); // [H, Q·b]
+    const banded = g.node('Add', [signed, reduce(g, 'ReduceSum', g.node('Mul', [band, weight]), [1])]);
+    distance = choose(g.node('Greater', [aboveBlocks, g.scalar('zero_g', 0)]), fullDistance, (bb) => bb.node('Identity', [banded]));
+  } else {
+    distance = fullDistance(g);
   }
-  const distance = fullDistance(g);
   const column = (x: string) => unsq(g, x, 1);
   g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: ['stats'] });
 
