@@ -128,7 +128,8 @@ export function reductionDecoration(
     const top = g.node('Gather', [topIndices, i64(g, 'first_col', [0])], { attrs: { axis: 2 } }); // [H, Q, 1]
     const sTop = g.node('GatherElements', [S, top], { attrs: { axis: 2 } });
     const pTop = g.node('Gather', [topValues, i64(g, 'first_val', [0])], { attrs: { axis: 2 } });
-    const dot = reduce(g, 'ReduceSum', g.node('Mul', [P, S]), [2], 1);
+    // S first: the Mul is S's last reader, so its output may take S's buffer instead of a fresh one.
+    const dot = reduce(g, 'ReduceSum', g.node('Mul', [S, P]), [2], 1);
     // Per row, in float64: m (s_j − log p_j) − Σ p s.
     const lse = g.node('Sub', [double(g, sTop), double(g, g.node('Log', [pTop]))]);
     const rows = g.node('Sub', [g.node('Mul', [double(g, mass), lse]), double(g, dot)]);
@@ -173,7 +174,9 @@ export function reductionDecoration(
     // Rows first: the b rows of a block are contiguous, so reducing over them walks the map
     // once in order; only the [H, R, K] result is then padded and reduced over key blocks. Only
     // the rows are padded in the full map (zeros: probabilities are never negative).
-    const padded = g.node('Pad', [P, g.node('Concat', [i64(g, 'pads0', [0, 0, 0, 0]), padQ, i64(g, 'pads1', [0])], { attrs: { axis: 0 } })]);
+    // Zero rows appended by Concat: a plain copy per head, half the time Pad took here.
+    const zeroRows = g.node('ConstantOfShape', [g.node('Concat', [g.node('Gather', [g.node('Shape', [P]), i64(g, 'head_axis', [0])], { attrs: { axis: 0 } }), padQ, K], { attrs: { axis: 0 } })]);
+    const padded = g.node('Concat', [P, zeroRows], { attrs: { axis: 1 } });
     const rowBlocks = g.node('Reshape', [padded, g.node('Concat', [i64(g, 'm1', [-1]), R, b, K], { attrs: { axis: 0 } })]); // [H, R, b, K]
     const keyBlocks = (x: string, lead: string[]) => {
       const pads = g.node('Concat', [i64(g, 'kpads0', Array(lead.length * 2 + 1).fill(0)), padK], { attrs: { axis: 0 } });
