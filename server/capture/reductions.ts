@@ -193,9 +193,8 @@ export function reductionDecoration(
     // Σ (q − k) p per row from one MatMul of the row blocks with [1, k − r·b] per key (mass and
     // key moment, relative to the block's first row so that a head looking near the diagonal
     // does not subtract two numbers near q), then in float64 (q − r·b) m − Σ (k − r·b) p.
-    const kk = rk;
     const rb = g.node('Cast', [g.node('Mul', [rangeOf(g, zero, R), b])], { attrs: { to: 1 } });
-    const moment = g.node('Sub', [unsq(g, kk, 0), unsq(g, rb, 1)]); // [R, K]
+    const moment = g.node('Sub', [unsq(g, rk, 0), unsq(g, rb, 1)]); // [R, K]
     const ones = g.node('Expand', [g.scalar('one_f', 1), g.node('Concat', [R, K], { attrs: { axis: 0 } })]);
     const weights = g.node('Concat', [unsq(g, ones, 2), unsq(g, moment, 2)], { attrs: { axis: 2 } }); // [R, K, 2]
     const both = g.node('MatMul', [rowBlocks, weights]); // [H, R, b, 2]
