@@ -116,7 +116,7 @@ export function reductionDecoration(
 
   const topk = g.input(TOPK_INPUT, 'int64', [1]);
   const k = g.node('Where', [g.node('Less', [K, topk]), K, topk]);
-  const [topValues, topIndices] = g.nodeN('TopK', [P, k], { attrs: { axis: -1 }, outputs: 2 });
+  const [topValues] = g.nodeN('TopK', [P, k], { attrs: { axis: -1 }, outputs: 2 });
   const share = reduce(g, 'ReduceSum', double(g, g.node('Div', [reduce(g, 'ReduceSum', topValues, [2], 1), mass])), [1, 2]);
 
   const directEntropy = (b: GraphBuilder) => b.node('Neg', [sumRows(b, b.node('Mul', [P, b.node('Log', [b.node('Max', [P, b.scalar('tiny', 1e-30)])])]))]);
@@ -125,8 +125,9 @@ export function reductionDecoration(
   let entropy: string;
   if (softmax) {
     const S = asHeads(softmax.scores);
-    const top = g.node('Gather', [topIndices, i64(g, 'first_col', [0])], { attrs: { axis: 2 } }); // [H, Q, 1]
-    const sTop = g.node('GatherElements', [S, top], { attrs: { axis: 2 } });
+    // The row's top score is the score of its top key (softmax keeps the order), so S is read
+    // by two ops right after the softmax and can be freed before the TopK and the pooled maps.
+    const sTop = reduce(g, 'ReduceMax', S, [2], 1); // [H, Q, 1]
     const pTop = g.node('Gather', [topValues, i64(g, 'first_val', [0])], { attrs: { axis: 2 } });
     // S first: the Mul is S's last reader, so its output may take S's buffer instead of a fresh one.
     const dot = reduce(g, 'ReduceSum', g.node('Mul', [S, P]), [2], 1);
