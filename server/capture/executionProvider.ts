@@ -85,6 +85,14 @@ function unavailable(name: string, have: Map<string, boolean>): string | undefin
   return undefined;
 }
 
+/**
+ * A capture runs one session per model segment, one after another. Each session has its own
+ * intra-op thread pool, whose threads by default spin for a while after every parallel section:
+ * those of the segment that just ran kept taking the cores from the next one (measured on 2
+ * cores: a 512-token panel capture of 12 segments 1.5 s spinning, 0.95 s without).
+ */
+const NO_SPINNING = { session: { intra_op: { allow_spinning: '0' } } };
+
 export async function createSession(
   model: Uint8Array,
   setting: ExecutionProviderSetting = 'auto',
@@ -98,7 +106,7 @@ export async function createSession(
     log?.(line);
   };
   const tryCreate = (name: string): Promise<ort.InferenceSession> =>
-    ort.InferenceSession.create(model, { ...base, executionProviders: [name] });
+    ort.InferenceSession.create(model, { ...base, extra: { ...NO_SPINNING, ...base.extra }, executionProviders: [name] });
 
   if (setting !== 'auto') {
     const why = setting === 'cpu' ? undefined : unavailable(setting, have);

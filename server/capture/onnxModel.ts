@@ -255,8 +255,8 @@ async function segmentedGraph(
     source: exposed,
     sites: sites.map((s) => s.output),
     open,
-    decorate: (probs, k, variant, opset) =>
-      reductionDecoration(probs, k, opset, { pooled: variant === 'reduced', heads: variant === 'heads' ? headsOf(k) : 0 }),
+    decorate: (probs, k, variant, opset, producer) =>
+      reductionDecoration(probs, k, opset, { pooled: variant === 'reduced', heads: variant === 'heads' ? headsOf(k) : 0 }, producer),
   });
   return { graph, settled };
 }

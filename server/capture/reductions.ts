@@ -10,6 +10,14 @@
  * - `headsum` [⌈q/p⌉, ⌈k/p⌉]: the map summed over heads and over each block (mean over heads
  *   for rollout, exact at p = 1).
  * Probabilities of any layout ([b*h, q, k], [b, h, q, k], fp16) are read as [heads, q, k].
+ *
+ * Cost is what decides the op choices: on the CPU provider every op that writes a full
+ * [heads, q, k] tensor costs about as much as the model's own softmax (a fresh allocation
+ * touched page by page), while a reduction that only reads it costs a fraction of that. So
+ * - entropy comes from the softmax's own input s when it is reachable: −Σ p log p =
+ *   m · (s_j − log p_j) − Σ p s, with j the row's top key (log p_j + lse = s_j), one Mul where the
+ *   direct form needs Max, Log and Mul; rows where that loses precision (large or infinite
+ *   scores) switch the layer to the direct form.
  */
 import type { onnx } from 'onnx-proto';
 import { GraphBuilder } from '../onnx/graphBuilder';
@@ -28,6 +36,12 @@ export const ROW_OFFSET_INPUT = 'attention_inspector_row_offset';
 /** Ops used here need opset 11 (Range, Pad with pads as input, Gather with negative indices). */
 export const MIN_REDUCTION_OPSET = 11;
 
+/**
+ * Largest |s_j| (a row's top score) for which entropy is taken from the scores: Σ p s in float32
+ * carries an error of about 6e-8 · Σ p |s|, which stays under the 1e-6 the statistics are held to.
+ */
+export const SCORE_ENTROPY_LIMIT = 16;
+
 export interface ReductionParts {
   /** Block maxima and block sums over heads at the fed pool factor. */
   pooled: boolean;
@@ -35,106 +49,249 @@ export interface ReductionParts {
   heads?: number;
 }
 
+type Reduce = (g: GraphBuilder, op: 'ReduceSum' | 'ReduceMax', x: string, axes: number[], keepdims?: number) => string;
+
+/**
+ * The softmax input and axis when `producer` is a Softmax (what the probabilities are of); the
+ * graph checks at run time that the axis is the last one (before opset 13 a softmax over the
+ * last axis is also the only one that normalises each row alone).
+ */
+export function softmaxScores(producer: onnx.INodeProto | undefined, opset: number): { scores: string; axis: number } | undefined {
+  if (!producer || producer.opType !== 'Softmax' || (producer.domain ?? '') !== '') return undefined;
+  const a = (producer.attribute ?? []).find((x) => x.name === 'axis');
+  const axis = a ? Number(a.i ?? 0) : opset >= 13 ? -1 : 1;
+  const scores = (producer.input ?? [])[0];
+  return scores && (axis === -1 || axis >= 0) ? { scores, axis } : undefined;
+}
+
 /**
  * The decoration for one site: nodes reading `probs`, with every internal name prefixed so
- * nothing collides with the model's own names. Undefined below MIN_REDUCTION_OPSET.
+ * nothing collides with the model's own names. Undefined below MIN_REDUCTION_OPSET. `producer`
+ * is the node computing `probs`, when the segment holds it.
  */
-export function reductionDecoration(probs: string, site: number, opset: number, parts: ReductionParts): SiteDecoration | undefined {
+export function reductionDecoration(
+  probs: string,
+  site: number,
+  opset: number,
+  parts: ReductionParts,
+  producer?: onnx.INodeProto,
+): SiteDecoration | undefined {
   if (opset < MIN_REDUCTION_OPSET) return undefined;
   const g = new GraphBuilder('reductions', opset);
-  const i64 = (name: string, v: number[]) => g.i64(name, v);
-  const reduce = (op: 'ReduceSum' | 'ReduceMax', x: string, axes: number[], keepdims = 0): string => {
+  const i64 = (b: GraphBuilder, name: string, v: number[]) => b.i64(name, v);
+  const reduce: Reduce = (b, op, x, axes, keepdims = 0) => {
     // Axes moved from an attribute to an input: ReduceSum at 13, the other reductions at 18.
     const asInput = op === 'ReduceSum' ? opset >= 13 : opset >= 18;
     return asInput
-      ? g.node(op, [x, i64(`${op}_axes`, axes)], { attrs: { keepdims } })
-      : g.node(op, [x], { attrs: { axes, keepdims } });
+      ? b.node(op, [x, i64(b, `${op}_axes`, axes)], { attrs: { keepdims } })
+      : b.node(op, [x], { attrs: { axes, keepdims } });
   };
+  const double = (b: GraphBuilder, x: string) => b.node('Cast', [x], { attrs: { to: 11 } });
+  const squeezed = (b: GraphBuilder, x: string) => (opset >= 13 ? b.node('Squeeze', [x, i64(b, 'sq_axes', [0])]) : b.node('Squeeze', [x], { attrs: { axes: [0] } }));
+  const unsq = (b: GraphBuilder, x: string, axis: number) => (opset >= 13 ? b.node('Unsqueeze', [x, i64(b, 'unsq', [axis])]) : b.node('Unsqueeze', [x], { attrs: { axes: [axis] } }));
+  const rangeOf = (b: GraphBuilder, start: string, stop: string) => b.node('Range', [squeezed(b, start), squeezed(b, stop), b.i64('step', [1], [])]);
+  const ifs: { name: string; then: onnx.IGraphProto; else: onnx.IGraphProto }[] = [];
+  /** An If node whose branches each return one float64 tensor. */
+  const choose = (cond: string, then: (b: GraphBuilder) => string, otherwise: (b: GraphBuilder) => string): string => {
+    const name = g.fresh('choice');
+    const out = g.node('If', [cond], { name });
+    ifs.push({ name, then: branch(`${name}/then`, then), else: branch(`${name}/else`, otherwise) });
+    return out;
+  };
+  const branch = (tag: string, build: (b: GraphBuilder) => string): onnx.IGraphProto => {
+    const b = new GraphBuilder(tag, opset);
+    b.node('Identity', [build(b)], { outputs: ['out'] });
+    return ownNames(b.toModel().graph ?? {}, `${tag}/`, [{ name: 'out', type: { tensorType: { elemType: 11 } } }]);
+  };
+
   const shape = g.node('Shape', [probs]);
-  const qk = g.node('Gather', [shape, i64('last_two', [-2, -1])], { attrs: { axis: 0 } });
-  const Q = g.node('Gather', [qk, i64('zero', [0])], { attrs: { axis: 0 } });
-  const K = g.node('Gather', [qk, i64('one', [1])], { attrs: { axis: 0 } });
-  const floatProbs = g.node('Cast', [probs], { attrs: { to: 1 } });
-  const P = g.node('Reshape', [floatProbs, g.node('Concat', [i64('minus_one', [-1]), qk], { attrs: { axis: 0 } })]);
+  const qk = g.node('Gather', [shape, i64(g, 'last_two', [-2, -1])], { attrs: { axis: 0 } });
+  const Q = g.node('Gather', [qk, i64(g, 'zero', [0])], { attrs: { axis: 0 } });
+  const K = g.node('Gather', [qk, i64(g, 'one', [1])], { attrs: { axis: 0 } });
+  const asHeads = (x: string) => g.node('Reshape', [g.node('Cast', [x], { attrs: { to: 1 } }), g.node('Concat', [i64(g, 'minus_one', [-1]), qk], { attrs: { axis: 0 } })]);
+  const P = asHeads(probs);
 
   // Sums over rows run in float64: a float32 sum over thousands of rows drifts past 1e-6.
-  const double = (x: string) => g.node('Cast', [x], { attrs: { to: 11 } });
-  const overRows = (x: string) => reduce('ReduceSum', double(x), [1]); // [H, Q] -> [H] float64
-  const sumRows = (x: string) => overRows(reduce('ReduceSum', x, [2])); // [H, Q, *] -> [H]
-  const entropy = g.node('Neg', [sumRows(g.node('Mul', [P, g.node('Log', [g.node('Max', [P, g.scalar('tiny', 1e-30)])])]))]);
-  const squeezed = (x: string) => (opset >= 13 ? g.node('Squeeze', [x, i64('sq_axes', [0])]) : g.node('Squeeze', [x], { attrs: { axes: [0] } }));
-  const rangeOf = (start: string, stop: string) => g.node('Range', [squeezed(start), squeezed(stop), g.i64('step', [1], [])]);
-  const unsq = (x: string, axis: number) => (opset >= 13 ? g.node('Unsqueeze', [x, i64('unsq', [axis])]) : g.node('Unsqueeze', [x], { attrs: { axes: [axis] } }));
-  const zero = i64('z', [0]);
+  const overRows = (b: GraphBuilder, x: string) => reduce(b, 'ReduceSum', double(b, x), [1]); // [H, Q(, 1)] -> [H] float64
+  const sumRows = (b: GraphBuilder, x: string) => overRows(b, reduce(b, 'ReduceSum', x, [2])); // [H, Q, *] -> [H]
+  const zero = i64(g, 'z', [0]);
   const offset = g.input(ROW_OFFSET_INPUT, 'int64', [1]);
-  const rq = g.node('Cast', [g.node('Add', [rangeOf(zero, Q), offset])], { attrs: { to: 1 } });
-  const rk = g.node('Cast', [rangeOf(zero, K)], { attrs: { to: 1 } });
-  const dist = g.node('Abs', [g.node('Sub', [unsq(rq, 1), unsq(rk, 0)])]);
-  const distance = sumRows(g.node('Mul', [P, dist]));
-  const first = sumRows(g.node('Gather', [P, i64('key0', [0])], { attrs: { axis: 2 } }));
+  const rq = g.node('Cast', [g.node('Add', [rangeOf(g, zero, Q), offset])], { attrs: { to: 1 } });
+  const rk = g.node('Cast', [rangeOf(g, zero, K)], { attrs: { to: 1 } });
+
+  const mass = reduce(g, 'ReduceSum', P, [2], 1); // [H, Q, 1]
+
+  const topk = g.input(TOPK_INPUT, 'int64', [1]);
+  const k = g.node('Where', [g.node('Less', [K, topk]), K, topk]);
+  const [topValues] = g.nodeN('TopK', [P, k], { attrs: { axis: -1 }, outputs: 2 });
+  const share = reduce(g, 'ReduceSum', double(g, g.node('Div', [reduce(g, 'ReduceSum', topValues, [2], 1), mass])), [1, 2]);
+
+  const directEntropy = (b: GraphBuilder) => b.node('Neg', [sumRows(b, b.node('Mul', [P, b.node('Log', [b.node('Max', [P, b.scalar('tiny', 1e-30)])])]))]);
+  const softmax = softmaxScores(producer, opset);
+  const scores = softmax?.scores;
+  let entropy: string;
+  if (softmax) {
+    const S = asHeads(softmax.scores);
+    // The row's top score is the score of its top key (softmax keeps the order), so S is read
+    // by two ops right after the softmax and can be freed before the TopK and the pooled maps.
+    const sTop = reduce(g, 'ReduceMax', S, [2], 1); // [H, Q, 1]
+    const pTop = g.node('Gather', [topValues, i64(g, 'first_val', [0])], { attrs: { axis: 2 } });
+    // S first: the Mul is S's last reader, so its output may take S's buffer instead of a fresh one.
+    const dot = reduce(g, 'ReduceSum', g.node('Mul', [S, P]), [2], 1);
+    // Per row, in float64: m (s_j − log p_j) − Σ p s.
+    const lse = g.node('Sub', [double(g, sTop), double(g, g.node('Log', [pTop]))]);
+    const rows = g.node('Sub', [g.node('Mul', [double(g, mass), lse]), double(g, dot)]);
+    const fromScores = reduce(g, 'ReduceSum', rows, [1, 2]); // [H]
+    const total = reduce(g, 'ReduceSum', fromScores, [0]);
+    const finite = g.node('Not', [g.node('Or', [g.node('IsNaN', [total]), g.node('IsInf', [total])])]);
+    const small = g.node('Not', [g.node('Greater', [reduce(g, 'ReduceMax', g.node('Abs', [sTop]), [0, 1, 2]), g.scalar('score_limit', SCORE_ENTROPY_LIMIT)])]);
+    let usable = g.node('And', [finite, small]);
+    if (softmax.axis >= 0) usable = g.node('And', [usable, g.node('Equal', [g.node('Size', [shape]), g.i64('last_axis', [softmax.axis + 1], [])])]);
+    entropy = choose(usable, (b) => b.node('Identity', [fromScores]), directEntropy);
+  } else {
+    entropy = directEntropy(g);
+  }
+
+  const fullDistance = (b: GraphBuilder) => {
+    const dist = b.node('Abs', [b.node('Sub', [unsq(b, rq, 1), unsq(b, rk, 0)])]);
+    return sumRows(b, b.node('Mul', [P, dist]));
+  };
+  const first = sumRows(g, g.node('Gather', [P, i64(g, 'key0', [0])], { attrs: { axis: 2 } }));
   // Diagonals by flat index: key q of row q sits at q * (K + 1); key q - 1 one before.
-  const flat = g.node('Reshape', [P, i64('flat_shape', [0, -1])]);
-  const K1 = g.node('Add', [K, i64('one_b', [1])]);
+  const flat = g.node('Reshape', [P, i64(g, 'flat_shape', [0, -1])]);
+  const K1 = g.node('Add', [K, i64(g, 'one_b', [1])]);
   // Row r of a block starting at row `offset` is query r + offset: its own key sits at
   // r * (K + 1) + offset, the key before one earlier; rows whose key is past K have none.
   const min = (a: string, b: string) => g.node('Where', [g.node('Less', [a, b]), a, b]);
   const max = (a: string, b: string) => g.node('Where', [g.node('Less', [a, b]), b, a]);
   const selfRows = min(Q, max(zero, g.node('Sub', [K, offset])));
-  const prevFirst = max(zero, g.node('Sub', [i64('o', [1]), offset]));
+  const prevFirst = max(zero, g.node('Sub', [i64(g, 'o', [1]), offset]));
   const prevEnd = max(prevFirst, min(Q, g.node('Sub', [K1, offset])));
-  const selfIdx = g.node('Add', [g.node('Mul', [rangeOf(zero, selfRows), K1]), offset]);
-  const prevIdx = g.node('Sub', [g.node('Add', [g.node('Mul', [rangeOf(prevFirst, prevEnd), K1]), offset]), i64('o2', [1])]);
-  const diag = (idx: string) => overRows(g.node('Gather', [flat, idx], { attrs: { axis: 1 } }));
+  const selfIdx = g.node('Add', [g.node('Mul', [rangeOf(g, zero, selfRows), K1]), offset]);
+  const prevIdx = g.node('Sub', [g.node('Add', [g.node('Mul', [rangeOf(g, prevFirst, prevEnd), K1]), offset]), i64(g, 'o2', [1])]);
+  const diag = (idx: string) => overRows(g, g.node('Gather', [flat, idx], { attrs: { axis: 1 } }));
   const self = diag(selfIdx);
   const previous = diag(prevIdx);
-  const topk = g.input(TOPK_INPUT, 'int64', [1]);
-  const k = g.node('Where', [g.node('Less', [K, topk]), K, topk]);
-  const [topValues] = g.nodeN('TopK', [P, k], { attrs: { axis: -1 }, outputs: 2 });
-  const rowMass = reduce('ReduceSum', P, [2]);
-  const share = overRows(g.node('Div', [reduce('ReduceSum', topValues, [2]), rowMass]));
-  const column = (x: string) => unsq(x, 1);
-  g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: ['stats'] });
+
   const outputs: Record<string, string> = { stats: 'stats', colsum: 'colsum', dims: 'dims' };
   g.node('Identity', [shape], { outputs: ['dims'] });
-  g.node('Identity', [reduce('ReduceSum', P, [1])], { outputs: ['colsum'] });
+  g.node('Identity', [reduce(g, 'ReduceSum', P, [1])], { outputs: ['colsum'] });
 
+  let distance: string;
   if (parts.pooled) {
     const b = g.input(POOL_INPUT, 'int64', [1]);
     const padQ = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [Q, b])]), b]);
     const padK = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [K, b])]), b]);
-    const pads = g.node('Concat', [i64('pads0', [0, 0, 0, 0]), padQ, padK], { attrs: { axis: 0 } });
-    const padded = g.node('Pad', [P, pads]);
     const R = g.node('Div', [g.node('Add', [Q, padQ]), b]);
     const C = g.node('Div', [g.node('Add', [K, padK]), b]);
-    // Two contiguous reductions, keys then rows: one over axes (2, 4) of [H, R, b, C, b] is a
-    // strided walk that cost 3x the whole forward at 8,192 tokens.
-    const Qp = g.node('Add', [Q, padQ]);
-    const keyBlocks = g.node('Reshape', [padded, g.node('Concat', [i64('m1', [-1]), Qp, C, b], { attrs: { axis: 0 } })]);
-    const rowBlocks = (x: string) => g.node('Reshape', [x, g.node('Concat', [i64('m2', [-1]), R, b, C], { attrs: { axis: 0 } })]);
-    const maxOverKeys = reduce('ReduceMax', keyBlocks, [3]); // [H, Q', C]
-    g.node('Identity', [reduce('ReduceMax', rowBlocks(maxOverKeys), [2])], { outputs: ['pooled'] });
-    const sumOverKeys = reduce('ReduceSum', keyBlocks, [3]);
-    g.node('Identity', [reduce('ReduceSum', rowBlocks(sumOverKeys), [0, 2])], { outputs: ['headsum'] });
+    // Rows first: the b rows of a block are contiguous, so reducing over them walks the map
+    // once in order; only the [H, R, K] result is then padded and reduced over key blocks. Only
+    // the rows are padded in the full map (zeros: probabilities are never negative).
+    // Zero rows appended by Concat: a plain copy per head, half the time Pad took here.
+    const zeroRows = g.node('ConstantOfShape', [g.node('Concat', [g.node('Gather', [g.node('Shape', [P]), i64(g, 'head_axis', [0])], { attrs: { axis: 0 } }), padQ, K], { attrs: { axis: 0 } })]);
+    const padded = g.node('Concat', [P, zeroRows], { attrs: { axis: 1 } });
+    const rowBlocks = g.node('Reshape', [padded, g.node('Concat', [i64(g, 'm1', [-1]), R, b, K], { attrs: { axis: 0 } })]); // [H, R, b, K]
+    const keyBlocks = (x: string, lead: string[]) => {
+      const pads = g.node('Concat', [i64(g, 'kpads0', Array(lead.length * 2 + 1).fill(0)), padK], { attrs: { axis: 0 } });
+      return g.node('Reshape', [g.node('Pad', [x, pads]), g.node('Concat', [...lead, C, b], { attrs: { axis: 0 } })]);
+    };
+    const H = i64(g, 'm2', [-1]);
+    const blockMax = reduce(g, 'ReduceMax', keyBlocks(reduce(g, 'ReduceMax', rowBlocks, [2]), [H, R]), [3]); // [H, R, C]
+    g.node('Identity', [blockMax], { outputs: ['pooled'] });
+    const rowSums = reduce(g, 'ReduceSum', reduce(g, 'ReduceSum', rowBlocks, [2]), [0]); // [R, K]
+    g.node('Identity', [reduce(g, 'ReduceSum', keyBlocks(rowSums, [R]), [2])], { outputs: ['headsum'] });
     outputs.pooled = 'pooled';
     outputs.headsum = 'headsum';
+
+    // Σ (q − k) p per row from one MatMul of the row blocks with [1, k − r·b] per key (mass and
+    // key moment, relative to the block's first row so that a head looking near the diagonal
+    // does not subtract two numbers near q), then in float64 (q − r·b) m − Σ (k − r·b) p.
+    // Query blocks: local row-block r starts at absolute row offset + r·b (offset is a multiple of b).
+    const rb = g.node('Cast', [g.node('Add', [g.node('Mul', [rangeOf(g, zero, R), b]), offset])], { attrs: { to: 1 } });
+    const moment = g.node('Sub', [unsq(g, rk, 0), unsq(g, rb, 1)]); // [R, K]
+    const ones = g.node('Expand', [g.scalar('one_f', 1), g.node('Concat', [R, K], { attrs: { axis: 0 } })]);
+    const weights = g.node('Concat', [unsq(g, ones, 2), unsq(g, moment, 2)], { attrs: { axis: 2 } }); // [R, K, 2]
+    const both = g.node('MatMul', [rowBlocks, weights]); // [H, R, b, 2]
+    const m = double(g, g.node('Gather', [both, i64(g, 'col0', [0])], { attrs: { axis: 3 } }));
+    const km = double(g, g.node('Gather', [both, i64(g, 'col1', [1])], { attrs: { axis: 3 } }));
+    const inBlock = g.node('Reshape', [g.node('Cast', [rangeOf(g, zero, b)], { attrs: { to: 11 } }), i64(g, 'col_shape', [-1, 1])]); // [b, 1]
+    const signed = reduce(g, 'ReduceSum', g.node('Sub', [g.node('Mul', [m, inBlock]), km]), [1, 2, 3]); // [H]
+    // |q − k| = (q − k) + 2 (k − q) where k > q. Cells above the diagonal lie in blocks right of
+    // the diagonal block (all their cells) or in it (those with k > q): the block maxima tell
+    // whether any of the first kind holds mass; then the exact |q − k| product is taken.
+    const rr = unsq(g, g.node('Add', [rangeOf(g, zero, R), g.node('Div', [offset, b])]), 1);
+    const cc = unsq(g, rangeOf(g, zero, C), 0);
+    const aboveMask = g.node('Greater', [cc, rr]); // [R, C]
+    const aboveBlocks = reduce(g, 'ReduceMax', g.node('Where', [aboveMask, blockMax, g.scalar('zero_f', 0)]), [0, 1, 2]);
+    // Otherwise only the diagonal block's cells of each row count: keys ⌊q/b⌋·b + t, q < key < K.
+    // qs: local rows; qa: their absolute indices (query blocks start at `offset`).
+    const qs = rangeOf(g, zero, Q);
+    const qa = g.node('Add', [qs, offset]);
+    const keys = g.node('Add', [unsq(g, g.node('Mul', [g.node('Div', [qa, b]), b]), 1), unsq(g, rangeOf(g, zero, b), 0)]); // [Q, b]
+    const inKeys = g.node('Less', [keys, K]);
+    const above = g.node('And', [g.node('Greater', [keys, unsq(g, qa, 1)]), inKeys]);
+    const lastKey = g.node('Sub', [K, i64(g, 'one_c', [1])]);
+    const cellIdx = g.node('Reshape', [g.node('Add', [g.node('Where', [inKeys, keys, lastKey]), unsq(g, g.node('Mul', [qs, K]), 1)]), i64(g, 'flat1', [-1])]);
+    const twice = g.node('Mul', [g.node('Sub', [keys, unsq(g, qa, 1)]), i64(g, 'two', [2])]);
+    const weight = g.node('Cast', [g.node('Reshape', [g.node('Where', [above, twice, i64(g, 'zero_w', [0])]), i64(g, 'flat2', [-1])])], { attrs: { to: 11 } });
+    const band = double(g, g.node('Gather', [flat, cellIdx], { attrs: { axis: 1 } })); // [H, Q·b]
+    const banded = g.node('Add', [signed, reduce(g, 'ReduceSum', g.node('Mul', [band, weight]), [1])]);
+    distance = choose(g.node('Greater', [aboveBlocks, g.scalar('zero_g', 0)]), fullDistance, (bb) => bb.node('Identity', [banded]));
+  } else {
+    distance = fullDistance(g);
   }
+  const column = (x: string) => unsq(g, x, 1);
+  g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: ['stats'] });
+
   const heads = parts.heads ?? 0;
   if (heads > 0) {
     const names = Array.from({ length: heads }, (_, h) => `head${h}`);
     const ones = Array<number>(heads).fill(1);
-    if (opset >= 13) g.nodeN('Split', [P, i64('split', ones)], { attrs: { axis: 0 }, outputs: names });
+    if (opset >= 13) g.nodeN('Split', [P, i64(g, 'split', ones)], { attrs: { axis: 0 }, outputs: names });
     else g.nodeN('Split', [P], { attrs: { axis: 0, split: ones }, outputs: names });
     for (const n of names) outputs[n] = n;
   }
-  return prefixed(g.toModel().graph ?? {}, probs, `attention_inspector/${site}/`, outputs);
+  const graph = g.toModel().graph ?? {};
+  const GRAPH = 5; // onnx.AttributeProto.AttributeType.GRAPH
+  for (const c of ifs) {
+    const node = (graph.node ?? []).find((n) => n.name === c.name);
+    if (node) node.attribute = [{ name: 'then_branch', type: GRAPH, g: c.then }, { name: 'else_branch', type: GRAPH, g: c.else }];
+  }
+  return prefixed(graph, [probs, ...(scores ? [scores] : [])], `attention_inspector/${site}/`, outputs);
 }
 
-/** Every name but the probabilities and the fed inputs gets `prefix`. */
-function prefixed(graph: onnx.IGraphProto, probs: string, prefix: string, outputs: Record<string, string>): SiteDecoration {
-  const keep = new Set([probs, '', ...(graph.input ?? []).map((v) => v.name ?? '')]);
-  const rename = (x: string) => (keep.has(x) ? x : `${prefix}${x}`);
+/** A branch graph with the names it makes (not those it reads from outside) under `prefix`. */
+function ownNames(graph: onnx.IGraphProto, prefix: string, output: onnx.IValueInfoProto[]): onnx.IGraphProto {
+  const own = new Set<string>([...(graph.node ?? []).flatMap((n) => n.output ?? []), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
+  own.delete('');
+  const rename = (x: string) => (own.has(x) ? `${prefix}${x}` : x);
   return {
-    nodes: (graph.node ?? []).map((n) => ({ ...n, name: rename(n.name ?? ''), input: (n.input ?? []).map(rename), output: (n.output ?? []).map(rename) })),
+    name: graph.name,
+    node: (graph.node ?? []).map((n) => ({ ...n, name: `${prefix}${n.name ?? ''}`, input: (n.input ?? []).map(rename), output: (n.output ?? []).map(rename) })),
+    initializer: (graph.initializer ?? []).map((t) => ({ ...t, name: rename(t.name ?? '') })),
+    output: output.map((o) => ({ ...o, name: rename(o.name ?? '') })),
+  };
+}
+
+/** Every name but the model's own tensors read and the fed inputs gets `prefix`, in branches too. */
+function prefixed(graph: onnx.IGraphProto, modelTensors: string[], prefix: string, outputs: Record<string, string>): SiteDecoration {
+  const keep = new Set([...modelTensors, '', ...(graph.input ?? []).map((v) => v.name ?? '')]);
+  const rename = (x: string) => (keep.has(x) ? x : `${prefix}${x}`);
+  const renameGraph = (sub: onnx.IGraphProto): onnx.IGraphProto => ({
+    ...sub,
+    node: (sub.node ?? []).map(renameNode),
+    initializer: (sub.initializer ?? []).map((t) => ({ ...t, name: rename(t.name ?? '') })),
+    output: (sub.output ?? []).map((o) => ({ ...o, name: rename(o.name ?? '') })),
+  });
+  const renameNode = (n: onnx.INodeProto): onnx.INodeProto => ({
+    ...n,
+    name: rename(n.name ?? ''),
+    input: (n.input ?? []).map(rename),
+    output: (n.output ?? []).map(rename),
+    attribute: (n.attribute ?? []).map((a) => (a.g ? { ...a, g: renameGraph(a.g) } : a)),
+  });
+  return {
+    nodes: (graph.node ?? []).map(renameNode),
     initializers: (graph.initializer ?? []).map((t) => ({ ...t, name: rename(t.name ?? '') })),
     inputs: graph.input ?? [],
     outputs: Object.fromEntries(Object.entries(outputs).map(([key, name]) => [key, rename(name)])),

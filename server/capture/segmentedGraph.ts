@@ -40,7 +40,8 @@ export interface SegmentedGraphOptions {
   /** Opens one session from model bytes, on the provider the model runs on. */
   open: (bytes: Uint8Array) => Promise<ort.InferenceSession>;
   /** Adds a variant's extra nodes after a site; undefined: the `maps` variant has none. */
-  decorate?: (site: string, siteIndex: number, variant: SegmentVariant, opset: number) => SiteDecoration | undefined;
+  /** `producer`: the segment's node computing the site's probabilities (its softmax, usually). */
+  decorate?: (site: string, siteIndex: number, variant: SegmentVariant, opset: number, producer?: onnx.INodeProto) => SiteDecoration | undefined;
 }
 
 /** The activations a capture keeps: graph feeds and every tensor one segment passes on. */
@@ -224,7 +225,7 @@ export class SegmentedGraph {
     const initializer = (graph.initializer ?? []).filter((t) => wanted.has(t.name ?? ''));
     const produced = new Set(spec.nodes.flatMap((n) => n.output ?? []));
     const valueInfo = (graph.valueInfo ?? []).filter((v) => produced.has(v.name ?? ''));
-    const decorations = spec.sites.map((s) => this.options.decorate?.(s, k, variant, this.opset));
+    const decorations = spec.sites.map((s) => this.options.decorate?.(s, k, variant, this.opset, spec.nodes.find((n) => (n.output ?? []).includes(s))));
     const extraNodes = decorations.flatMap((d) => d?.nodes ?? []);
     const extraOutputs = decorations.flatMap((d) => Object.values(d?.outputs ?? {}));
     const outputs = [...spec.outputs, ...(variant === 'maps' ? spec.sites : []), ...extraOutputs];

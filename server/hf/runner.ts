@@ -100,7 +100,8 @@ export async function wholeRunner(
     return ps.session;
   };
   const sites = Array.from({ length: cfg.layers }, (_, i) => `attn_${i}`);
-  const decorate = (probs: string, k: number, variant: SegmentVariant, opset: number) => reductionDecoration(probs, k, opset, { pooled: variant === 'reduced' });
+  const decorate = (probs: string, k: number, variant: SegmentVariant, opset: number, producer?: onnx.INodeProto) =>
+    reductionDecoration(probs, k, opset, { pooled: variant === 'reduced' }, producer);
   const graph = new SegmentedGraph(source(), { source, sites, open, decorate });
   const probeFeeds = () => reductionFeeds(DEFAULT_TOP_K, 1);
   // One-token probe: makes every segment's session now, as opening a whole model always did.

@@ -9,6 +9,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
 import type { LayerReductions } from '../../server/capture/layerReductions';
 import { fromMap } from '../../server/capture/layerReductions';
 import { openModel } from '../../server/capture/openModel';
@@ -71,7 +72,19 @@ describe('reductions in the graph', function () {
     ['Hugging Face-style export', () => save('hf', hfStyleGraph({ layers: 2, heads: 3, headDim: 4, seed: 21 }).bytes)],
     ['ONNX Attention op (opset 23)', () => save('op', attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 23 }).bytes)],
     ['real GPT-2 export (opset 17)', () => join(FIXTURES, 'gpt2-eager', 'model.onnx')],
+    // Entropy comes from the softmax's input where that is exact; these two maps are not such
+    // cases and must take the direct form: scores of -inf (0 · -inf is NaN) and scores so large
+    // that Σ p s in float32 would drift.
+    ['torch-style export with -inf masks', () => save('torch-inf', withInitializer(torchStyleGraph({ layers: 2, seed: 9 }).model, 'neg_big', -Infinity))],
+    ['torch-style export with large scores', () => save('torch-sharp', withInitializer(torchStyleGraph({ layers: 2, seed: 11 }).model, 'sqrt_d', 0.02))],
   ];
+  /** The model with one float scalar initializer set to `value`. */
+  function withInitializer(model: onnx.IModelProto, name: string, value: number): Uint8Array {
+    const t = (model.graph?.initializer ?? []).find((x) => x.name === name);
+    if (!t) throw new Error(`no initializer ${name}`);
+    t.rawData = new Uint8Array(Float32Array.of(value).buffer);
+    return onnx.ModelProto.encode(model).finish();
+  }
   function save(name: string, bytes: Uint8Array): string {
     const file = join(dir, `${name}.onnx`);
     writeFileSync(file, bytes);
