@@ -35,7 +35,7 @@ export class AttentionPanel implements vscode.Disposable {
   private readonly host: PanelHost<HostToWebview, WebviewToHost>;
   private readonly relay = new CaptureRelay((m) => this.post(m));
   private readonly disposables: vscode.Disposable[] = [];
-  /** A comparison (extension/compareCommands.ts): capture A's messages and the compare message. */
+  /** A comparison (extension/sideBySideCommands.ts): capture A's messages and the compare message. */
   private comparison: { before: HostToWebview[]; compare: HostToWebview } | undefined;
 
   private constructor(

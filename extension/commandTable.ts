@@ -7,7 +7,7 @@
  * against package.json.
  */
 import type { Commands } from './commands';
-import type { CompareCommands } from './compareCommands';
+import type { CompareCommands } from './sideBySideCommands';
 import type { ModelsView } from './modelTree';
 import type { RuntimeContext } from './runtimeContext';
 
@@ -16,7 +16,7 @@ export interface CommandContext {
   runtime: RuntimeContext;
   /** Open, inspect, restart, logs, runtime info (extension/commands.ts). */
   models: Commands;
-  /** Two texts or two checkpoints side by side (extension/compareCommands.ts). */
+  /** Two texts or two checkpoints side by side (extension/sideBySideCommands.ts). */
   comparisons: CompareCommands;
   /** The Models view (extension/modelTree.ts). */
   view: ModelsView;

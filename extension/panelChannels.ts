@@ -5,7 +5,7 @@
  * unit-tested (test/unit/panelChannels.test.ts); the *Panel.ts files create the webview panels
  * and wire these in.
  */
-import { compareToHost, type CompareToHost, type HostToCompare } from '../protocol/compareWebview';
+import { compareToHost, type CompareToHost, type HostToCompare } from '../protocol/mechanismsWebview';
 import { EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest } from '../protocol/efficiency';
 import { efficiencyToHost, type EfficiencySettings, type EfficiencyToHost, type HostToEfficiency } from '../protocol/efficiencyWebview';
 import type { InternalsToHost } from '../protocol/internals';
@@ -61,8 +61,8 @@ export function attentionChannel(a: AttentionActions): ChannelSpec<HostToWebview
   };
 }
 
-/** The Compare page only says `ready`; results are posted by the command (comparePanel.ts). */
-export function compareChannel(): ChannelSpec<HostToCompare, CompareToHost> {
+/** The mechanisms comparison page only says `ready`; results are posted by the command (mechanismsPanel.ts). */
+export function mechanismsChannel(): ChannelSpec<HostToCompare, CompareToHost> {
   return { name: 'Compare panel', validators: compareToHost, handlers: {} };
 }
 

@@ -65,7 +65,7 @@ const targets = [
   },
   {
     ...common,
-    entryPoints: { panel: 'webview/main.ts', efficiency: 'webview/efficiency/main.ts', compare: 'webview/compare/main.ts', serving: 'webview/serving/main.ts' },
+    entryPoints: { panel: 'webview/main.ts', efficiency: 'webview/efficiency/main.ts', compare: 'webview/mechanisms/main.ts', serving: 'webview/serving/main.ts' },
     outdir: 'dist/webview',
     platform: 'browser',
     format: 'iife',

@@ -12,7 +12,7 @@ import * as demo from './cli/demo';
 import * as diff from './cli/diff';
 import * as estimate from './cli/estimate';
 import * as variantsCmd from './cli/variants';
-import * as compare from './cli/compare';
+import * as compare from './cli/mechanisms';
 import * as heads from './cli/heads';
 import * as kv from './cli/kv';
 import * as kvReport from './cli/kvReport';

@@ -7,7 +7,7 @@
 import type { Connection } from 'vscode-languageserver/node';
 import { registerCapture } from './captureHandler';
 import { CaptureStore } from './captureStore';
-import { registerCompare } from './compareHandler';
+import { registerMechanisms } from './mechanismsHandler';
 import { registerInternals } from './internalsHandler';
 import { registerKvReport } from './kvReportHandler';
 import { registerOpenModel, registerTile } from './modelHandlers';
@@ -30,7 +30,7 @@ export function registerModelRuntime(connection: Connection, options: ModelRunti
   registerOpenModel(connection, models, status);
   registerCapture(connection, { models, store, status, layerPauseMs });
   registerTile(connection, store);
-  registerCompare(connection, { models, status, layerPauseMs });
+  registerMechanisms(connection, { models, status, layerPauseMs });
   registerKvReport(connection, { models });
   registerInternals(connection, models);
   return { models };

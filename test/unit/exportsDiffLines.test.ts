@@ -13,7 +13,7 @@ import { encodeFloat32 } from '../../protocol/encoding';
 import type { ModelInfo } from '../../protocol/runtime';
 import { readNpy } from '../../server/capture/npy';
 import { main } from '../../server/cli';
-import { architectureMismatch, textLabel } from '../../extension/compareCheck';
+import { architectureMismatch, textLabel } from '../../extension/sideBySideCheck';
 import { exportPayload } from '../../extension/exportPayload';
 import { parseWebviewMessage } from '../../protocol/webview';
 import { csvField, csvNumber, matrixCsv } from '../../webview/export/csv';

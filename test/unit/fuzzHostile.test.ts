@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { parseCompareMessage } from '../../protocol/compareWebview';
+import { parseCompareMessage } from '../../protocol/mechanismsWebview';
 import { MAX_MEASURE_SEQ, parseEfficiencyMessage } from '../../protocol/efficiencyWebview';
 import { UserError } from '../../common/errors';
 import { configCodeLenses } from '../../server/config/codeLens';

@@ -10,10 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import type { RequestType } from 'vscode-languageserver-protocol';
-import { attentionChannel, compareChannel, efficiencyChannel, servingChannel, type AttentionActions, type RuntimeRequests } from '../../extension/panelChannels';
+import { attentionChannel, mechanismsChannel, efficiencyChannel, servingChannel, type AttentionActions, type RuntimeRequests } from '../../extension/panelChannels';
 import { PanelHost, type ChannelSpec, type PanelLog, type WebviewPort } from '../../extension/panelHost';
 import type { Message } from '../../common/messageKernel';
-import { parseCompareMessage } from '../../protocol/compareWebview';
+import { parseCompareMessage } from '../../protocol/mechanismsWebview';
 import { EstimateSweepRequest, HardwareProfilesRequest, MeasureEfficiencyRequest } from '../../protocol/efficiency';
 import { MAX_MEASURE_SEQ, parseEfficiencyMessage } from '../../protocol/efficiencyWebview';
 import type { HostToWebview } from '../../protocol/webview';
@@ -163,7 +163,7 @@ describe('panel hosts on the message kernel (fake webview)', () => {
     const runtime = efficiencyRuntime();
     const specs: [ChannelSpec<Message, Message>, () => number][] = [
       [attentionChannel(attentionActions(attentionCalls)) as unknown as ChannelSpec<Message, Message>, () => attentionCalls.length],
-      [compareChannel() as unknown as ChannelSpec<Message, Message>, () => 0],
+      [mechanismsChannel() as unknown as ChannelSpec<Message, Message>, () => 0],
       [efficiencyChannel(runtime, '/models/llama/config.json') as unknown as ChannelSpec<Message, Message>, () => runtime.calls.length],
       [servingChannel() as unknown as ChannelSpec<Message, Message>, () => 0],
     ];
@@ -196,7 +196,7 @@ describe('panel hosts on the message kernel (fake webview)', () => {
 
   it('Compare: every message posted before ready is replayed in order after it (not only the latest)', async () => {
     const webview = new FakeWebview();
-    const host = new PanelHost(webview, compareChannel(), new FakeLog());
+    const host = new PanelHost(webview, mechanismsChannel(), new FakeLog());
     host.post({ type: 'busy', title: 't', message: 'running 3 variants…' });
     host.post({ type: 'error', message: 'cancelled' });
     assert.deepEqual(webview.posted, []);

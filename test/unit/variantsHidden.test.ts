@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { readOnnxModel } from '../../server/onnx/modelFile';
-import { compareVariants, extendInputs } from '../../server/variants/compareRun';
+import { compareVariants, extendInputs } from '../../server/variants/mechanismsRun';
 import { openQkvSource, type CapturedLayer } from '../../server/variants/qkvCapture';
 import { hfStyleGraph, referenceProbabilities, torchStyleGraph, type TinyTransformer } from '../helpers/attentionGraphs';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';

@@ -11,7 +11,7 @@ import { cliSnippet } from '../../common/snippet';
 import { exportName } from '../export/exportName';
 import { headView, type LayerMaps } from '../layerMaps';
 import { CaptureHistory, keyTokensOf, type CaptureLike } from './captureHistory';
-import { CompareView } from './compareView';
+import { CompareView } from './sideBySideView';
 import { LineView } from './lineView';
 import './headTools.css';
 

@@ -1,6 +1,6 @@
 /**
  * The comparison channel: attention variants of the literature run on the Q, K, V of one layer
- * of a model and scored against exact attention (server/variants/compareRun.ts). One namespace
+ * of a model and scored against exact attention (server/variants/mechanismsRun.ts). One namespace
  * per message, as in protocol/runtime.ts. Maps travel as base64 float32 (protocol/encoding.ts).
  */
 import { RequestType } from 'vscode-languageserver-protocol';

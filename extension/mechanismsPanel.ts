@@ -7,27 +7,27 @@
  */
 import * as vscode from 'vscode';
 import { ListVariantsRequest } from '../protocol/catalog';
-import { CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/compare';
-import type { CompareToHost, HostToCompare } from '../protocol/compareWebview';
+import { CompareVariantsRequest, DEFAULT_COMPARE_LENGTHS, DEFAULT_COMPARE_VARIANTS } from '../protocol/mechanisms';
+import type { CompareToHost, HostToCompare } from '../protocol/mechanismsWebview';
 import type { ModelInfo } from '../protocol/runtime';
 import { makeNonce } from '../common/csp';
 import { panelHtml } from '../common/panelDocument';
 import { firstLine } from '../common/errors';
-import { compareChannel } from './panelChannels';
+import { mechanismsChannel } from './panelChannels';
 import { PanelHost } from './panelHost';
 import { panelLog } from './panelLog';
 import { isCancellation, ReportedError, type RuntimeContext } from './runtimeContext';
 
 export const COMPARE_VIEW_TYPE = 'attentionInspector.compare';
 
-class ComparePanel {
-  private static current: ComparePanel | undefined;
+class MechanismsPanel {
+  private static current: MechanismsPanel | undefined;
   private readonly host: PanelHost<HostToCompare, CompareToHost>;
 
-  static show(extensionUri: vscode.Uri): ComparePanel {
-    if (ComparePanel.current) {
-      ComparePanel.current.panel.reveal(undefined, true);
-      return ComparePanel.current;
+  static show(extensionUri: vscode.Uri): MechanismsPanel {
+    if (MechanismsPanel.current) {
+      MechanismsPanel.current.panel.reveal(undefined, true);
+      return MechanismsPanel.current;
     }
     const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Compare Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
@@ -35,8 +35,8 @@ class ComparePanel {
       retainContextWhenHidden: true,
       localResourceRoots: [root],
     });
-    ComparePanel.current = new ComparePanel(panel, root);
-    return ComparePanel.current;
+    MechanismsPanel.current = new MechanismsPanel(panel, root);
+    return MechanismsPanel.current;
   }
 
   private constructor(private readonly panel: vscode.WebviewPanel, root: vscode.Uri) {
@@ -45,10 +45,10 @@ class ComparePanel {
     const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'compare.css'));
     // The same document and policy as the Attention panel (common/panelDocument.ts, common/csp.ts).
     webview.html = panelHtml({ cspSource: webview.cspSource, nonce: makeNonce(), scriptUri: String(script), styleUri: String(style), title: 'Compare attention' });
-    this.host = new PanelHost(webview, compareChannel(), panelLog);
+    this.host = new PanelHost(webview, mechanismsChannel(), panelLog);
     panel.onDidDispose(() => {
       this.host.dispose();
-      if (ComparePanel.current === this) ComparePanel.current = undefined;
+      if (MechanismsPanel.current === this) MechanismsPanel.current = undefined;
     });
   }
 
@@ -103,7 +103,7 @@ export async function compareMechanisms(extensionUri: vscode.Uri, runtime: Runti
   });
   if (!text || !text.trim()) return;
   const title = `${model.info.name}, layer ${where.layer}, head ${where.head}`;
-  const panel = ComparePanel.show(extensionUri);
+  const panel = MechanismsPanel.show(extensionUri);
   panel.post({ type: 'busy', title, message: `running ${variants.length} variants…` });
   try {
     // By path: a model id dies with the runtime, the path survives a restart.

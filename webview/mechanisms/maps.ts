@@ -4,7 +4,7 @@
  * panels. One canvas pixel per map cell, scaled up by CSS without smoothing, so what is on the
  * canvas is exactly colorScale(weight).
  */
-import type { CompareMap, CompareVariantRow } from '../../protocol/compare';
+import type { CompareMap, CompareVariantRow } from '../../protocol/mechanisms';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { colorScale } from '../colorScale';
 

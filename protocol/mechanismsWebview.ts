@@ -4,7 +4,7 @@
  * webview never sees file paths, only the runtime's figures and maps.
  */
 import { messageParser, type MessageValidators } from '../common/messageKernel';
-import type { CompareVariantsRequest } from './compare';
+import type { CompareVariantsRequest } from './mechanisms';
 
 /** host -> webview */
 export type HostToCompare =

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
-import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/compareRun';
+import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/mechanismsRun';
 import { openQkvSource } from '../variants/qkvCapture';
 import { VARIANTS, getVariant, resolveVariantId } from '../variants/registry';
 import type { VariantInputs, VariantParams } from '../variants/types';

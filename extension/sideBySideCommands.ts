@@ -1,7 +1,7 @@
 /**
  * "Attention: Compare Two Texts…" and "Attention: Compare Two Checkpoints…": two captures
  * streamed into the Attention panel one after the other, then a `compare` message that puts it
- * in its side-by-side mode (A, B and A − B of the selected head; webview/views/compareView.ts).
+ * in its side-by-side mode (A, B and A − B of the selected head; webview/views/sideBySideView.ts).
  * Two checkpoints must share the architecture (same layers and heads) to be compared head by
  * head; texts of different lengths are compared over their common prefix by the panel.
  * Both are multi-step quick inputs (title, "step n of m", Escape backs out at any step); the
@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import { CaptureRequest, OpenModelRequest, type ModelInfo } from '../protocol/runtime';
 import type { HostToWebview } from '../protocol/webview';
 import { AttentionPanel } from './attentionPanel';
-import { architectureMismatch, textLabel } from './compareCheck';
+import { architectureMismatch, textLabel } from './sideBySideCheck';
 import { showError } from './log';
 import { FIRST_TEXT } from './firstRun';
 import { pickModel } from './modelPicker';

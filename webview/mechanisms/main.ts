@@ -5,13 +5,13 @@
  * compareWebview.ts), none is computed here except the time estimate's scale (scaling.ts).
  */
 import '../cspNonce';
-import type { CompareVariantsRequest } from '../../protocol/compare';
-import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
+import type { CompareVariantsRequest } from '../../protocol/mechanisms';
+import type { CompareToHost, HostToCompare } from '../../protocol/mechanismsWebview';
 import { HostClient } from '../hostClient';
 import { drawMaps } from './maps';
 import { drawScaling } from './scaling';
 import { drawTable } from './table';
-import './compare.css';
+import './mechanisms.css';
 import { el } from '../views/controls';
 
 const root = document.getElementById('app') ?? document.body;

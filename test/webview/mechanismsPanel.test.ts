@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { DEFAULT_COMPARE_VARIANTS, type CompareVariantsRequest } from '../../protocol/compare';
-import { parseCompareMessage } from '../../protocol/compareWebview';
-import type { CompareToHost, HostToCompare } from '../../protocol/compareWebview';
+import { DEFAULT_COMPARE_VARIANTS, type CompareVariantsRequest } from '../../protocol/mechanisms';
+import { parseCompareMessage } from '../../protocol/mechanismsWebview';
+import type { CompareToHost, HostToCompare } from '../../protocol/mechanismsWebview';
 import { decodeFloat32 } from '../../protocol/encoding';
-import { runComparison } from '../../server/lsp/compareHandler';
+import { runComparison } from '../../server/lsp/mechanismsHandler';
 import { colorScale } from '../../webview/colorScale';
 import { makeNonce } from '../../common/csp';
 import { panelHtml } from '../../common/panelDocument';
@@ -45,7 +45,7 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
   const post = (m: HostToCompare) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
 
   before(async () => {
-    await ensureWebviewBundle('compare', 'webview/compare/main.ts');
+    await ensureWebviewBundle('compare', 'webview/mechanisms/main.ts');
     result = await runComparison(join(repoRoot, 'samples/tiny-gpt'), 'tiny-gpt', {
       text: 'the old king saw a little black cat by the river and the old king saw a little black cat',
       layer: 1, head: 0, variants: DEFAULT_COMPARE_VARIANTS, seqLengths: LENGTHS, repeats: 3, executionProvider: 'cpu',
@@ -75,7 +75,7 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
   it('posts ready, then shows the metrics table of the result', async () => {
     await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
     assert.deepEqual(await posted(), [{ type: 'ready' }]);
-    // What the host accepts from this webview (protocol/compareWebview.ts) is exactly what it posts.
+    // What the host accepts from this webview (protocol/mechanismsWebview.ts) is exactly what it posts.
     assert.deepEqual((await posted()).map(parseCompareMessage), [{ type: 'ready' }]);
     assert.equal(result.cancelled, false);
     assert.deepEqual(result.variants.map((v) => v.id), DEFAULT_COMPARE_VARIANTS);

@@ -17,10 +17,10 @@ import {
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 import { ListVariantsRequest } from '../../protocol/catalog';
-import { CompareVariantsRequest, DEFAULT_COMPARE_VARIANTS } from '../../protocol/compare';
+import { CompareVariantsRequest, DEFAULT_COMPARE_VARIANTS } from '../../protocol/mechanisms';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { OpenModelRequest } from '../../protocol/runtime';
-import { headMap } from '../../server/lsp/compareHandler';
+import { headMap } from '../../server/lsp/mechanismsHandler';
 import { openQkvSource } from '../../server/variants/qkvCapture';
 import { VARIANTS } from '../../server/variants/registry';
 import { repoRoot, startRuntime } from '../helpers/serverBundle';

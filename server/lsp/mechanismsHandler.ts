@@ -1,15 +1,15 @@
 /**
  * attention/compareVariants: the Compare panel's request. Captures Q, K, V of one layer
- * (qkvCapture), runs the variants on them through compareRun.compareVariants (the same code as
+ * (qkvCapture), runs the variants on them through mechanismsRun.compareVariants (the same code as
  * the CLI's compare), then times each variant again at every requested length for the scaling
  * plots. Progress is reported per variant run; cancellation stops between variants.
  */
 import { basename } from 'node:path';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import { CompareVariantsRequest, type CompareMap, type CompareScalingPoint, type CompareVariantRow } from '../../protocol/compare';
+import { CompareVariantsRequest, type CompareMap, type CompareScalingPoint, type CompareVariantRow } from '../../protocol/mechanisms';
 import { encodeFloat32 } from '../../protocol/encoding';
 import { UserError } from '../../common/errors';
-import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/compareRun';
+import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/mechanismsRun';
 import { openQkvSource, type QkvSource } from '../variants/qkvCapture';
 import { checkRunsFit } from '../variants/memoryNeed';
 import { getVariant } from '../variants/registry';
@@ -137,7 +137,7 @@ export async function runComparison(path: string, modelName: string, params: Com
   }
 }
 
-export function registerCompare(connection: Connection, ctx: CompareContext): void {
+export function registerMechanisms(connection: Connection, ctx: CompareContext): void {
   const method = CompareVariantsRequest.method;
   connection.onRequest(
     CompareVariantsRequest.type,

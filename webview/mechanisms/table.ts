@@ -3,7 +3,7 @@
  * reverse). Each numeric cell keeps its exact figure in data-value and shows it rounded;
  * missing figures ("-") sort last either way.
  */
-import type { CompareVariantRow } from '../../protocol/compare';
+import type { CompareVariantRow } from '../../protocol/mechanisms';
 import { formatBytes, formatFlops } from '../../common/format';
 
 interface Column {

@@ -7,7 +7,7 @@
  */
 import Plotly from 'plotly.js-strict-dist-min';
 import { MODEBAR_CONFIG, MODEBAR_LAYOUT } from '../plotChrome';
-import type { CompareScalingPoint } from '../../protocol/compare';
+import type { CompareScalingPoint } from '../../protocol/mechanisms';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#17becf', '#bcbd22'];
 
