@@ -1,12 +1,53 @@
 /**
  * The efficiency channel: custom LSP requests for cost estimates of a model config, answered by
  * the runtime with the same code as `attention-inspector estimate` (server/efficiency/*).
- * The result is the CLI's JSON (server/efficiency/estimate.ts, Estimate).
+ * The estimate's result is the CLI's JSON, typed here (Estimate) and built by
+ * server/efficiency/estimate.ts.
  */
 import { RequestType } from 'vscode-languageserver-protocol';
 import type { EfficiencyCurves } from './efficiencyWebview';
 
 export type EstimateDtype = 'fp32' | 'fp16' | 'bf16' | 'fp8' | 'int8';
+
+/** Cost of the attention blocks for one configuration (the model as configured, or one variant). */
+export interface CostFigures {
+  kvCacheBytesPerToken: number;
+  /** Cache after the prefill (or at the decode context), whole batch. */
+  kvCacheBytes: number;
+  /** QKᵀ plus AV of one layer (mean), whole batch. */
+  attentionScoreFlopsPerLayer: number;
+  attentionScoreFlops: { qkPerLayer: number; avPerLayer: number };
+  attentionMatrixBytesPerLayer: number;
+  flops: {
+    total: number;
+    perLayer: number;
+    breakdown: { projections: number; qk: number; softmax: number; av: number; output: number; other: number };
+  };
+  bytes: { total: number; perLayer: number };
+  arithmeticIntensity: number;
+  rooflineSeconds: number;
+  bound: 'compute' | 'memory';
+}
+
+export interface VariantFigures extends CostFigures {
+  name: string;
+  paper: string;
+  /** The variant's parameters as run (server/variants/types.ts VariantParams). */
+  params: Record<string, number>;
+  note?: string;
+}
+
+export interface Estimate extends CostFigures {
+  model: { family: string; layers: number; hiddenSize: number; heads: number; kvHeads: number; headDim: number; maxPositions: number | null; slidingWindow: number | null };
+  mode: 'prefill' | 'decode';
+  seq: number;
+  batch: number;
+  dtype: EstimateDtype;
+  hardware: { id: string; name: string; peakFlops: number; memoryBandwidth: number; onChipBytes: number };
+  variants: Record<string, VariantFigures>;
+  notes: string[];
+}
+
 
 /** client -> server: estimate attention costs from a config.json (file or model folder). */
 export namespace EstimateRequest {
@@ -22,8 +63,8 @@ export namespace EstimateRequest {
     decode?: boolean;
     variants?: string[];
   }
-  /** The Estimate of server/efficiency/estimate.ts, as JSON. */
-  export type Result = Record<string, unknown>;
+  /** The same object `attention-inspector estimate --json` prints (server/efficiency/estimate.ts). */
+  export type Result = Estimate;
   export const type = new RequestType<Params, Result, void>(method);
 }
 

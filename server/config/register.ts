@@ -59,7 +59,7 @@ export function registerConfigIntelligence(connection: Connection, documents: Te
     const shape = loadModelShape(p.configPath);
     const hardware = await resolveHardware(p.hardware);
     const result = estimate(shape, { seq: p.seq, batch: p.batch, dtype: p.dtype, hardware, decode: p.decode, variants: p.variants });
-    return result as unknown as EstimateRequest.Result;
+    return result;
   }));
   connection.onRequest(EstimateSweepRequest.type, guarded(connection, EstimateSweepRequest.method, async (p: EstimateSweepRequest.Params) => {
     checkSweepSizes(p ?? {});

@@ -6,6 +6,7 @@
  * (the peak a run must hold). Layers differ only where the config mixes window and full layers.
  */
 import { UserError } from '../../common/errors';
+import type { CostFigures, Estimate, VariantFigures } from '../../protocol/efficiency';
 import * as F from './formulas';
 import { DEFAULT_HARDWARE_ID, findHardware, type HardwareProfile } from './hardware';
 import type { ModelShape } from './modelShape';
@@ -25,42 +26,9 @@ export interface EstimateOptions {
   params?: Record<string, VariantParams>;
 }
 
-export interface CostFigures {
-  kvCacheBytesPerToken: number;
-  /** Cache after the prefill (or at the decode context), whole batch. */
-  kvCacheBytes: number;
-  /** QKᵀ plus AV of one layer (mean), whole batch. */
-  attentionScoreFlopsPerLayer: number;
-  attentionScoreFlops: { qkPerLayer: number; avPerLayer: number };
-  attentionMatrixBytesPerLayer: number;
-  flops: {
-    total: number;
-    perLayer: number;
-    breakdown: { projections: number; qk: number; softmax: number; av: number; output: number; other: number };
-  };
-  bytes: { total: number; perLayer: number };
-  arithmeticIntensity: number;
-  rooflineSeconds: number;
-  bound: 'compute' | 'memory';
-}
-
-export interface VariantFigures extends CostFigures {
-  name: string;
-  paper: string;
-  params: VariantParams;
-  note?: string;
-}
-
-export interface Estimate extends CostFigures {
-  model: { family: string; layers: number; hiddenSize: number; heads: number; kvHeads: number; headDim: number; maxPositions: number | null; slidingWindow: number | null };
-  mode: 'prefill' | 'decode';
-  seq: number;
-  batch: number;
-  dtype: F.Dtype;
-  hardware: { id: string; name: string; peakFlops: number; memoryBandwidth: number; onChipBytes: number };
-  variants: Record<string, VariantFigures>;
-  notes: string[];
-}
+// The result's shape is the runtime protocol's (protocol/efficiency.ts): the CLI's JSON and the
+// attention/estimate reply are one type.
+export type { CostFigures, Estimate, VariantFigures };
 
 function figures(shape: ModelShape, variant: CostedVariant, params: VariantParams, o: Required<Omit<EstimateOptions, 'variants' | 'params'>>): CostFigures {
   const bytesEl = F.DTYPE_BYTES[o.dtype];
