@@ -8,6 +8,19 @@ export const MODEBAR_LAYOUT = { modebar: { orientation: 'v', bgcolor: 'rgba(0,0,
 export const MODEBAR_CONFIG = { displayModeBar: 'hover' as const };
 
 /**
+ * The config of the Attention panel's map plots: no Plotly logo, resized with the panel, no
+ * cloud export (it would leave the machine) and no tips overlaying the panel.
+ */
+export const PANEL_PLOT_CONFIG = {
+  ...MODEBAR_CONFIG,
+  displaylogo: false,
+  responsive: true,
+  showSendToCloud: false,
+  showEditInChartStudio: false,
+  showTips: false,
+};
+
+/**
  * Indices to label on an axis of `n` cells drawn over `px` pixels, a label needing `perLabel`
  * pixels: every one when they fit, else every step-th (0, step, 2·step, …).
  */
