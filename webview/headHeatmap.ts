@@ -6,7 +6,7 @@
  */
 import Plotly from 'plotly.js-strict-dist-min';
 import { plotlyColorscale } from './colorScale';
-import { MODEBAR_CONFIG, MODEBAR_LAYOUT, thinTicks } from './plotChrome';
+import { MODEBAR_LAYOUT, PANEL_PLOT_CONFIG, thinTicks } from './plotChrome';
 import { LayerMaps, MAX_CELLS, blockMax, headView } from './layerMaps';
 import { rowRanks } from './views/rank';
 
@@ -234,13 +234,7 @@ export class HeadHeatmap {
     this.outlined = '';
     try {
       const el = await Plotly.react(this.el, [trace], layout, {
-        ...MODEBAR_CONFIG,
-        displaylogo: false,
-        responsive: true,
-        // No cloud export (it would leave the machine) and no tips overlaying the panel.
-        showSendToCloud: false,
-        showEditInChartStudio: false,
-        showTips: false,
+        ...PANEL_PLOT_CONFIG,
         // Plotly's camera button downloads, which a webview cannot: the export bar (webview/export) saves through the host.
         modeBarButtonsToRemove: ['select2d', 'lasso2d', 'sendChartToCloud', 'toImage'],
         toImageButtonOptions: { format: 'svg', filename: `attention-L${src.layer}-H${src.head}` },

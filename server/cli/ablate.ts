@@ -1,10 +1,9 @@
 /** `attention-inspector ablate`: the effect on the output of removing each head, one at a time. */
-import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { ablateHeads } from '../internals/ablation';
 import { OutputFolder } from './outputFolder';
 import { openInternalsGraph } from '../internals/internalsGraph';
-import { UsageError, parseFlags, positiveInt } from './args';
-import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
+import { UsageError, parseFlags, positiveInt, printedHelp, requireModelAndOut } from './args';
+import { executionProviderFlag, inputFromFlags } from './captureRun';
 
 const HELP = `usage: attention-inspector ablate --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --out <dir> [--ep <provider>] [--max-tokens N] [--rerun auto|from-layer|whole] [--verbose]
 
@@ -24,14 +23,9 @@ const RERUN = ['auto', 'from-layer', 'whole'] as const;
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'ablate');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (typeof flags.model !== 'string') throw new UsageError('ablate: --model <folder|file.onnx> is required');
-  if (typeof flags.out !== 'string') throw new UsageError('ablate: --out <dir> is required');
-  const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
-  if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`ablate: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  if (printedHelp(flags, HELP)) return 0;
+  requireModelAndOut(flags, 'ablate');
+  const ep = executionProviderFlag(flags, 'ablate');
   const rerun = (flags.rerun ?? 'auto') as (typeof RERUN)[number];
   if (!RERUN.includes(rerun)) throw new UsageError(`ablate: --rerun must be one of ${RERUN.join(', ')}, got "${String(flags.rerun)}"`);
   const input = inputFromFlags(flags, 'ablate');

@@ -12,6 +12,19 @@ export class UsageError extends Error {
 export type FlagSpec = Record<string, 'string' | 'boolean'>;
 export type Flags = Record<string, string | boolean | undefined>;
 
+/** Prints `help` when --help was given: then the command has nothing more to do (exit 0). */
+export function printedHelp(flags: Flags, help: string): boolean {
+  if (!flags.help) return false;
+  process.stdout.write(`${help}\n`);
+  return true;
+}
+
+/** --model and --out, which every command that runs a model and writes a folder requires. */
+export function requireModelAndOut(flags: Flags, command: string): asserts flags is Flags & { model: string; out: string } {
+  if (typeof flags.model !== 'string') throw new UsageError(`${command}: --model <folder|file.onnx> is required`);
+  if (typeof flags.out !== 'string') throw new UsageError(`${command}: --out <dir> is required`);
+}
+
 export function parseFlags(argv: string[], spec: FlagSpec, command: string): Flags {
   const flags: Flags = {};
   for (let i = 0; i < argv.length; i++) {

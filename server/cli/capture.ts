@@ -1,5 +1,5 @@
 /** `attention-inspector capture`: every attention map of one text, as .npy files. */
-import { parseFlags } from './args';
+import { parseFlags, printedHelp } from './args';
 import { EXECUTION_PROVIDERS, captureToFolder, requestFromFlags, summaryLine } from './captureRun';
 
 const HELP = `usage: attention-inspector capture --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5 | --ids-file <file>) --out <dir> [--ep <provider>] [--target-text "<text>" | --target-ids 3,17] [--maps full|none] [--max-tokens N] [--memory-budget-mb M] [--verbose]
@@ -41,10 +41,7 @@ const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'str
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'capture');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (printedHelp(flags, HELP)) return 0;
   const req = requestFromFlags(flags, 'capture');
   if (flags.verbose) req.log = (line) => process.stderr.write(`${line}\n`);
   const outcome = await captureToFolder(req);

@@ -9,7 +9,7 @@ import { openModel } from '../capture/openModel';
 import { statsJson } from '../capture/layerReductions';
 import { type CaptureInput, type CaptureResult, type LayerMap, type OpenedModel } from '../capture/types';
 import { requireRegularFile } from '../regularFile';
-import { UsageError, positiveInt, type Flags } from './args';
+import { UsageError, positiveInt, type Flags, requireModelAndOut } from './args';
 import { parseIdList, readIdsFile, readTextFile } from './inputFiles';
 import { OutputFolder } from './outputFolder';
 import type { NpyRowWriter } from '../capture/npy';
@@ -73,11 +73,16 @@ export function targetFromFlags(flags: Flags, command: string): Pick<CaptureInpu
 
 const mib = (n: number | undefined) => (n === undefined ? undefined : n * 2 ** 20);
 
-export function requestFromFlags(flags: Flags, command: string): CaptureRequest {
-  if (typeof flags.model !== 'string') throw new UsageError(`${command}: --model <folder|file.onnx> is required`);
-  if (typeof flags.out !== 'string') throw new UsageError(`${command}: --out <dir> is required`);
+/** --ep, one of EXECUTION_PROVIDERS; auto when not given. */
+export function executionProviderFlag(flags: Flags, command: string): ExecutionProviderSetting {
   const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
   if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`${command}: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  return ep;
+}
+
+export function requestFromFlags(flags: Flags, command: string): CaptureRequest {
+  requireModelAndOut(flags, command);
+  const ep = executionProviderFlag(flags, command);
   return {
     model: flags.model,
     input: { ...inputFromFlags(flags, command), ...targetFromFlags(flags, command) },

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { encodeFloat32 } from '../../protocol/encoding';
 import type { HostToWebview } from '../../protocol/webview';
 import { renderHtmlReport } from '../report/htmlReport';
-import { parseFlags } from './args';
+import { parseFlags, printedHelp } from './args';
 import { EXECUTION_PROVIDERS, captureToFolder, openCaptureFolder, requestFromFlags, summaryLine } from './captureRun';
 
 const HELP = `usage: attention-inspector demo --model <folder|file.onnx> (--text-file <file> | --text "<text>" | --ids 3,17,5 | --ids-file <file>) --out <dir> [--ep <provider>] [--max-tokens N]
@@ -19,10 +19,7 @@ const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'str
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'demo');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (printedHelp(flags, HELP)) return 0;
   const req = requestFromFlags(flags, 'demo');
   const captureId = 'demo';
   const layers: HostToWebview[] = [];

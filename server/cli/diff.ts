@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readNpy } from '../capture/npy';
 import { UserError } from '../../common/errors';
 import { diffOverCommonPrefix } from '../../common/diffMaps';
-import { parseFlags, UsageError } from './args';
+import { parseFlags, UsageError, printedHelp } from './args';
 import { OutputFolder, SUMMARY_FILE, summaryFiles } from './outputFolder';
 
 const HELP = `usage: attention-inspector diff --a <capture dir> --b <capture dir> --out <dir>
@@ -51,10 +51,7 @@ function legacyLayerFiles(dir: string): string[] | undefined {
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'diff');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (printedHelp(flags, HELP)) return 0;
   const [a, b, out] = [flags.a, flags.b, flags.out];
   if (typeof a !== 'string' || typeof b !== 'string' || typeof out !== 'string') throw new UsageError('diff: --a, --b and --out are required (see diff --help)');
   const files = captureMapFiles(a);

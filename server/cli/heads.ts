@@ -8,9 +8,8 @@ import type { CaptureInput } from '../capture/types';
 import { scoreLayer, headTypes, type LayerHeadScores } from '../../common/headScores';
 import { probeVocabulary, repeatProbeIds } from '../serving/repeatProbe';
 import { OutputFolder } from './outputFolder';
-import { UsageError, parseFlags, positiveInt, type Flags } from './args';
-import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
-import type { ExecutionProviderSetting } from '../../protocol/runtime';
+import { UsageError, parseFlags, positiveInt, type Flags, printedHelp, requireModelAndOut } from './args';
+import { EXECUTION_PROVIDERS, executionProviderFlag, inputFromFlags } from './captureRun';
 
 const HELP = `usage: attention-inspector heads --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5 | --repeat N --seed S) --out <dir> [--ep <provider>]
 
@@ -53,14 +52,9 @@ export function headsInput(flags: Flags, folder: () => string, vocab?: number): 
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'heads');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (typeof flags.model !== 'string') throw new UsageError('heads: --model <folder|file.onnx> is required');
-  if (typeof flags.out !== 'string') throw new UsageError('heads: --out <dir> is required');
-  const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
-  if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`heads: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  if (printedHelp(flags, HELP)) return 0;
+  requireModelAndOut(flags, 'heads');
+  const ep = executionProviderFlag(flags, 'heads');
   // Usage errors first: nothing is loaded for a command line that cannot run.
   if (flags.repeat === undefined) headsInput(flags, () => '');
   else {

@@ -1,11 +1,10 @@
 /** `attention-inspector internals`: one layer's queries, keys and value-weighted norms, as .npy. */
-import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { OutputFolder } from './outputFolder';
 import { checkLayers, headInternals } from '../internals/headInternals';
 import { openInternalsGraph } from '../internals/internalsGraph';
 import { valueWeightedMaps } from '../internals/valueNorms';
-import { UsageError, parseFlags, positiveInt } from './args';
-import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
+import { UsageError, parseFlags, positiveInt, printedHelp, requireModelAndOut } from './args';
+import { executionProviderFlag, inputFromFlags } from './captureRun';
 
 const HELP = `usage: attention-inspector internals --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --layer L --out <dir> [--ep <provider>] [--max-tokens N]
 
@@ -23,17 +22,12 @@ const SPEC = { model: 'string', text: 'string', 'text-file': 'string', ids: 'str
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'internals');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (typeof flags.model !== 'string') throw new UsageError('internals: --model <folder|file.onnx> is required');
-  if (typeof flags.out !== 'string') throw new UsageError('internals: --out <dir> is required');
+  if (printedHelp(flags, HELP)) return 0;
+  requireModelAndOut(flags, 'internals');
   if (flags.layer === undefined) throw new UsageError('internals: --layer L is required (attention layers count from 0)');
   const layer = Number(flags.layer);
   if (!Number.isInteger(layer) || layer < 0) throw new UsageError(`internals: --layer needs a non-negative integer, got "${flags.layer}"`);
-  const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
-  if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`internals: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  const ep = executionProviderFlag(flags, 'internals');
   const input = inputFromFlags(flags, 'internals');
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'internals');
   const g = await openInternalsGraph(flags.model);

@@ -1,12 +1,11 @@
 /** `attention-inspector kv`: one KV-cache eviction policy at one budget, simulated on the model. */
-import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { UserError } from '../../common/errors';
 import { POLICIES, type EvictionPolicy } from '../serving/evictionPolicies';
 import { assertCausal, checkSimulationSize, simulateKv, validatePolicy } from '../serving/kvSimulation';
 import { openMaskedModel } from '../serving/maskedModel';
 import { OutputFolder } from './outputFolder';
-import { UsageError, parseFlags, positiveInt } from './args';
-import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
+import { UsageError, parseFlags, positiveInt, printedHelp, requireModelAndOut } from './args';
+import { EXECUTION_PROVIDERS, executionProviderFlag, inputFromFlags } from './captureRun';
 
 const HELP = `usage: attention-inspector kv --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5) --policy streaming|h2o|snapkv|tova --budget B [--sinks S] --out <dir> [--ep <provider>] [--max-tokens N]
 
@@ -38,12 +37,8 @@ function wholeNumber(value: string | boolean | undefined, flag: string): number 
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'kv');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (typeof flags.model !== 'string') throw new UsageError('kv: --model <folder|file.onnx> is required');
-  if (typeof flags.out !== 'string') throw new UsageError('kv: --out <dir> is required');
+  if (printedHelp(flags, HELP)) return 0;
+  requireModelAndOut(flags, 'kv');
   const policy = flags.policy as EvictionPolicy | undefined;
   if (policy === undefined) throw new UsageError(`kv: --policy is required (${POLICIES.join(', ')})`);
   if (!POLICIES.includes(policy)) throw new UsageError(`kv: --policy must be one of ${POLICIES.join(', ')}, got "${policy}"`);
@@ -57,8 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     if (e instanceof UserError) throw new UsageError(`kv: ${e.message}`);
     throw e;
   }
-  const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
-  if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`kv: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  const ep = executionProviderFlag(flags, 'kv');
   const input = inputFromFlags(flags, 'kv');
   const maxTokens = positiveInt(flags['max-tokens'], 'max-tokens', 'kv');
   const model = await openMaskedModel(flags.model, ep);

@@ -1,5 +1,4 @@
 /** `attention-inspector kv-report`: every eviction policy swept over budgets, as an HTML view and JSON. */
-import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { join } from 'node:path';
 import { DEFAULT_SINKS } from '../serving/evictionPolicies';
 import { openMaskedModel } from '../serving/maskedModel';
@@ -7,8 +6,8 @@ import { probeVocabulary, repeatProbeIds } from '../serving/repeatProbe';
 import { buildServingReport } from '../serving/servingReport';
 import { servingHtml } from '../serving/servingHtml';
 import { OutputFolder } from './outputFolder';
-import { UsageError, parseFlags, positiveInt } from './args';
-import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
+import { UsageError, parseFlags, positiveInt, printedHelp, requireModelAndOut } from './args';
+import { executionProviderFlag, inputFromFlags } from './captureRun';
 
 const HELP = `usage: attention-inspector kv-report --model <folder|file.onnx> (--text "<text>" | --text-file <file> | --ids 3,17,5 | --repeat N [--seed S]) --out <dir> [--budgets 4,8,16,32] [--sinks S] [--head-map-budget B] [--ep <provider>]
 
@@ -35,18 +34,13 @@ function budgetsOf(value: string | boolean | undefined): number[] {
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'kv-report');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (typeof flags.model !== 'string') throw new UsageError('kv-report: --model <folder|file.onnx> is required');
-  if (typeof flags.out !== 'string') throw new UsageError('kv-report: --out <dir> is required');
+  if (printedHelp(flags, HELP)) return 0;
+  requireModelAndOut(flags, 'kv-report');
   const budgets = budgetsOf(flags.budgets);
   const sinks = flags.sinks === undefined ? DEFAULT_SINKS : Number(flags.sinks);
   if (!Number.isInteger(sinks) || sinks < 0) throw new UsageError(`kv-report: --sinks needs a whole number ≥ 0, got "${flags.sinks}"`);
   const headMapBudget = positiveInt(flags['head-map-budget'], 'head-map-budget', 'kv-report') ?? budgets[Math.floor((budgets.length - 1) / 2)];
-  const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
-  if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`kv-report: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  const ep = executionProviderFlag(flags, 'kv-report');
   const repeat = positiveInt(flags.repeat, 'repeat', 'kv-report');
   if (repeat === undefined && flags.seed !== undefined) throw new UsageError('kv-report: --seed goes with --repeat N');
   const seed = flags.seed === undefined ? 0 : Number(flags.seed);

@@ -3,14 +3,13 @@
  * and writes compare.json (metrics against exact) and <variant>.npy maps.
  */
 import { join } from 'node:path';
-import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { compareVariants, extendInputs, pickHead, type VariantResult } from '../variants/mechanismsRun';
 import { openQkvSource } from '../variants/qkvCapture';
 import { VARIANTS, getVariant, resolveVariantId } from '../variants/registry';
 import type { VariantInputs, VariantParams } from '../variants/types';
 import { checkLengthsPlausible, checkRunsFit, flagSubject, type LengthSubject } from '../variants/memoryNeed';
-import { UsageError, parseFlags, positiveInt } from './args';
-import { EXECUTION_PROVIDERS, inputFromFlags } from './captureRun';
+import { UsageError, parseFlags, positiveInt, printedHelp, requireModelAndOut } from './args';
+import { executionProviderFlag, inputFromFlags } from './captureRun';
 import { OutputFolder } from './outputFolder';
 
 const HELP = `usage: attention-inspector compare --model <m> (--text "<t>" | --text-file <f> | --ids 3,17,5 | --ids-file <f>) --layer L
@@ -78,19 +77,14 @@ function table(rows: VariantResult[]): string {
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, SPEC, 'compare');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (typeof flags.model !== 'string') throw new UsageError('compare: --model <folder|file.onnx> is required');
-  if (typeof flags.out !== 'string') throw new UsageError('compare: --out <dir> is required');
+  if (printedHelp(flags, HELP)) return 0;
+  requireModelAndOut(flags, 'compare');
   if (flags.layer === undefined) throw new UsageError('compare: --layer L is required (attention layers count from 0)');
   const layer = Number(flags.layer);
   if (!Number.isInteger(layer) || layer < 0) throw new UsageError(`compare: --layer needs a non-negative integer, got "${flags.layer}"`);
   const head = flags.head === undefined ? undefined : Number(flags.head);
   if (head !== undefined && (!Number.isInteger(head) || head < 0)) throw new UsageError(`compare: --head needs a non-negative integer, got "${flags.head}"`);
-  const ep = (flags.ep ?? 'auto') as ExecutionProviderSetting;
-  if (!EXECUTION_PROVIDERS.includes(ep)) throw new UsageError(`compare: --ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  const ep = executionProviderFlag(flags, 'compare');
   const extend = (flags.extend ?? 'rerun') as 'rerun' | 'repeat' | 'random';
   if (!['rerun', 'repeat', 'random'].includes(extend)) throw new UsageError('compare: --extend must be rerun, repeat or random');
   const wanted = String(flags.variants ?? 'all');

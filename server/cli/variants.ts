@@ -3,7 +3,7 @@
  * the runtime serves as attention/listVariants: the mechanisms compare can run, with their papers
  * and defaults, then the KV-head layouts the estimator also covers.
  */
-import { parseFlags } from './args';
+import { parseFlags, printedHelp } from './args';
 import { variantCatalog } from '../variants/registry';
 
 const HELP = `usage: attention-inspector variants [--json]
@@ -14,10 +14,7 @@ runnable ones; estimate covers all. Old ids are accepted: lsh (now reformer-lsh)
 
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { json: 'boolean', help: 'boolean' }, 'variants');
-  if (flags.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (printedHelp(flags, HELP)) return 0;
   const rows = variantCatalog();
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

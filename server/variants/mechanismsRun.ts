@@ -3,6 +3,7 @@
  * Used by the CLI's compare command (and by the runtime when a panel asks for a comparison).
  * Variants that fail are reported with their error instead of aborting the others.
  */
+import type { CompareVariantRow } from '../../protocol/mechanisms';
 import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { UserError, firstLine } from '../../common/errors';
 import { compareToExact } from './metrics';
@@ -11,21 +12,9 @@ import { gaussian, subSeed } from './rng';
 import { runVariant, type VariantRun } from './runVariant';
 import type { VariantInputs, VariantParams } from './types';
 
-export interface VariantResult {
-  id: string;
-  paper: string;
+/** A row of the comparison channel, with the parameters the variant ran with (the CLI prints them). */
+export interface VariantResult extends CompareVariantRow {
   params: VariantParams;
-  relL2: number | null;
-  cosine: number | null;
-  js: number | null;
-  massKept: number | null;
-  latencyMs: number;
-  peakBytes: number;
-  flops: number;
-  bytes: number;
-  mapMeaning?: string;
-  notes: string[];
-  error?: string;
 }
 
 export interface CompareOptions {

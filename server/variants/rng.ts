@@ -4,17 +4,9 @@
  * a comparison can be rerun bit for bit.
  */
 
-/** mulberry32: small, fast, good enough for initialisation (not for cryptography). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../common/seededRandom';
+
+export { mulberry32 };
 
 /** Gaussian samples (Box-Muller) with the given standard deviation. */
 export function gaussian(count: number, seed: number, std = 1): Float32Array {

@@ -9,19 +9,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium';
 import { llamaFixture } from '../helpers/hfFixtures';
 import { screenshotPath } from '../helpers/screenshots';
 import { writeHfFolder } from '../helpers/writeCheckpoint';
-import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
-import { answerInputBox, dismissNotifications, openWorkbenchPage, screenshotIfFailed, extensionLog, focusWorkbench, notificationTexts, pickRow, runCommand, until, webviewFrame } from './workbench';
+import { repoRoot, type RunningCodeServer } from './codeServer';
+import { answerInputBox, closeWorkbench, dismissNotifications, openWorkbench, screenshotIfFailed, focusWorkbench, notificationTexts, pickRow, runCommand, until, webviewFrame } from './workbench';
 
-const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
-const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
 /** The text the panel is prefilled with (extension/firstRun.ts FIRST_TEXT): [BOS] + 12 words. */
 const FIRST_TEXT = 'the cat sat on the dog . the cat sat on the';
 const MAX_TOKENS = 40;
@@ -81,12 +78,8 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
   }
 
   before(async function () {
-    installCodeServer();
-    workspace = mkdtempSync(join(tmpdir(), 'ai-e2e-first-ws-'));
     hfHome = mkdtempSync(join(tmpdir(), 'ai-e2e-hf-'));
-    cs = await startCodeServer(VSIX, workspace, { env: { HF_HOME: hfHome, HF_HUB_CACHE: '' }, settings: { 'attentionInspector.maxTokens': MAX_TOKENS } });
-    browser = await launchChromium();
-    page = await openWorkbenchPage(browser, cs.url);
+    ({ cs, browser, page, workspace } = await openWorkbench('ai-e2e-first-ws-', () => undefined, { env: { HF_HOME: hfHome, HF_HUB_CACHE: '' }, settings: { 'attentionInspector.maxTokens': MAX_TOKENS } }));
   });
 
   afterEach(async function () {
@@ -94,14 +87,7 @@ describe('first run in VS Code (code-server, packaged VSIX)', function () {
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed' || process.env.E2E_DEBUG) console.log('--- extension log ---\n' + extensionLog(userData()));
-    await browser?.close();
-    await cs?.stop();
-    // code-server's children may still be writing logs as it exits: rmSync retries ENOTEMPTY.
-    const rm = (d: string | undefined) => d && rmSync(d, { recursive: true, force: true, maxRetries: 10 });
-    rm(cs?.dir);
-    rm(workspace);
-    rm(hfHome);
+    await closeWorkbench({ cs, browser, workspace }, this.currentTest?.state === 'failed', [hfHome]);
   });
 
   it('an empty workspace and cache: the Models view welcome offers the sample, a folder and the cache', async function () {

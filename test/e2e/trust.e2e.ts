@@ -7,17 +7,13 @@
  * requireTrust() is what refuses. Run by `npm run test:e2e` with vscode.e2e.ts.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium';
-import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
-import { answerInputBox, extensionLog, openWorkbenchPage, screenshotIfFailed, notificationTexts, pickRow, runCommand, runtimePids, until, webviewFrame } from './workbench';
+import { repoRoot, type RunningCodeServer } from './codeServer';
+import { answerInputBox, closeWorkbench, extensionLog, openWorkbench, screenshotIfFailed, notificationTexts, pickRow, runCommand, runtimePids, until, webviewFrame } from './workbench';
 import { screenshotPath } from '../helpers/screenshots';
 
-const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
-const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
 const REFUSAL = 'Attention Inspector loads models only in a trusted workspace.';
 const TEXT = 'the cat sat on the dog';
 
@@ -44,12 +40,9 @@ describe('VS Code Restricted Mode (code-server, workspace trust on)', function (
   const userData = () => join(cs.dir, 'user-data');
 
   before(async function () {
-    installCodeServer();
-    workspace = mkdtempSync(join(tmpdir(), 'ai-e2e-trust-ws-'));
-    cpSync(join(repoRoot, 'samples/tiny-gpt'), join(workspace, 'tiny-gpt'), { recursive: true });
-    cs = await startCodeServer(VSIX, workspace, { workspaceTrust: true });
-    browser = await launchChromium();
-    page = await openWorkbenchPage(browser, cs.url);
+    ({ cs, browser, page, workspace } = await openWorkbench('ai-e2e-trust-ws-', (ws) => {
+      cpSync(join(repoRoot, 'samples/tiny-gpt'), join(ws, 'tiny-gpt'), { recursive: true });
+    }, { workspaceTrust: true }));
   });
 
   afterEach(async function () {
@@ -57,13 +50,7 @@ describe('VS Code Restricted Mode (code-server, workspace trust on)', function (
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed' || process.env.E2E_DEBUG) {
-      console.log('--- extension log ---\n' + extensionLog(userData()));
-    }
-    await browser?.close();
-    await cs?.stop();
-    if (cs) rmSync(cs.dir, { recursive: true, force: true });
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
+    await closeWorkbench({ cs, browser, workspace }, this.currentTest?.state === 'failed');
   });
 
   it('asks whether to trust the folder; "No" opens it in Restricted Mode', async function () {

@@ -6,22 +6,20 @@
  * Run with `npm run test:e2e` (not part of `npm test`: it takes about a minute).
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium';
-import { installCodeServer, repoRoot, startCodeServer, type RunningCodeServer } from './codeServer';
+import { repoRoot, type RunningCodeServer } from './codeServer';
 import { vsixEntries } from './vsixEntries';
 import {
   answerInputBox, extensionLog, notificationTexts, openFile, paintedPixels, paletteLabels, pickRow, runCommand,
   runtimePids, statusBarText, until, webviewFrame,
-  openWorkbenchPage, screenshotIfFailed,
+  closeWorkbench, openWorkbench, packagedVsix, screenshotIfFailed,
 } from './workbench';
 import { screenshotPath } from '../helpers/screenshots';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
-const VSIX = join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
+const VSIX = packagedVsix();
 // Every word is in tiny-gpt's vocabulary, so the tokens are [BOS] and the words.
 const TEXT1 = 'the cat sat on the dog . the cat sat';
 const TEXT2 = 'the old king saw a little black cat by the river';
@@ -73,15 +71,13 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
   const userData = () => join(cs.dir, 'user-data');
 
   before(async function () {
-    installCodeServer();
-    workspace = mkdtempSync(join(tmpdir(), 'ai-e2e-ws-'));
-    cpSync(join(repoRoot, 'samples/tiny-gpt'), join(workspace, 'tiny-gpt'), { recursive: true });
-    mkdirSync(join(workspace, 'configs'));
-    cpSync(join(repoRoot, 'samples/configs/llama-3-8b'), join(workspace, 'configs/llama-3-8b'), { recursive: true });
+    const prepare = (ws: string) => {
+      cpSync(join(repoRoot, 'samples/tiny-gpt'), join(ws, 'tiny-gpt'), { recursive: true });
+      mkdirSync(join(ws, 'configs'));
+      cpSync(join(repoRoot, 'samples/configs/llama-3-8b'), join(ws, 'configs/llama-3-8b'), { recursive: true });
+    };
     // Captures of 1,000 tokens or more are held after their first layer (server/lsp/testHold.ts).
-    cs = await startCodeServer(VSIX, workspace, { env: { ATTENTION_INSPECTOR_TEST_HOLD_TOKENS: '1000' } });
-    browser = await launchChromium();
-    page = await openWorkbenchPage(browser, cs.url);
+    ({ cs, browser, page, workspace } = await openWorkbench('ai-e2e-ws-', prepare, { env: { ATTENTION_INSPECTOR_TEST_HOLD_TOKENS: '1000' } }));
   });
 
   afterEach(async function () {
@@ -89,13 +85,7 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed' || process.env.E2E_DEBUG) {
-      console.log('--- extension log ---\n' + extensionLog(userData()));
-    }
-    await browser?.close();
-    await cs?.stop();
-    if (cs) rmSync(cs.dir, { recursive: true, force: true });
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
+    await closeWorkbench({ cs, browser, workspace }, this.currentTest?.state === 'failed');
   });
 
   it('the linux-x64 VSIX holds the bundles and only linux-x64 onnxruntime binaries', function () {

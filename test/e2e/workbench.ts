@@ -5,10 +5,12 @@
  * extension from outside: its log file and its runtime process.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Frame, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
+import { installCodeServer, repoRoot, startCodeServer, type CodeServerOptions, type RunningCodeServer } from './codeServer';
 
 /** Polls `probe` until it returns something other than undefined/false, or throws with `what`. */
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
@@ -52,6 +54,46 @@ export async function openWorkbenchPage(browser: Browser, url: string): Promise<
   await page.goto(url);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   return page;
+}
+
+/** The packaged linux-x64 VSIX (made by `npm run test:e2e` before mocha). */
+export function packagedVsix(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  return join(repoRoot, `out/vsix/attention-inspector-linux-x64-${pkg.version}.vsix`);
+}
+
+export interface Workbench {
+  cs: RunningCodeServer;
+  browser: Browser;
+  page: Page;
+  /** The folder the workbench opens. */
+  workspace: string;
+}
+
+/**
+ * A fresh code-server with the packaged VSIX installed, opened on a new folder (named from
+ * `workspacePrefix`) that `prepare` fills first, and its workbench drawn in headless Chromium.
+ */
+export async function openWorkbench(workspacePrefix: string, prepare: (workspace: string) => void, opts: CodeServerOptions = {}): Promise<Workbench> {
+  installCodeServer();
+  const workspace = mkdtempSync(join(tmpdir(), workspacePrefix));
+  prepare(workspace);
+  const cs = await startCodeServer(packagedVsix(), workspace, opts);
+  const browser = await launchChromium();
+  const page = await openWorkbenchPage(browser, cs.url);
+  return { cs, browser, page, workspace };
+}
+
+/**
+ * For after: prints the extension log when the suite failed (or E2E_DEBUG is set), closes the
+ * browser, stops code-server and removes its folder, the workspace and `more` folders.
+ */
+export async function closeWorkbench(w: Partial<Workbench>, failed: boolean, more: (string | undefined)[] = []): Promise<void> {
+  if (w.cs && (failed || process.env.E2E_DEBUG)) console.log('--- extension log ---\n' + extensionLog(join(w.cs.dir, 'user-data')));
+  await w.browser?.close();
+  await w.cs?.stop();
+  // code-server's children may still be writing logs as it exits: rmSync retries ENOTEMPTY.
+  for (const d of [w.cs?.dir, w.workspace, ...more]) if (d) rmSync(d, { recursive: true, force: true, maxRetries: 10 });
 }
 
 /** For afterEach: a screenshot of the page when the test failed, its path printed. */

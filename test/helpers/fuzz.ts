@@ -5,20 +5,33 @@
  * (one line that names the file) or crash (anything else, or a UserError that breaks the rules,
  * or a file that took longer than the per-file bound: a hang or an allocation spiral).
  */
+import assert from 'node:assert/strict';
 import { UserError } from '../../common/errors';
+import { mulberry32 } from '../../common/seededRandom';
 
 export type Rand = () => number;
 
-/** mulberry32: fast, seeded, good enough to pick mutations. */
-export function seeded(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** mulberry32 (common/seededRandom.ts): fast, seeded, good enough to pick mutations. */
+export const seeded: (seed: number) => Rand = mulberry32;
+
+/** FUZZ_SEED=<n> replays another run; `fallback` is the test file's own seed. */
+export function fuzzSeed(fallback: number): number {
+  return Number(process.env.FUZZ_SEED ?? fallback);
+}
+
+/** A mutation count times FUZZ_SCALE=<k> (default 1), at least one. */
+export function scaled(count: number): number {
+  return Math.max(1, Math.round(count * Number(process.env.FUZZ_SCALE ?? 1)));
+}
+
+/**
+ * Logs a reader's outcome counts and fails on any crash, or when only one kind of outcome
+ * occurred: then the mutations are not reaching the reader's checks.
+ */
+export function checkOutcomes(what: string, c: FuzzCounts): void {
+  console.log(`      ${report(what, c)}`);
+  assert.deepEqual(c.crashes.slice(0, 5), [], `${what}: ${c.crashes.length} crashes`);
+  assert.ok(c.userErrors > 0 && c.successes > 0, `${what}: only one kind of outcome`);
 }
 
 export const int = (r: Rand, n: number) => Math.floor(r() * n);

@@ -5,7 +5,9 @@
  */
 import { randomTensor, rng, type Tensors } from './writeCheckpoint';
 
-type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A Hugging Face config.json as the fixtures and the reference passes read it. */
+export type HfConfig = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Cfg = HfConfig;
 
 function norm(rand: ReturnType<typeof rng>, t: Tensors, name: string, n: number, bias = true): void {
   t[`${name}.weight`] = randomTensor(rand, [n], 0.2, 1);

@@ -4,13 +4,15 @@
  * in transformers' modeling_*.py). They read config.json keys directly and share no code with
  * server/hf, so a wrong builder and a wrong reference would have to be wrong the same way.
  */
+import type { HfConfig } from './hfFixtures';
+
 type W = (name: string) => Float32Array;
 /**
  * Extra restriction on top of the causal mask: query i of head h in layer l sees key j only
  * when it returns true (simulated KV-cache eviction).
  */
 export type KeepKey = (layer: number, head: number, i: number, j: number) => boolean;
-type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Cfg = HfConfig;
 
 export interface RefOutput {
   /** [T, V] */

@@ -3,16 +3,9 @@
  * Plotly's hover label for a heatmap cell (by moving the real mouse over it).
  */
 import type { Page } from 'playwright-core';
+import type { GridGeometry } from '../../webview/thumbnailGrid';
 
-interface Geometry {
-  left: number;
-  top: number;
-  cell: number;
-  gap: number;
-  dpr: number;
-}
-
-async function geometry(page: Page): Promise<Geometry> {
+async function geometry(page: Page): Promise<GridGeometry> {
   return JSON.parse((await page.getAttribute('canvas.thumbnail-grid', 'data-geometry'))!);
 }
 

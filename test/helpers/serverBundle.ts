@@ -6,6 +6,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import {
@@ -16,6 +17,10 @@ import {
   type ClientCapabilities,
   type InitializeResult,
   type ProtocolConnection,
+  WorkDoneProgress,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressEnd,
+  type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 
 export const repoRoot = join(__dirname, '..', '..');
@@ -106,4 +111,37 @@ export async function startRuntime(opts: {
       conn.dispose();
     },
   };
+}
+
+export type ProgressParams = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+
+/**
+ * Records the work-done progress the runtime sends for `token`, in arrival order; `onEach` sees
+ * each one as it comes (to order it against other messages, or to cancel on it).
+ */
+export function recordProgress(conn: ProtocolConnection, token: string, onEach?: (p: ProgressParams) => void): { progress: ProgressParams[]; reports(): WorkDoneProgressReport[]; dispose(): void } {
+  const progress: ProgressParams[] = [];
+  const sub = conn.onProgress(WorkDoneProgress.type, token, (p) => {
+    progress.push(p);
+    onEach?.(p);
+  });
+  return {
+    progress,
+    reports: () => progress.filter((p): p is WorkDoneProgressReport => p.kind === 'report'),
+    dispose: () => sub.dispose(),
+  };
+}
+
+/** Spill files of one runtime process in any spill folder (mapSpill.ts names them map-<pid>-<n>.f32). */
+export function spillFiles(pid: number): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync(tmpdir())) {
+    if (!d.startsWith('attention-inspector-maps-')) continue;
+    try {
+      for (const f of readdirSync(join(tmpdir(), d))) if (f.startsWith(`map-${pid}-`)) out.push(join(tmpdir(), d, f));
+    } catch {
+      // another process's folder went away meanwhile
+    }
+  }
+  return out;
 }

@@ -4,7 +4,8 @@
  * arithmetically here (round to nearest, ties to even), independently of the runtime's decoder,
  * so tests can compare against the float32 values the stored halves stand for.
  */
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type StoreDType = 'F32' | 'F16' | 'BF16';
@@ -13,6 +14,21 @@ export interface Tensor {
   data: Float32Array;
 }
 export type Tensors = Record<string, Tensor>;
+
+/**
+ * The temporary folder a test file writes its checkpoints in: made before its tests run and
+ * removed after (hooks of the suite it is called in; at the top of a file, of the whole run).
+ */
+export function checkpointsFolder(prefix: string): { path: string } {
+  const folder = { path: '' };
+  before(() => {
+    folder.path = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => {
+    if (folder.path) rmSync(folder.path, { recursive: true, force: true });
+  });
+  return folder;
+}
 
 /** Seeded uniform values in [-scale, scale). */
 export function rng(seed: number): (scale?: number) => number {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,7 +16,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { CaptureRequest, LayerNotification, OpenModelRequest, TileRequest, type CaptureSummary } from '../../protocol/runtime';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
-import { repoRoot, startRuntime } from '../helpers/serverBundle';
+import { repoRoot, spillFiles, startRuntime } from '../helpers/serverBundle';
 
 const LAYERS = 8;
 const HEADS = 4;
@@ -25,20 +25,6 @@ const VOCAB = 64;
 const IDS = Array.from({ length: TOKENS }, (_, i) => (i * 7 + 3) % VOCAB);
 const LAYER_BYTES = HEADS * TOKENS * TOKENS * 4;
 const RUN_BYTES = LAYERS * LAYER_BYTES;
-
-/** Spill files of one runtime process (mapSpill.ts names them map-<pid>-<n>.f32). */
-function spillFiles(pid: number): string[] {
-  const out: string[] = [];
-  for (const d of readdirSync(tmpdir())) {
-    if (!d.startsWith('attention-inspector-maps-')) continue;
-    try {
-      for (const f of readdirSync(join(tmpdir(), d))) if (f.startsWith(`map-${pid}-`)) out.push(join(tmpdir(), d, f));
-    } catch {
-      // another process's folder went away meanwhile
-    }
-  }
-  return out;
-}
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 

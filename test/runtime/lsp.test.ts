@@ -12,29 +12,17 @@ import {
   CancellationTokenSource,
   ExitNotification,
   ShutdownRequest,
-  WorkDoneProgress,
   type ProtocolConnection,
-  type WorkDoneProgressBegin,
-  type WorkDoneProgressEnd,
-  type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { CaptureRequest, LayerNotification, OpenModelRequest, RuntimeStatusNotification, TileRequest } from '../../protocol/runtime';
 import { referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
-import { startRuntime } from '../helpers/serverBundle';
-
-type ProgressParams = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+import { maxDiff } from '../helpers/segmentCheck';
+import { recordProgress, startRuntime } from '../helpers/serverBundle';
 
 const LAYERS = 6;
 const HEADS = 2;
 const IDS = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5];
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
   this.timeout(60000);
@@ -89,14 +77,10 @@ describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
   it('streams one layer per notification before the response, with work-done progress', async () => {
     events.length = 0;
     const token = 'capture-1';
-    const progress: ProgressParams[] = [];
-    const sub = conn.onProgress(WorkDoneProgress.type, token, (p) => {
-      progress.push(p);
-      events.push({ kind: `progress-${p.kind}`, params: p });
-    });
+    const { progress, reports: progressReports, dispose } = recordProgress(conn, token, (p) => events.push({ kind: `progress-${p.kind}`, params: p }));
     const result = await conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, workDoneToken: token });
     events.push({ kind: 'response', params: result });
-    sub.dispose();
+    dispose();
 
     assert.equal(result.cancelled, false);
     assert.equal(result.layers.length, LAYERS);
@@ -110,12 +94,12 @@ describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
     for (const l of layers) {
       assert.equal(l.captureId, result.captureId);
       assert.deepEqual([l.heads, l.queries, l.keys, l.pool], [HEADS, IDS.length, IDS.length, 1]);
-      const diff = maxAbsDiff(decodeFloat32(l.data), reference[l.layer]);
+      const diff = maxDiff(decodeFloat32(l.data), reference[l.layer]);
       assert.ok(diff < 1e-5, `layer ${l.layer} differs from the reference by ${diff}`);
     }
     assert.equal(progress[0].kind, 'begin');
     assert.equal(progress.at(-1)!.kind, 'end');
-    const reports = progress.filter((p): p is WorkDoneProgressReport => p.kind === 'report');
+    const reports = progressReports();
     assert.equal(reports.length, LAYERS);
     assert.equal(reports.at(-1)!.message, `layer ${LAYERS} of ${LAYERS}`);
     assert.equal(reports.at(-1)!.percentage, 100);
@@ -163,7 +147,7 @@ describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
     assert.deepEqual([tile.rows, tile.cols], [7, 5]);
     const expected: number[] = [];
     for (let q = 2; q < 9; q++) for (let k = 1; k < 6; k++) expected.push(reference[4][(1 * n + q) * n + k]);
-    assert.ok(maxAbsDiff(decodeFloat32(tile.data), expected) < 1e-5);
+    assert.ok(maxDiff(decodeFloat32(tile.data), expected) < 1e-5);
     await assert.rejects(
       conn.sendRequest(TileRequest.type, { captureId: 'pooled-1', layer: 4, head: 2, q0: 0, q1: 1, k0: 0, k1: 1 }),
       /head 2 is outside layer 4 \(2 heads\)/,
@@ -195,7 +179,7 @@ describe('runtime over LSP (dist/server.js, --node-ipc)', function () {
       }
     }
     const tile = await conn.sendRequest(TileRequest.type, { captureId: 'send-1', layer: 2, head: 0, q0: 0, q1: n, k0: 0, k1: n });
-    assert.ok(maxAbsDiff(decodeFloat32(tile.data), reference[2].slice(0, n * n)) < 1e-5);
+    assert.ok(maxDiff(decodeFloat32(tile.data), reference[2].slice(0, n * n)) < 1e-5);
     await assert.rejects(
       conn.sendRequest(CaptureRequest.type, { modelId, ids: IDS, sendBudgetBytes: -1 }),
       /sendBudgetBytes -1 is not a positive number; fix attentionInspector.sendBudgetMB/,

@@ -12,9 +12,6 @@ import {
   CancellationTokenSource,
   WorkDoneProgress,
   type ProtocolConnection,
-  type WorkDoneProgressBegin,
-  type WorkDoneProgressEnd,
-  type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 import { ListVariantsRequest } from '../../protocol/catalog';
 import { CompareVariantsRequest, DEFAULT_COMPARE_VARIANTS } from '../../protocol/mechanisms';
@@ -23,9 +20,8 @@ import { OpenModelRequest } from '../../protocol/runtime';
 import { headMap } from '../../server/lsp/mechanismsHandler';
 import { openQkvSource } from '../../server/variants/qkvCapture';
 import { VARIANTS } from '../../server/variants/registry';
-import { repoRoot, startRuntime } from '../helpers/serverBundle';
-
-type ProgressParams = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+import { maxDiff } from '../helpers/segmentCheck';
+import { recordProgress, repoRoot, startRuntime } from '../helpers/serverBundle';
 
 const SAMPLE = join(repoRoot, 'samples', 'tiny-gpt');
 const TEXT = 'the cat sat on the mat and the cat sat on the dog';
@@ -91,13 +87,6 @@ function meanJs(p: ArrayLike<number>, q: ArrayLike<number>, cols: number): numbe
   return total / rows;
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
 describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
   this.timeout(60000);
   let child: ChildProcess;
@@ -120,14 +109,11 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
 
   it('scores exact, flash and linear on layer 1 as an independent computation does', async () => {
     const token = 'compare-1';
-    const progress: ProgressParams[] = [];
-    const sub = conn.onProgress(WorkDoneProgress.type, token, (p) => {
-      progress.push(p);
-    });
+    const { progress, reports: progressReports, dispose } = recordProgress(conn, token);
     const r = await conn.sendRequest(CompareVariantsRequest.type, {
       modelId, text: TEXT, layer: 1, head: 1, variants: ['exact', 'flash', 'linear'], seqLengths: [16, 40], repeats: 1, executionProvider: 'cpu', workDoneToken: token,
     });
-    sub.dispose();
+    dispose();
     assert.equal(r.cancelled, false);
     assert.deepEqual(r.variants.map((v) => v.id), ['exact', 'flash', 'linear']);
     assert.deepEqual(r.tokens.slice(0, 4), ['[BOS]', 'the', 'cat', 'sat']);
@@ -166,8 +152,8 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
     assert.deepEqual(Object.keys(byId).sort(), ['exact', 'flash', 'linear']);
     const head1 = (m: Float64Array) => m.slice(n * n, 2 * n * n);
     assert.deepEqual([byId.exact.rows, byId.exact.cols, byId.exact.pool], [n, n, 1]);
-    assert.ok(maxAbsDiff(decodeFloat32(byId.exact.data), head1(ref.map)) < 1e-5);
-    assert.ok(maxAbsDiff(decodeFloat32(byId.linear.data), head1(lin.map)) < 1e-5);
+    assert.ok(maxDiff(decodeFloat32(byId.exact.data), head1(ref.map)) < 1e-5);
+    assert.ok(maxDiff(decodeFloat32(byId.linear.data), head1(lin.map)) < 1e-5);
     // README: L1 H1 attends to the same token; the last "dog" has no earlier copy, so it looks at itself.
     assert.ok(decodeFloat32(byId.exact.data)[n * n - 1] > 0.9);
 
@@ -181,7 +167,7 @@ describe('attention/compareVariants over LSP (samples/tiny-gpt)', function () {
 
     assert.equal(progress[0].kind, 'begin');
     assert.equal(progress.at(-1)!.kind, 'end');
-    const reports = progress.filter((p): p is WorkDoneProgressReport => p.kind === 'report');
+    const reports = progressReports();
     assert.equal(reports.length, 9);
     assert.equal(reports.at(-1)!.percentage, 100);
     assert.match(reports.at(-1)!.message!, /linear at n = 40 \(9 of 9\)/);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,25 +28,11 @@ import {
 import { referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
 import { gpt2Fixture } from '../helpers/hfFixtures';
 import { writeHfFolder } from '../helpers/writeCheckpoint';
-import { startRuntime } from '../helpers/serverBundle';
+import { spillFiles, startRuntime } from '../helpers/serverBundle';
 
 const LAYERS = 4;
 const HEADS = 2;
 const IDS = [3, 1, 4, 1, 5, 9, 2, 6, 5];
-
-/** Spill files of one runtime process (mapSpill.ts names them map-<pid>-<n>.f32). */
-function spillFiles(pid: number): string[] {
-  const out: string[] = [];
-  for (const d of readdirSync(tmpdir())) {
-    if (!d.startsWith('attention-inspector-maps-')) continue;
-    try {
-      for (const f of readdirSync(join(tmpdir(), d))) if (f.startsWith(`map-${pid}-`)) out.push(join(tmpdir(), d, f));
-    } catch {
-      // another process's folder went away meanwhile
-    }
-  }
-  return out;
-}
 
 describe('runtime streaming, model listing and spilled maps over LSP', function () {
   this.timeout(60000);

@@ -15,7 +15,7 @@ import type { LayerMap } from '../../server/capture/types';
 import { captureToFolder, requestFromFlags } from '../../server/cli/captureRun';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
-import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
+import { checkSegmentedCapture, maxDiff, wholeGraphMaps } from '../helpers/segmentCheck';
 import { headMat } from '../../webview/analysis/matrix';
 import { headStats } from '../../webview/analysis/stats';
 import { UserError } from '../../common/errors';
@@ -131,13 +131,6 @@ function reference(wt: Weights, src: number[], tgt: number[]): Float64Array[] {
   const dec = attendRef(wt.w.dec, emb(tgt), m, emb(tgt), m, true);
   const cross = attendRef(wt.w.x, dec.out, m, enc.out, n, false);
   return [enc.p, dec.p, cross.p];
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe('encoder-decoder capture (decoder_input_ids, cross-attention)', function () {

@@ -19,22 +19,13 @@ import { findAttention } from '../../server/onnx/attentionFinder';
 import { readOnnxModel } from '../../server/onnx/modelFile';
 import { loadTokenizer } from '../../server/tokenizer';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
-import { fuzz, hostileValue, int, mutateBytes, mutateJson, pickOne, report, seeded, type FuzzCounts, type Rand } from '../helpers/fuzz';
+import { checkOutcomes, fuzz, fuzzSeed, hostileValue, int, mutateBytes, mutateJson, pickOne, scaled, seeded, type Rand } from '../helpers/fuzz';
 import { rawSafetensors, safetensorsBytes } from '../helpers/writeCheckpoint';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-const n = (count: number) => Math.max(1, Math.round(count * SCALE));
+const SEED = fuzzSeed(20261127);
 const repo = join(__dirname, '..', '..');
 
 let root: string;
-
-function check(what: string, c: FuzzCounts): void {
-  console.log(`      ${report(what, c)}`);
-  assert.deepEqual(c.crashes.slice(0, 5), [], `${what}: ${c.crashes.length} crashes`);
-  // Both outcomes must occur, or the mutations are not reaching the parser's checks.
-  assert.ok(c.userErrors > 0 && c.successes > 0, `${what}: only one kind of outcome`);
-}
 
 describe('fuzz: hostile files and messages', function () {
   this.timeout(120_000);
@@ -75,11 +66,11 @@ describe('fuzz: hostile files and messages', function () {
       }
       return onnx.ModelProto.encode(m).finish();
     };
-    const c = await fuzz(n(1000), file, () => writeFileSync(file, r() < 0.5 ? mutateBytes(r, seed.bytes) : graphMutation()), () => {
+    const c = await fuzz(scaled(1000), file, () => writeFileSync(file, r() < 0.5 ? mutateBytes(r, seed.bytes) : graphMutation()), () => {
       const m = readOnnxModel(file);
       return findAttention(m.model, file);
     });
-    check('onnx', c);
+    checkOutcomes('onnx', c);
   });
 
   it('safetensors header parser: mutated headers, lengths and bytes', async () => {
@@ -97,7 +88,7 @@ describe('fuzz: hostile files and messages', function () {
       const len = k === 2 ? pickOne(r, [0n, 1n, 2n ** 40n, 2n ** 64n - 1n, BigInt(JSON.stringify(h).length) + 1n, 100n * 2n ** 20n]) : undefined;
       writeFileSync(file, rawSafetensors(h, data, len));
     };
-    const c = await fuzz(n(2000), file, make, async () => {
+    const c = await fuzz(scaled(2000), file, make, async () => {
       const st = await SafetensorsFile.open(file);
       try {
         for (const name of st.tensors.keys()) await st.read(name);
@@ -105,7 +96,7 @@ describe('fuzz: hostile files and messages', function () {
         await st.close();
       }
     });
-    check('safetensors', c);
+    checkOutcomes('safetensors', c);
   });
 
   it('safetensors refuses a header claiming a terabyte before allocating it', async () => {
@@ -149,10 +140,10 @@ describe('fuzz: hostile files and messages', function () {
       const text = JSON.stringify(doc);
       writeFileSync(file, r() < 0.25 ? mutateBytes(r, Buffer.from(text)) : text);
     };
-    const hf = await fuzz(n(1500), file, make, () => readHfConfig(folder));
-    check('config.json (normaliseConfig)', hf);
-    const shape = await fuzz(n(1500), file, make, () => loadModelShape(file));
-    check('config.json (readModelShape)', shape);
+    const hf = await fuzz(scaled(1500), file, make, () => readHfConfig(folder));
+    checkOutcomes('config.json (normaliseConfig)', hf);
+    const shape = await fuzz(scaled(1500), file, make, () => loadModelShape(file));
+    checkOutcomes('config.json (readModelShape)', shape);
   });
 
   it('tokenizer.json: loadTokenizer and encoding with the loaded tokenizer', async () => {
@@ -168,7 +159,7 @@ describe('fuzz: hostile files and messages', function () {
       writeFileSync(file, r() < 0.25 ? mutateBytes(r, Buffer.from(text)) : text);
     };
     // 400, not more: each file starts its own tokenizer worker thread (server/tokenize/).
-    const c = await fuzz(n(400), file, make, async () => {
+    const c = await fuzz(scaled(400), file, make, async () => {
       const tok = loadTokenizer(folder);
       try {
         await tok.encode('the cat sat on the mat . zebra');
@@ -177,7 +168,7 @@ describe('fuzz: hostile files and messages', function () {
         tok.dispose();
       }
     });
-    check('tokenizer.json', c);
+    checkOutcomes('tokenizer.json', c);
   });
 
   it('webview messages: parseWebviewMessage accepts only well-formed messages and never throws', () => {
@@ -187,7 +178,7 @@ describe('fuzz: hostile files and messages', function () {
     const good = { requestId: 1, captureId: 'x1-ab', layer: 0, head: 1, q0: 0, q1: 4, k0: 0, k1: 4, text: 'hi', level: 'info', message: 'm' };
     let accepted = 0;
     let rejected = 0;
-    const total = n(20000);
+    const total = scaled(20000);
     for (let i = 0; i < total; i++) {
       let msg: unknown;
       if (r() < 0.1) msg = hostileValue(r);

@@ -22,22 +22,14 @@ import { configHover } from '../../server/config/hover';
 import { KEY_ALIASES } from '../../server/efficiency/modelShape';
 import { loadTokenizer } from '../../server/tokenizer';
 import {
-  CATASTROPHIC_REGEXES, backtrackingText, fuzz, hostileValue, int, mutateJson, oversizedJsonText, pickOne, report, seeded, type FuzzCounts,
+  CATASTROPHIC_REGEXES, backtrackingText, checkOutcomes, fuzz, fuzzSeed, scaled, hostileValue, int, mutateJson, oversizedJsonText, pickOne, seeded,
 } from '../helpers/fuzz';
 import { gpt2Fixture } from '../helpers/hfFixtures';
 import { ensureServerBundle, repoRoot } from '../helpers/serverBundle';
 import { writeHfFolder } from '../helpers/writeCheckpoint';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-const n = (count: number) => Math.max(1, Math.round(count * SCALE));
+const SEED = fuzzSeed(20261203);
 const SAMPLE = join(repoRoot, 'samples/tiny-gpt');
-
-function check(what: string, c: FuzzCounts): void {
-  console.log(`      ${report(what, c)}`);
-  assert.deepEqual(c.crashes.slice(0, 5), [], `${what}: ${c.crashes.length} crashes`);
-  assert.ok(c.userErrors > 0 && c.successes > 0, `${what}: only one kind of outcome`);
-}
 
 describe('fuzz: special files, backtracking regexes, hostile config.json in hovers, panel messages', function () {
   this.timeout(300_000);
@@ -106,7 +98,7 @@ describe('fuzz: special files, backtracking regexes, hostile config.json in hove
         },
       };
     };
-    const c = await fuzz(n(40), file, make, () => {
+    const c = await fuzz(scaled(40), file, make, () => {
       const res = spawnSync(process.execPath, [join(repoRoot, 'dist/cli.js'), ...current!.args], { encoding: 'utf8', timeout: 20_000 });
       if (res.error) throw new Error(`hung: ${current!.args.join(' ')}`);
       if (res.status === 0) return;
@@ -117,7 +109,7 @@ describe('fuzz: special files, backtracking regexes, hostile config.json in hove
       throw new UserError(line);
     }, (m) => /model\.onnx|tokenizer\.json|tokenizer_config\.json|model\.safetensors|config\.json|text\.in/.test(m));
     current?.restore();
-    check('special files', c);
+    checkOutcomes('special files', c);
   });
 
   it('tokenizers with catastrophically backtracking normalizer and pre-tokenizer regexes, within a time limit', async () => {
@@ -136,7 +128,7 @@ describe('fuzz: special files, backtracking regexes, hostile config.json in hove
       writeFileSync(file, JSON.stringify(t));
       text = backtrackingText(r);
     };
-    const c = await fuzz(n(30), file, make, async () => {
+    const c = await fuzz(scaled(30), file, make, async () => {
       const tok = loadTokenizer(folder, { timeoutMs: 300 });
       try {
         await tok.encode(text, { maxTokens: 4096 });
@@ -144,7 +136,7 @@ describe('fuzz: special files, backtracking regexes, hostile config.json in hove
         tok.dispose();
       }
     });
-    check('catastrophic regexes', c);
+    checkOutcomes('catastrophic regexes', c);
   });
 
   it('config.json in the hover path: hovers on every key, CodeLenses and diagnostics never throw', async () => {
@@ -163,7 +155,7 @@ describe('fuzz: special files, backtracking regexes, hostile config.json in hove
       doc = TextDocument.create(`file://${file}`, 'json', 1, text);
     };
     let hovers = 0;
-    const c = await fuzz(n(200), file, make, () => {
+    const c = await fuzz(scaled(200), file, make, () => {
       configCodeLenses(doc);
       configDiagnostics(doc);
       const text = doc.getText();
@@ -180,7 +172,7 @@ describe('fuzz: special files, backtracking regexes, hostile config.json in hove
       if (figures === 0) throw new UserError(`${file}: no figures`);
     });
     console.log(`      config.json hovers: ${hovers} hovers asked`);
-    check('config.json in hovers', c);
+    checkOutcomes('config.json in hovers', c);
   });
 
   it('Efficiency and Compare panel messages: only well-formed ones pass, in range, and parsing never throws', () => {
@@ -190,7 +182,7 @@ describe('fuzz: special files, backtracking regexes, hostile config.json in hove
     const settingFields = ['batch', 'dtype', 'hardware', 'decode', 'tableSeq', 'configPath'];
     let accepted = 0;
     let rejected = 0;
-    const total = n(20000);
+    const total = scaled(20000);
     for (let i = 0; i < total; i++) {
       let msg: unknown;
       if (r() < 0.1) msg = hostileValue(r);

@@ -21,19 +21,11 @@ import { commitPartial, writePartial } from '../../server/files/atomicWrite';
 import { pendingExitCleanup } from '../../server/files/exitCleanup';
 import { hfStyleGraph, referenceProbabilities } from '../helpers/attentionGraphs';
 import { cli, wordPieceTokenizer } from '../helpers/cliRun';
-import { fuzz, int, mutateBytes, pickOne, report, seeded, type FuzzCounts } from '../helpers/fuzz';
+import { checkOutcomes, fuzz, fuzzSeed, int, mutateBytes, pickOne, scaled, seeded } from '../helpers/fuzz';
 import { encodeNpy, npyChunks } from '../../common/npy';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
-const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
-const n = (count: number) => Math.max(1, Math.round(count * SCALE));
+const SEED = fuzzSeed(20261203);
 const WORDS = ['[PAD]', '[UNK]', 'the', 'cat', 'sat', 'on', 'mat', 'a', 'dog', 'ran'];
-
-function check(what: string, c: FuzzCounts, bothOutcomes = true): void {
-  console.log(`      ${report(what, c)}`);
-  assert.deepEqual(c.crashes.slice(0, 5), [], `${what}: ${c.crashes.length} crashes`);
-  if (bothOutcomes) assert.ok(c.userErrors > 0 && c.successes > 0, `${what}: only one kind of outcome`);
-}
 
 describe('fuzz: long command lines and interrupted writes', function () {
   this.timeout(180_000);
@@ -51,7 +43,7 @@ describe('fuzz: long command lines and interrupted writes', function () {
     mkdirSync(model);
     writeFileSync(join(model, 'model.onnx'), t.bytes);
     writeFileSync(join(model, 'tokenizer.json'), JSON.stringify(wordPieceTokenizer(WORDS)));
-    const runs = n(4);
+    const runs = scaled(4);
     for (let i = 0; i < runs; i++) {
       const bytes = 20_000 + int(r, 100_000);
       const ids = Array.from({ length: 2 + int(r, 4) }, () => 2 + int(r, WORDS.length - 2));
@@ -76,7 +68,7 @@ describe('fuzz: long command lines and interrupted writes', function () {
     const pieces = ['1', '17', '007', '-3', '1.5', 'x', '', ' ', ',', '\n', '\t', '1e3', '0x1f', '9007199254740993', '٣', '\u0000', ',,'];
     let ok = 0;
     let refused = 0;
-    const total = n(5000);
+    const total = scaled(5000);
     for (let i = 0; i < total; i++) {
       const text = Array.from({ length: int(r, 12) }, () => pickOne(r, pieces)).join(pickOne(r, [',', ' ', '']));
       try {
@@ -104,7 +96,7 @@ describe('fuzz: long command lines and interrupted writes', function () {
     let bytes: Uint8Array[] = [];
     let failAt = 0;
     const pending = pendingExitCleanup().length;
-    const c = await fuzz(n(300), target, () => {
+    const c = await fuzz(scaled(300), target, () => {
       rmSync(target, { force: true });
       previous = undefined;
       if (r() < 0.5) {
@@ -133,7 +125,7 @@ describe('fuzz: long command lines and interrupted writes', function () {
         assert.equal(pendingExitCleanup().length, pending, 'exit cleanup still holds a path');
       }
     });
-    check('interrupted writes', c);
+    checkOutcomes('interrupted writes', c);
   });
 
   it('truncated and mutated .npy files: readNpy returns the array or refuses in one line naming the file', async () => {
@@ -142,7 +134,7 @@ describe('fuzz: long command lines and interrupted writes', function () {
     const good = encodeNpy(Float32Array.from({ length: 2 * 5 * 7 }, (_, i) => i / 7), [2, 5, 7]);
     let truncatedOnly = false;
     let cut = 0;
-    const c = await fuzz(n(600), file, (i) => {
+    const c = await fuzz(scaled(600), file, (i) => {
       truncatedOnly = i % 3 === 0;
       cut = int(r, good.length);
       writeFileSync(file, truncatedOnly ? good.subarray(0, cut) : mutateBytes(r, good));
@@ -151,12 +143,12 @@ describe('fuzz: long command lines and interrupted writes', function () {
       assert.ok(!truncatedOnly, `a ${cut}-byte prefix of a ${good.length}-byte file was read as [${shape}]`);
       assert.equal(data.length, shape.reduce((a, b) => a * b, 1));
     });
-    check('.npy reads', c);
+    checkOutcomes('.npy reads', c);
   });
 
   it('writers killed with SIGKILL mid-write leave no file under a real name, and the next open sweeps the partial', async () => {
     const r = seeded(SEED + 4);
-    const runs = n(3);
+    const runs = scaled(3);
     const helper = join(__dirname, '..', 'helpers', 'writeAndHang.ts');
     for (let i = 0; i < runs; i++) {
       const out = join(root, `killed-${i}`);

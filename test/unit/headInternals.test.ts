@@ -7,23 +7,19 @@
  * head's ablation KL (or relative L2 for encoders) equals the reference pass with that head zeroed.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
 import type { LayerMap } from '../../server/capture/types';
 import { run as ablateCli } from '../../server/cli/ablate';
 import { run as internalsCli } from '../../server/cli/internals';
-import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { bertFixture, gpt2Fixture, llamaFixture, type HfConfig } from '../helpers/hfFixtures';
 import { bertReference, gpt2Reference, llamaReference, type RefOptions, type RefOutput } from '../helpers/hfReference';
-import { writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
+import { maxDiff } from '../helpers/segmentCheck';
+import { checkpointsFolder, writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
 
-type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-let root: string;
-before(() => (root = mkdtempSync(join(tmpdir(), 'head-internals-'))));
-after(() => rmSync(root, { recursive: true, force: true }));
+const checkpoints = checkpointsFolder('head-internals-');
 
 const quiet = async <T>(f: () => Promise<T>): Promise<T> => {
   const write = process.stdout.write.bind(process.stdout);
@@ -54,7 +50,7 @@ interface Internals {
 }
 
 async function internals(model: string, ids: number[], layer: number): Promise<Internals> {
-  const out = join(root, `int-${Math.random().toString(36).slice(2)}`);
+  const out = join(checkpoints.path, `int-${Math.random().toString(36).slice(2)}`);
   await quiet(() => internalsCli(['--model', model, '--ids', ids.join(','), '--layer', String(layer), '--out', out, '--ep', 'cpu']));
   const meta = JSON.parse(readFileSync(join(out, 'internals.json'), 'utf8'));
   const q = readNpy(join(out, 'q.npy'));
@@ -92,18 +88,11 @@ function mapFrom(x: Internals, n: number): Float64Array {
   return out;
 }
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
 interface HfCase {
   name: string;
-  config: Cfg;
+  config: HfConfig;
   tensors: Tensors;
-  reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], o?: RefOptions) => RefOutput;
+  reference: (c: HfConfig, w: (n: string) => Float32Array, ids: number[], o?: RefOptions) => RefOutput;
   /** f_h(v) = v · W_O[h] as a function of the layer, head, value slice and output index. */
   outWeight: (l: number) => { w: Float32Array; layout: 'outIn' | 'inOut' };
   heads: number;
@@ -201,7 +190,7 @@ function relL2(a: Float64Array, b: Float64Array): number {
 describe('head internals: queries, keys, value-weighted norms and ablation', () => {
   for (const c of hfCases()) {
     it(`${c.name}: softmax(q·kᵀ·scale + mask) equals the captured map; value norms and mixing ratio equal float64 from the weights`, async () => {
-      const dir = join(root, c.name);
+      const dir = join(checkpoints.path, c.name);
       writeHfFolder(dir, c.config, c.tensors, {});
       const maps = await capturedMaps(dir, ids);
       const ref = c.reference(c.config, (n) => c.tensors[n].data, ids);
@@ -226,7 +215,7 @@ describe('head internals: queries, keys, value-weighted norms and ablation', () 
     });
 
     it(`${c.name}: ablating each head matches the reference pass with that head zeroed`, async () => {
-      const dir = join(root, `${c.name}-ablate`);
+      const dir = join(checkpoints.path, `${c.name}-ablate`);
       writeHfFolder(dir, c.config, c.tensors, {});
       const out = join(dir, 'out');
       await quiet(() => ablateCli(['--model', dir, '--ids', ids.join(','), '--out', out, '--ep', 'cpu', '--rerun', 'from-layer']));
@@ -256,7 +245,7 @@ describe('head internals: queries, keys, value-weighted norms and ablation', () 
 
   it('mistral with a sliding window: internals.json names the window and the masked softmax equals the captured map', async () => {
     const { config, tensors } = llamaFixture({ modelType: 'mistral', heads: 4, kvHeads: 1, extra: { sliding_window: 3 } }, 4);
-    const dir = join(root, 'mistral');
+    const dir = join(checkpoints.path, 'mistral');
     writeHfFolder(dir, config, tensors, {});
     const maps = await capturedMaps(dir, ids);
     for (let l = 0; l < maps.length; l++) {

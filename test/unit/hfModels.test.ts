@@ -5,36 +5,24 @@
  * sharded, with and without the model prefix.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerMap } from '../../server/capture/types';
 import { openHuggingFaceModel, type HfModel } from '../../server/hf/hfModel';
-import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { bertFixture, gpt2Fixture, llamaFixture, type HfConfig } from '../helpers/hfFixtures';
 import { bertReference, gpt2Reference, llamaReference, type RefOutput } from '../helpers/hfReference';
-import { stored, writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
-import { checkSegmentedCapture, wholeBuiltMaps } from '../helpers/segmentCheck';
+import { checkpointsFolder, stored, writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
+import { checkSegmentedCapture, maxDiff, wholeBuiltMaps } from '../helpers/segmentCheck';
 
-type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-let root: string;
-before(() => (root = mkdtempSync(join(tmpdir(), 'hf-models-'))));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+const checkpoints = checkpointsFolder('hf-models-');
 
 interface Case {
   name: string;
-  config: Cfg;
+  config: HfConfig;
   tensors: Tensors;
   opts: FolderOptions;
   unprefixed?: string[];
-  reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[]) => RefOutput;
+  reference: (c: HfConfig, w: (n: string) => Float32Array, ids: number[]) => RefOutput;
   ids: number[];
   tokenizer?: object;
   text?: string;
@@ -44,7 +32,7 @@ interface Case {
 
 /** Writes the folder, captures, and checks every map and the logits against the reference. */
 async function check(c: Case): Promise<{ maps: LayerMap[]; ref: RefOutput; model: HfModel }> {
-  const dir = join(root, c.name);
+  const dir = join(checkpoints.path, c.name);
   const written = c.rename ? Object.fromEntries(Object.entries(c.tensors).map(([n, t]) => [c.rename!(n), t])) : c.tensors;
   writeHfFolder(dir, c.config, written, c.opts, (c.unprefixed ?? []).map(c.rename ?? ((n) => n)));
   if (c.tokenizer) writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(c.tokenizer));
@@ -134,7 +122,7 @@ describe('Hugging Face checkpoints as ONNX graphs', () => {
 
   it('runs layer by layer with the same maps and logits as the whole graph', async () => {
     const { config, tensors } = llamaFixture({ heads: 4, kvHeads: 2, layers: 3 }, 6);
-    const dir = join(root, 'layered');
+    const dir = join(checkpoints.path, 'layered');
     writeHfFolder(dir, config, tensors);
     const ref = llamaReference(config, (n) => tensors[n].data, ids);
     // 512 bytes: the head's [40, 16] vocabulary matrix streams in 7-row chunks (a layer exceeds it, and says so).
@@ -154,7 +142,7 @@ describe('Hugging Face checkpoints as ONNX graphs', () => {
 
   it('stops between layers when cancelled, in both modes', async () => {
     const { config, tensors } = llamaFixture({ layers: 3 }, 7);
-    const dir = join(root, 'cancel');
+    const dir = join(checkpoints.path, 'cancel');
     writeHfFolder(dir, config, tensors);
     for (const layerByLayer of [false, true]) {
       const model = await openHuggingFaceModel(dir, { executionProvider: 'cpu', layerByLayer });
@@ -174,7 +162,7 @@ describe('Hugging Face checkpoints as ONNX graphs', () => {
     const fixture = gpt2Fixture(8);
     const tensors = fixture.tensors;
     const config = { ...fixture.config, scale_attn_by_inverse_layer_idx: true };
-    const dir = join(root, 'switch');
+    const dir = join(checkpoints.path, 'switch');
     writeHfFolder(dir, config, tensors);
     const ref = gpt2Reference(config, (n) => tensors[n].data, ids);
     const model = await openHuggingFaceModel(dir, { executionProvider: 'auto' });

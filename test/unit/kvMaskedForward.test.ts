@@ -6,29 +6,18 @@
  * logits, and each layer's attention-output error from the reference's probabilities and values.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POLICIES, type KeepMask } from '../../server/serving/evictionPolicies';
 import { simulateKv } from '../../server/serving/kvSimulation';
 import { openMaskedModel, type MaskedModel } from '../../server/serving/maskedModel';
 import { attentionOpGraph, hfStyleGraph, referenceProbabilities, torchStyleGraph } from '../helpers/attentionGraphs';
-import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { bertFixture, gpt2Fixture, llamaFixture, type HfConfig } from '../helpers/hfFixtures';
 import { gpt2Reference, llamaReference, type KeepKey, type RefOptions, type RefOutput } from '../helpers/hfReference';
-import { writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
+import { maxDiff } from '../helpers/segmentCheck';
+import { checkpointsFolder, writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
 
-type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-let root: string;
-before(() => (root = mkdtempSync(join(tmpdir(), 'kv-masked-'))));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+const checkpoints = checkpointsFolder('kv-masked-');
 
 const keepFn = (masks: KeepMask[]): KeepKey => (l, h, i, j) => masks[l].keep[(h * masks[l].n + i) * masks[l].n + j] === 1;
 
@@ -48,7 +37,7 @@ function kl(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Values of layer l, head h, token t, channel c, from the reference's layer inputs and the checkpoint's weights. */
 type ValueAt = (ref: RefOutput, l: number, h: number, t: number, c: number) => number;
 
-const gpt2Values = (config: Cfg, tensors: Tensors): ValueAt => {
+const gpt2Values = (config: HfConfig, tensors: Tensors): ValueAt => {
   const H = config.n_embd;
   const d = H / config.n_head;
   return (ref, l, h, t, c) => {
@@ -61,7 +50,7 @@ const gpt2Values = (config: Cfg, tensors: Tensors): ValueAt => {
   };
 };
 
-const llamaValues = (config: Cfg, tensors: Tensors): ValueAt => {
+const llamaValues = (config: HfConfig, tensors: Tensors): ValueAt => {
   const H = config.hidden_size;
   const heads = config.num_attention_heads;
   const kv = config.num_key_value_heads;
@@ -98,8 +87,8 @@ function referenceOutputError(ref: RefOutput, l: number, heads: number, d: numbe
 
 const argmax = (x: ArrayLike<number>) => Array.from(x).reduce((best, v, i, arr) => (v > arr[best] ? i : best), 0);
 
-async function checkFamily(name: string, config: Cfg, tensors: Tensors, reference: (c: Cfg, w: (n: string) => Float32Array, ids: number[], opts?: RefOptions) => RefOutput, ids: number[], value: ValueAt, layerByLayer?: boolean): Promise<void> {
-  const dir = join(root, name);
+async function checkFamily(name: string, config: HfConfig, tensors: Tensors, reference: (c: HfConfig, w: (n: string) => Float32Array, ids: number[], opts?: RefOptions) => RefOutput, ids: number[], value: ValueAt, layerByLayer?: boolean): Promise<void> {
+  const dir = join(checkpoints.path, name);
   writeHfFolder(dir, config, tensors, {});
   const weights = (n: string) => tensors[n].data;
   const model: MaskedModel = await openMaskedModel(dir, 'cpu', { layerByLayer });
@@ -158,7 +147,7 @@ describe('KV-cache eviction: the policy-masked forward pass', () => {
 
   it('an encoder (BERT) is refused with one line: it has no KV cache', async () => {
     const { config, tensors, heads } = bertFixture('bert');
-    const dir = join(root, 'bert');
+    const dir = join(checkpoints.path, 'bert');
     writeHfFolder(dir, config, tensors, { prefix: 'bert.' }, heads);
     await assert.rejects(openMaskedModel(dir, 'cpu'), (e: Error) => e.name === 'UserError' && /bert is an encoder \(no KV cache\)/.test(e.message) && !e.message.includes('\n'));
   });
@@ -172,7 +161,7 @@ describe('KV-cache eviction on ONNX exports (masks found by structure)', () => {
   ] as const) {
     it(`${name}: every layer's masked maps equal the independent reference with the same kept keys`, async () => {
       const t = make();
-      const file = join(root, `${t.style}.onnx`);
+      const file = join(checkpoints.path, `${t.style}.onnx`);
       writeFileSync(file, t.bytes);
       const ids = [3, 7, 1, 9, 3, 7, 1, 9, 4, 11, 3, 7, 2, 5, 8, 3];
       const model = await openMaskedModel(file, 'cpu');

@@ -15,6 +15,7 @@ import { openQkvSource, type CapturedLayer } from '../../server/variants/qkvCapt
 import { hfStyleGraph, referenceProbabilities, torchStyleGraph, type TinyTransformer } from '../helpers/attentionGraphs';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
 import { bertReference, gpt2Reference, llamaReference } from '../helpers/hfReference';
+import { maxDiff } from '../helpers/segmentCheck';
 import { writeHfFolder, type Tensors } from '../helpers/writeCheckpoint';
 
 const TINY = join(__dirname, '..', '..', 'samples', 'tiny-gpt');
@@ -26,13 +27,6 @@ async function captureLayer(path: string, layer: number, ids: number[]): Promise
   } finally {
     await src.dispose();
   }
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
 }
 
 /** Captured queries [heads, n, d] against factor · (hidden [n, D] @ W[:, cols] + b), W [D, width]. */

@@ -5,7 +5,6 @@
  * measured table shows what the host sends.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { parseEfficiencyMessage } from '../../protocol/efficiencyWebview';
@@ -13,15 +12,11 @@ import type { EfficiencyToHost, HostToEfficiency } from '../../protocol/efficien
 import { loadModelShape } from '../../server/efficiency/modelShape';
 import { curvesFromSweep, sweep } from '../../server/efficiency/sweep';
 import { findHardware, HARDWARE_PROFILES } from '../../server/efficiency/hardware';
-import { makeNonce } from '../../common/csp';
-import { panelHtml } from '../../common/panelDocument';
 import { launchChromium } from '../helpers/chromium';
-import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
+import { openWebviewPage, violations } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
 import { costedVariants } from '../../server/variants/registry';
 
-const js = join(repoRoot, 'dist/webview/efficiency.js');
-const css = join(repoRoot, 'dist/webview/efficiency.css');
 
 
 
@@ -29,31 +24,15 @@ describe('Efficiency panel in headless Chromium', function () {
   this.timeout(120_000);
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
-  const refused: string[] = [];
+  let problems: string[];
+  let refused: string[];
   const posted = () => page.evaluate(() => (window as unknown as { __posted: EfficiencyToHost[] }).__posted);
   const post = (m: HostToEfficiency) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
 
   before(async () => {
-    await ensureWebviewBundle('efficiency', 'webview/efficiency/main.ts');
+    const bundle = await ensureWebviewBundle('efficiency', 'webview/efficiency/main.ts');
     browser = await launchChromium();
-    const nonce = makeNonce();
-    const html = panelHtml({ cspSource: ORIGIN, nonce, scriptUri: `${ORIGIN}/efficiency.js`, styleUri: `${ORIGIN}/efficiency.css`, title: 'Attention efficiency' });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url === `${ORIGIN}/`) return route.fulfill({ body: html, contentType: 'text/html' });
-      if (url === `${ORIGIN}/efficiency.js`) return route.fulfill({ body: readFileSync(js), contentType: 'text/javascript' });
-      if (url === `${ORIGIN}/efficiency.css`) return route.fulfill({ body: readFileSync(css), contentType: 'text/css' });
-      refused.push(url);
-      return route.abort();
-    });
-    watchProblems(page, problems);
-    await page.addInitScript(PROBE);
-    // A string, not a function: tsx would wrap a function's inner arrows in __name() calls the page lacks.
-    await page.addInitScript(stubVsCodeApi());
-    await page.goto(`${ORIGIN}/`);
+    ({ page, refused, problems } = await openWebviewPage(browser, { name: 'efficiency', bundle, title: 'Attention efficiency' }));
   });
 
   after(async () => {

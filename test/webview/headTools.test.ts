@@ -13,14 +13,14 @@ import type { Browser } from 'playwright-core';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 import { openModel } from '../../server/capture/openModel';
 import { decodeNpy } from '../../common/npy';
-import type { LayerMap, OpenedModel } from '../../server/capture/types';
-import { captureMessages } from '../../server/report/captureMessages';
+import type { OpenedModel } from '../../server/capture/types';
 import { writeHtmlReport } from '../../server/report/htmlReport';
 import { exportPayload } from '../../extension/exportPayload';
 import { parseWebviewMessage } from '../../protocol/webview';
 import { launchChromium } from '../helpers/chromium';
 import { crossAttentionRun, SOURCE, TARGET, ALIGN, type CrossRun } from '../helpers/crossAttention';
-import { openPanelPage, type PanelPage, PROBE, violations, watchProblems } from '../helpers/panelPage';
+import { captureRun, mapWeight, type CapturedRun } from '../helpers/capturedRun';
+import { closeChecked, openCapturedPanel, type PanelPage, PROBE, violations, watchProblems } from '../helpers/panelPage';
 import { heatmapHover } from '../helpers/panelProbe';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
 import { screenshotPath } from '../helpers/screenshots';
@@ -28,18 +28,11 @@ import { screenshotPath } from '../helpers/screenshots';
 const TEXT_A = 'The old king saw a little black cat by the river.';
 const TEXT_B = 'The little black cat saw the old king.';
 
-interface Run {
-  text: string;
-  messages: HostToWebview[];
-  maps: LayerMap[];
-  tokens: string[];
-}
+type Run = CapturedRun;
 
 type ExportMsg = Extract<WebviewToHost, { type: 'export' }>;
 
-function weight(m: LayerMap, head: number, q: number, k: number): number {
-  return m.data[(head * m.queries + q) * m.keys + k];
-}
+const weight = mapWeight;
 
 /** RFC 4180 reader, enough for what matrixCsv writes (quoted fields, doubled quotes). */
 function parseCsv(text: string): string[][] {
@@ -86,18 +79,9 @@ describe('Attention panel head tools: exports, line view, comparison (headless C
   let b: Run;
   let cross: CrossRun;
 
-  async function run(text: string, id: string): Promise<Run> {
-    const { messages, maps } = await captureMessages(model, { text }, id);
-    const started = messages[0] as Extract<HostToWebview, { type: 'captureStarted' }>;
-    return { text, messages, maps, tokens: started.tokens.map((t) => t.text) };
-  }
+  const run = (text: string, id: string) => captureRun(model, text, id);
 
-  async function panel(messages: HostToWebview[], text: string): Promise<PanelPage> {
-    const p = await openPanelPage(browser);
-    await p.post([{ type: 'init', state: { text }, theme: 'dark' }, ...messages]);
-    await p.page.waitForFunction(() => (document.querySelector('.head-heatmap') as { data?: unknown[] } | null)?.data?.length === 1);
-    return p;
-  }
+  const panel = (messages: HostToWebview[], text: string): Promise<PanelPage> => openCapturedPanel(browser, messages, { text });
 
   async function exported(p: PanelPage, section: string, format: string): Promise<ExportMsg> {
     const before = (await p.posted()).length;
@@ -409,12 +393,6 @@ async function readLines(p: PanelPage): Promise<DrawnLine[]> {
   );
 }
 
-async function checkAndClose(p: PanelPage | undefined): Promise<void> {
-  if (!p) return;
-  try {
-    assert.deepEqual(p.refused, [], 'the panel requested nothing outside its bundle');
-    assert.deepEqual([...p.problems, ...(await violations(p.page))], [], 'no CSP violation or page error');
-  } finally {
-    await p.close();
-  }
+function checkAndClose(p: PanelPage | undefined): Promise<void> {
+  return closeChecked(p, { refused: true });
 }

@@ -13,7 +13,8 @@ import type { LayerMap, OpenedModel } from '../../server/capture/types';
 import { captureMessages } from '../../server/report/captureMessages';
 import { HEAD_COLORS } from '../../webview/views/headLines';
 import { launchChromium } from '../helpers/chromium';
-import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
+import { closeChecked, openPanelPage, type PanelPage } from '../helpers/panelPage';
+import { mapWeight } from '../helpers/capturedRun';
 import { repoRoot } from '../helpers/webviewBundle';
 
 const TEXT = 'the cat sat on the mat . the cat ran .';
@@ -38,9 +39,7 @@ interface DrawnLine {
   keyLabelY: number;
 }
 
-function weight(m: LayerMap, head: number, q: number, k: number): number {
-  return m.data[(head * m.queries + q) * m.keys + k];
-}
+const weight = mapWeight;
 
 async function readLines(p: PanelPage): Promise<DrawnLine[]> {
   return p.page.$$eval('svg.head-view line.hv-line', (els) =>
@@ -66,14 +65,7 @@ async function readLines(p: PanelPage): Promise<DrawnLine[]> {
   );
 }
 
-async function checkAndClose(p: PanelPage): Promise<void> {
-  try {
-    assert.deepEqual(p.refused, []);
-    assert.deepEqual([...p.problems, ...(await violations(p.page))], [], 'no CSP violation or page error');
-  } finally {
-    await p.close();
-  }
-}
+const checkAndClose = (p: PanelPage) => closeChecked(p, { refused: true });
 
 describe('Head view, model view and "attended by" (headless Chromium)', function () {
   this.timeout(120_000);

@@ -15,7 +15,7 @@ import type { OpenedModel } from '../../server/capture/types';
 import { captureMessages } from '../../server/report/captureMessages';
 import { thinTicks } from '../../webview/plotChrome';
 import { launchChromium } from '../helpers/chromium';
-import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
+import { closeChecked, openPanelPage, type PanelPage } from '../helpers/panelPage';
 import { repoRoot } from '../helpers/webviewBundle';
 
 const OUT = join(repoRoot, 'out', 'screenshots');
@@ -80,13 +80,7 @@ describe('Attention panel layout at half and full width, light, dark and high co
     return p;
   }
 
-  async function close(p: PanelPage): Promise<void> {
-    try {
-      assert.deepEqual([...p.problems, ...(await violations(p.page))], []);
-    } finally {
-      await p.close();
-    }
-  }
+  const close = (p: PanelPage) => closeChecked(p);
 
   const diffTrace = (p: PanelPage) =>
     p.page.evaluate(() => {

@@ -6,7 +6,7 @@
  * trace per variant with the run's points. Saves out/screenshots/compare.png.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_COMPARE_VARIANTS, type CompareVariantsRequest } from '../../protocol/mechanisms';
@@ -15,15 +15,11 @@ import type { CompareToHost, HostToCompare } from '../../protocol/mechanismsWebv
 import { decodeFloat32 } from '../../protocol/encoding';
 import { runComparison } from '../../server/lsp/mechanismsHandler';
 import { colorScale } from '../../webview/colorScale';
-import { makeNonce } from '../../common/csp';
-import { panelHtml } from '../../common/panelDocument';
 import { launchChromium } from '../helpers/chromium';
-import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
+import { openWebviewPage, violations } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
 import { screenshotPath } from '../helpers/screenshots';
 
-const js = join(repoRoot, 'dist/webview/compare.js');
-const css = join(repoRoot, 'dist/webview/compare.css');
 const LENGTHS = [32, 64, 128];
 
 
@@ -39,33 +35,19 @@ describe('Compare panel in headless Chromium (real comparison of samples/tiny-gp
   let browser: Browser;
   let page: Page;
   let result: CompareVariantsRequest.Result;
-  const problems: string[] = [];
-  const refused: string[] = [];
+  let problems: string[];
+  let refused: string[];
   const posted = () => page.evaluate(() => (window as unknown as { __posted: CompareToHost[] }).__posted);
   const post = (m: HostToCompare) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
 
   before(async () => {
-    await ensureWebviewBundle('compare', 'webview/mechanisms/main.ts');
+    const bundle = await ensureWebviewBundle('compare', 'webview/mechanisms/main.ts');
     result = await runComparison(join(repoRoot, 'samples/tiny-gpt'), 'tiny-gpt', {
       text: 'the old king saw a little black cat by the river and the old king saw a little black cat',
       layer: 1, head: 0, variants: DEFAULT_COMPARE_VARIANTS, seqLengths: LENGTHS, repeats: 3, executionProvider: 'cpu',
     });
     browser = await launchChromium();
-    const html = panelHtml({ cspSource: ORIGIN, nonce: makeNonce(), scriptUri: `${ORIGIN}/compare.js`, styleUri: `${ORIGIN}/compare.css`, title: 'Compare attention' });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    page = await context.newPage();
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url === `${ORIGIN}/`) return route.fulfill({ body: html, contentType: 'text/html' });
-      if (url === `${ORIGIN}/compare.js`) return route.fulfill({ body: readFileSync(js), contentType: 'text/javascript' });
-      if (url === `${ORIGIN}/compare.css`) return route.fulfill({ body: readFileSync(css), contentType: 'text/css' });
-      refused.push(url);
-      return route.abort();
-    });
-    watchProblems(page, problems);
-    await page.addInitScript(PROBE);
-    await page.addInitScript(stubVsCodeApi());
-    await page.goto(`${ORIGIN}/`);
+    ({ page, refused, problems } = await openWebviewPage(browser, { name: 'compare', bundle, title: 'Compare attention' }));
   });
 
   after(async () => {

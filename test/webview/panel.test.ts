@@ -12,28 +12,21 @@ import { encodeFloat32 } from '../../protocol/encoding';
 import type { HostToWebview, WebviewToHost } from '../../protocol/webview';
 import { openModel } from '../../server/capture/openModel';
 import type { LayerMap, OpenedModel } from '../../server/capture/types';
-import { captureMessages } from '../../server/report/captureMessages';
 import { colorScale } from '../../webview/colorScale';
 import { MAX_CELLS } from '../../webview/layerMaps';
 import { displayToken } from '../../webview/tokenStrip';
 import { launchChromium } from '../helpers/chromium';
-import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
+import { captureRun, mapWeight, type CapturedRun } from '../helpers/capturedRun';
+import { openCapturedPanel, openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
 import { repoRoot } from '../helpers/webviewBundle';
 import { pixelAt, thumbCellCenter, expectedThumbWeight, heatmapHover, clickThumb, dragZoom } from '../helpers/panelProbe';
 import { screenshotPath } from '../helpers/screenshots';
 
 const SHORT = 'The old king saw a little black cat by the river.';
 
-interface Run {
-  text: string;
-  messages: HostToWebview[];
-  maps: LayerMap[];
-  tokens: string[];
-}
+type Run = CapturedRun;
 
-function weight(m: LayerMap, head: number, q: number, k: number): number {
-  return m.data[(head * m.queries + q) * m.keys + k];
-}
+const weight = mapWeight;
 
 describe('Attention panel in headless Chromium', function () {
   this.timeout(120_000);
@@ -43,19 +36,9 @@ describe('Attention panel in headless Chromium', function () {
   let sample: Run;
   let long: Run;
 
-  async function run(text: string, id: string): Promise<Run> {
-    const { messages, maps } = await captureMessages(model, { text }, id);
-    const started = messages[0] as Extract<HostToWebview, { type: 'captureStarted' }>;
-    return { text, messages, maps, tokens: started.tokens.map((t) => t.text) };
-  }
+  const run = (text: string, id: string) => captureRun(model, text, id);
 
-  async function panel(runData: Run, initial?: Parameters<typeof openPanelPage>[1]): Promise<PanelPage> {
-    const p = await openPanelPage(browser, initial);
-    // What a host posts after 'ready': the stored state and the theme, then the capture.
-    await p.post([{ type: 'init', state: { text: runData.text }, theme: 'dark' }, ...runData.messages]);
-    await p.page.waitForFunction(() => (document.querySelector('.head-heatmap') as { data?: unknown[] } | null)?.data?.length === 1);
-    return p;
-  }
+  const panel = (runData: Run, initial?: Parameters<typeof openPanelPage>[1]): Promise<PanelPage> => openCapturedPanel(browser, runData.messages, { text: runData.text }, initial);
 
   before(async () => {
     model = await openModel(join(repoRoot, 'samples', 'tiny-gpt'));

@@ -12,7 +12,7 @@ import { openModel } from '../../server/capture/openModel';
 import type { OpenedModel } from '../../server/capture/types';
 import { captureMessages } from '../../server/report/captureMessages';
 import { launchChromium } from '../helpers/chromium';
-import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
+import { closeChecked, openPanelPage, type PanelPage } from '../helpers/panelPage';
 import { clickThumb } from '../helpers/panelProbe';
 import { repoRoot } from '../helpers/webviewBundle';
 
@@ -41,13 +41,7 @@ describe('Attention panel states after failure, cancel and opening a model (head
     return p;
   }
 
-  async function close(p: PanelPage): Promise<void> {
-    try {
-      assert.deepEqual([...p.problems, ...(await violations(p.page))], []);
-    } finally {
-      await p.close();
-    }
-  }
+  const close = (p: PanelPage) => closeChecked(p);
 
   const status = (p: PanelPage) => p.page.evaluate(() => ({ text: document.querySelector('.panel-status')!.textContent ?? '', busy: document.querySelector('.panel-status')!.classList.contains('busy') }));
 

@@ -3,63 +3,25 @@
  * it must replay the captured messages with its inline bundle and fetch nothing at all.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { HostToWebview } from '../../protocol/webview';
 import { openModel } from '../../server/capture/openModel';
 import { captureMessages } from '../../server/report/captureMessages';
 import { writeHtmlReport } from '../../server/report/htmlReport';
 import { colorScale } from '../../webview/colorScale';
 import { displayToken } from '../../webview/tokenStrip';
-import { launchChromium } from '../helpers/chromium';
-import { PROBE, violations, watchProblems } from '../helpers/panelPage';
+import { checkReportFile, reportFilesSuite } from '../helpers/panelPage';
 import { pixelAt, thumbCellCenter } from '../helpers/panelProbe';
-import { ensureWebviewBundle, repoRoot } from '../helpers/webviewBundle';
+import { repoRoot } from '../helpers/webviewBundle';
 import { screenshotPath } from '../helpers/screenshots';
 
 describe('standalone HTML report', function () {
   this.timeout(120_000);
-  let browser: Browser;
-  let dir: string;
+  const suite = reportFilesSuite('attention-report-');
 
-  before(async () => {
-    await ensureWebviewBundle();
-    browser = await launchChromium();
-    dir = mkdtempSync(join(tmpdir(), 'attention-report-'));
-  });
-  after(async () => {
-    await browser?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function openReport(file: string, check: (page: Page) => Promise<void>): Promise<void> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
-    const page = await context.newPage();
-    const requested: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
-      requested.push(url);
-      return route.abort();
-    });
-    page.on('request', (r) => {
-      if (!/^(file|data):/.test(r.url())) requested.push(r.url());
-    });
-    const problems: string[] = [];
-    watchProblems(page, problems);
-    await page.addInitScript(PROBE);
-    try {
-      await page.goto(pathToFileURL(file).href);
-      await check(page);
-      assert.deepEqual(requested, [], 'no request left the file');
-      assert.deepEqual([...problems, ...(await violations(page))], [], 'no CSP violation or page error');
-    } finally {
-      await context.close();
-    }
-  }
+  const openReport = (file: string, check: (page: Page) => Promise<void>) => checkReportFile(suite.browser, file, check);
 
   it('replays a real capture from one file with no network request', async () => {
     const model = await openModel(join(repoRoot, 'samples', 'tiny-gpt'));
@@ -67,7 +29,7 @@ describe('standalone HTML report', function () {
     const { messages, maps } = await captureMessages(model, { text }, 'report');
     await model.dispose();
     const started = messages[0] as Extract<HostToWebview, { type: 'captureStarted' }>;
-    const file = join(dir, 'report.html');
+    const file = join(suite.dir, 'report.html');
     writeHtmlReport(file, messages, 'Attention report: induction.txt');
     await openReport(file, async (page) => {
       await page.waitForFunction(() => (document.querySelector('.head-heatmap') as { data?: unknown[] } | null)?.data?.length === 1);
@@ -96,7 +58,7 @@ describe('standalone HTML report', function () {
         layers: [{ index: 0, kind: 'self', heads: 1 }],
       },
     ];
-    const file = join(dir, 'hostile.html');
+    const file = join(suite.dir, 'hostile.html');
     writeHtmlReport(file, messages, 'a </title> title');
     assert.equal(readFileSync(file, 'utf8').match(/<\/script>/gi)?.length, 2, 'only the two script elements close');
     await openReport(file, async (page) => {

@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { decodeFloat32 } from '../../protocol/encoding';
 import { decodeBytes, type ServingReport } from '../../protocol/servingWebview';
@@ -18,10 +17,8 @@ import { openMaskedModel } from '../../server/serving/maskedModel';
 import { buildServingReport } from '../../server/serving/servingReport';
 import { servingHtml } from '../../server/serving/servingHtml';
 import { launchChromium } from '../helpers/chromium';
-import { ORIGIN, PROBE, stubVsCodeApi, violations, watchProblems } from '../helpers/panelPage';
+import { openReportFile, openWebviewPage, violations } from '../helpers/panelPage';
 import { ensureWebviewBundle, repoRoot, webviewDist } from '../helpers/webviewBundle';
-import { makeNonce } from '../../common/csp';
-import { panelHtml } from '../../common/panelDocument';
 
 describe('serving view (KV-cache eviction) in headless Chromium', function () {
   this.timeout(120_000);
@@ -29,8 +26,8 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
   let page: Page;
   let dir: string;
   let report: ServingReport;
-  const problems: string[] = [];
-  const requested: string[] = [];
+  let problems: string[];
+  let requested: string[];
 
   before(async () => {
     await ensureWebviewBundle('serving', 'webview/serving/main.ts');
@@ -45,17 +42,7 @@ describe('serving view (KV-cache eviction) in headless Chromium', function () {
     }
     writeFileSync(join(dir, 'serving.html'), servingHtml(report));
     browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1300, height: 1100 }, deviceScaleFactor: 1 });
-    page = await context.newPage();
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
-      requested.push(url);
-      return route.abort();
-    });
-    watchProblems(page, problems);
-    await page.addInitScript(PROBE);
-    await page.goto(pathToFileURL(join(dir, 'serving.html')).href);
+    ({ page, requested, problems } = await openReportFile(browser, join(dir, 'serving.html'), { viewport: { width: 1300, height: 1100 } }));
     await page.waitForFunction(() => document.querySelectorAll('.curve-error .scatterlayer .trace').length === 4);
   });
 
@@ -185,23 +172,8 @@ describe('serving view as a VS Code webview (host messages, headless Chromium)',
     } finally {
       await model.dispose();
     }
-    const nonce = makeNonce();
-    const html = panelHtml({ cspSource: ORIGIN, nonce, scriptUri: `${ORIGIN}/serving.js`, styleUri: `${ORIGIN}/serving.css`, title: 'KV-cache eviction' });
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const refused: string[] = [];
-    const problems: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url === `${ORIGIN}/`) return route.fulfill({ body: html, contentType: 'text/html' });
-      if (url === `${ORIGIN}/serving.js`) return route.fulfill({ body: readFileSync(join(webviewDist, 'serving.js')), contentType: 'text/javascript' });
-      if (url === `${ORIGIN}/serving.css`) return route.fulfill({ body: readFileSync(join(webviewDist, 'serving.css')), contentType: 'text/css' });
-      refused.push(url);
-      return route.abort();
-    });
-    watchProblems(page, problems);
-    await page.addInitScript(PROBE);
-    await page.addInitScript(stubVsCodeApi());
-    await page.goto(`${ORIGIN}/`);
+    const bundle = { js: join(webviewDist, 'serving.js'), css: join(webviewDist, 'serving.css') };
+    const { page, refused, problems } = await openWebviewPage(browser, { name: 'serving', bundle, title: 'KV-cache eviction', viewport: { width: 1200, height: 900 } });
     await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length > 0);
     assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted), [{ type: 'ready' }]);
     await page.evaluate((r) => window.postMessage({ type: 'report', report: r }, '*'), report);

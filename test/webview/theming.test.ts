@@ -16,7 +16,7 @@ import type { LayerMap, OpenedModel } from '../../server/capture/types';
 import { captureMessages } from '../../server/report/captureMessages';
 import { colorScale } from '../../webview/colorScale';
 import { launchChromium } from '../helpers/chromium';
-import { openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
+import { openCapturedPanel, openPanelPage, type PanelPage, violations } from '../helpers/panelPage';
 import { pixelAt, thumbCellCenter } from '../helpers/panelProbe';
 import { repoRoot } from '../helpers/webviewBundle';
 import { SOURCE, TARGET, crossAttentionRun } from '../helpers/crossAttention';
@@ -97,12 +97,7 @@ describe('Attention panel colours, themes and keyboard (headless Chromium)', fun
    */
   let windowed: HostToWebview[];
 
-  async function panel(msgs: HostToWebview[], initial?: Parameters<typeof openPanelPage>[1]): Promise<PanelPage> {
-    const p = await openPanelPage(browser, initial);
-    await p.post([{ type: 'init', state: initial ?? {}, theme: 'dark' }, ...msgs]);
-    await p.page.waitForFunction(() => (document.querySelector('.head-heatmap') as { data?: unknown[] } | null)?.data?.length === 1);
-    return p;
-  }
+  const panel = (msgs: HostToWebview[], initial?: Parameters<typeof openPanelPage>[1]): Promise<PanelPage> => openCapturedPanel(browser, msgs, initial ?? {}, initial);
 
   before(async () => {
     model = await openModel(join(repoRoot, 'samples', 'tiny-gpt'));

@@ -3,29 +3,12 @@
  * variant (log-log), and exact vs FlashAttention time per hardware profile.
  */
 import Plotly from 'plotly.js-strict-dist-min';
-import { MODEBAR_CONFIG, MODEBAR_LAYOUT } from '../plotChrome';
+import { SEQ_CHART_CONFIG, seqChartLayout } from '../plotChrome';
 import type { EfficiencyCurves } from '../../protocol/efficiencyWebview';
 
-function themeLayout(title: string, yTitle: string): Record<string, unknown> {
-  const css = getComputedStyle(document.body);
-  const fg = css.getPropertyValue('--vscode-foreground').trim() || '#333';
-  const grid = css.getPropertyValue('--vscode-panel-border').trim() || '#8884';
-  const axis = { type: 'log', color: fg, gridcolor: grid, zeroline: false };
-  return {
-    title: { text: title, font: { size: 13, color: fg } },
-    ...MODEBAR_LAYOUT,
-    paper_bgcolor: 'rgba(0,0,0,0)',
-    plot_bgcolor: 'rgba(0,0,0,0)',
-    font: { color: fg, size: 11 },
-    margin: { l: 60, r: 10, t: 30, b: 40 },
-    xaxis: { ...axis, title: { text: 'sequence length (tokens)' } },
-    yaxis: { ...axis, title: { text: yTitle } },
-    legend: { orientation: 'h', y: -0.25 },
-    height: 320,
-  };
-}
-
-const config = { ...MODEBAR_CONFIG, displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
+const themeLayout = (title: string, yTitle: string) =>
+  seqChartLayout(title, yTitle, { titleSize: 13, top: 30, xTitle: 'sequence length (tokens)', decadesOnly: false, legendY: -0.25, height: 320 });
+const config = SEQ_CHART_CONFIG;
 
 export function drawCharts(els: { time: HTMLElement; cache: HTMLElement; hardware: HTMLElement }, c: EfficiencyCurves, decode: boolean): void {
   const mode = decode ? 'one decode step' : 'prefill';

@@ -10,6 +10,7 @@
  */
 import { PCA } from 'ml-pca';
 import { UMAP } from 'umap-js';
+import { mulberry32 } from '../../common/seededRandom';
 
 export interface QkGroup {
   /** Head index. */
@@ -77,18 +78,6 @@ export function normaliseGroup(g: QkGroup): Float64Array {
   return out;
 }
 
-/** Seeded uniform [0, 1) (mulberry32), so a UMAP layout is the same every time. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Every group normalised and projected into one 2-D embedding. */
 export function embedQk(groups: QkGroup[], projection: Projection = 'pca'): QkPoints {
   const d = groups[0]?.d ?? 0;
@@ -118,7 +107,7 @@ export function embedQk(groups: QkGroup[], projection: Projection = 'pca'): QkPo
   if (count === 0) return { count, x, y, isQuery, head, text, position, tokens, vectors, d };
   let xy: number[][];
   if (projection === 'umap' && count > 3) {
-    const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(15, count - 1), minDist: 0.1, random: seeded(7) });
+    const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(15, count - 1), minDist: 0.1, random: mulberry32(7) });
     xy = umap.fit(rows);
   } else {
     // The covariance form costs d×d, not count×count: 20,000 points of 128 dimensions stay fast.

@@ -6,32 +6,14 @@
  * machine's footing). One trace per variant per kind; estimates share the measured legend entry.
  */
 import Plotly from 'plotly.js-strict-dist-min';
-import { MODEBAR_CONFIG, MODEBAR_LAYOUT } from '../plotChrome';
+import { SEQ_CHART_CONFIG, seqChartLayout } from '../plotChrome';
 import type { CompareScalingPoint } from '../../protocol/mechanisms';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#17becf', '#bcbd22'];
 
-function layout(title: string, yTitle: string): Record<string, unknown> {
-  const css = getComputedStyle(document.body);
-  const fg = css.getPropertyValue('--vscode-foreground').trim() || '#333';
-  const grid = css.getPropertyValue('--vscode-panel-border').trim() || '#8884';
-  const axis = { type: 'log', color: fg, gridcolor: grid, zeroline: false };
-  return {
-    title: { text: title, font: { size: 12, color: fg } },
-    ...MODEBAR_LAYOUT,
-    paper_bgcolor: 'rgba(0,0,0,0)',
-    plot_bgcolor: 'rgba(0,0,0,0)',
-    font: { color: fg, size: 11 },
-    margin: { l: 60, r: 10, t: 40, b: 40 },
-    xaxis: { ...axis, title: { text: 'sequence length n (tokens)' } },
-    // Decades only: log axes otherwise label 2 and 5 of every decade, which reads as clutter.
-    yaxis: { ...axis, dtick: 1, title: { text: yTitle } },
-    legend: { orientation: 'h', y: -0.22 },
-    height: 340,
-  };
-}
-
-const config = { ...MODEBAR_CONFIG, displaylogo: false, responsive: true, modeBarButtonsToRemove: ['sendDataToCloud'] };
+const layout = (title: string, yTitle: string) =>
+  seqChartLayout(title, yTitle, { titleSize: 12, top: 40, xTitle: 'sequence length n (tokens)', decadesOnly: true, legendY: -0.22, height: 340 });
+const config = SEQ_CHART_CONFIG;
 
 /** FLOP/s exact attention reached at its largest measured length, or undefined. */
 export function exactRate(points: CompareScalingPoint[]): { rate: number; n: number } | undefined {

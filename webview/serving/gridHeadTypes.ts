@@ -12,16 +12,9 @@
  */
 import { headTypes, scoreLayer, type HeadType } from '../../common/headScores';
 import type { LayerMaps } from '../layerMaps';
+import type { GridGeometry } from '../thumbnailGrid';
 
 const SHORT: Record<HeadType, string> = { 'previous-token': 'prev', 'duplicate-token': 'dup', induction: 'ind', sink: 'sink' };
-
-interface Geometry {
-  left: number;
-  top: number;
-  cell: number;
-  gap: number;
-  dpr: number;
-}
 
 export class GridHeadTypes {
   private ids: number[] = [];
@@ -65,7 +58,7 @@ export class GridHeadTypes {
     const raw = this.canvas.dataset.geometry;
     this.overlay.replaceChildren();
     if (!raw) return;
-    const g = JSON.parse(raw) as Geometry;
+    const g = JSON.parse(raw) as GridGeometry;
     Object.assign(this.overlay.style, { left: `${this.canvas.offsetLeft}px`, top: `${this.canvas.offsetTop}px` });
     for (const [layer, heads] of this.types) {
       heads.forEach((t, head) => {

@@ -6,7 +6,7 @@
  */
 import Plotly, { type PlotlyHTMLElement } from 'plotly.js-strict-dist-min';
 import { plotlyColorscale, rgbCss, viridis } from '../colorScale';
-import { MODEBAR_CONFIG, MODEBAR_LAYOUT } from '../plotChrome';
+import { MODEBAR_LAYOUT, PANEL_PLOT_CONFIG } from '../plotChrome';
 
 export interface GridPlot {
   z: (number | null)[][];
@@ -90,12 +90,7 @@ export async function drawGrid(el: HTMLElement, p: GridPlot): Promise<PlotlyHTML
     yaxis: { ...axis(p.yLabels, p.yTitle, p.yStarts), autorange: 'reversed' },
   };
   return Plotly.react(el, [trace], layout, {
-    ...MODEBAR_CONFIG,
-    displaylogo: false,
-    responsive: true,
-    showSendToCloud: false,
-    showEditInChartStudio: false,
-    showTips: false,
+    ...PANEL_PLOT_CONFIG,
     modeBarButtonsToRemove: ['select2d', 'lasso2d', 'sendChartToCloud'],
     toImageButtonOptions: { format: 'svg', filename: p.title.replace(/[^\w.-]+/g, '-') },
   });

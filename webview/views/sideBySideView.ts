@@ -6,7 +6,7 @@
  */
 import Plotly from 'plotly.js-strict-dist-min';
 import { plotlyColorscale } from '../colorScale';
-import { MODEBAR_CONFIG, MODEBAR_LAYOUT, divergingScale, themeBackground, thinTicks } from '../plotChrome';
+import { MODEBAR_LAYOUT, PANEL_PLOT_CONFIG, divergingScale, themeBackground, thinTicks } from '../plotChrome';
 import { ExportBar } from '../export/exportBar';
 import type { ExportSink } from '../export/exportSink';
 import { plotlySvg } from '../export/plotImage';
@@ -183,6 +183,6 @@ export class CompareView {
       xaxis: { ...ticks(colLabels, outC, px.x), title: { text: 'key' }, showgrid: false, zeroline: false, automargin: true },
       yaxis: { ...ticks(rowLabels, outR, px.y), title: { text: 'query' }, autorange: 'reversed', showgrid: false, zeroline: false, automargin: true },
     };
-    await Plotly.react(el, [trace], layout, { ...MODEBAR_CONFIG, displaylogo: false, responsive: true, showSendToCloud: false, showEditInChartStudio: false, showTips: false, modeBarButtonsToRemove: ['select2d', 'lasso2d', 'toImage'] });
+    await Plotly.react(el, [trace], layout, { ...PANEL_PLOT_CONFIG, modeBarButtonsToRemove: ['select2d', 'lasso2d', 'toImage'] });
   }
 }

@@ -1,0 +1,17 @@
+/**
+ * Seeded uniform random numbers, for everything that must come out the same on every run: the
+ * parameters a checkpoint lacks (server/variants), probe draws, a UMAP layout in the panel and
+ * the test fuzzer. Not for cryptography.
+ */
+
+/** mulberry32: small, fast, uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
