@@ -87,12 +87,15 @@ export interface RowsRequest {
  * zoom reuse it. A layer that cannot run by blocks and does not fit in free memory is refused
  * naming the largest length it takes.
  */
-export async function recomputeRows(req: RowsRequest, head: number, q0: number, q1: number): Promise<RecomputedRows> {
+export async function recomputeRows(req: RowsRequest, head: number, q0: number, q1: number, k0 = 0, k1 = req.layer.keys): Promise<RecomputedRows> {
   const { graph, layer, budgetBytes } = req;
   const { index, kind, heads, queries, keys } = layer;
   if (!(Number.isInteger(head) && head >= 0 && head < heads)) throw new UserError(`head ${head} is outside layer ${index} (${heads} heads)`);
   if (!(Number.isInteger(q0) && Number.isInteger(q1) && q0 >= 0 && q1 > q0 && q1 <= queries)) {
     throw new UserError(`query range ${q0}..${q1} is outside 0..${queries} of layer ${index}`);
+  }
+  if (!(Number.isInteger(k0) && Number.isInteger(k1) && k0 >= 0 && k1 > k0 && k1 <= keys)) {
+    throw new UserError(`key range ${k0}..${k1} is outside 0..${keys} of layer ${index}`);
   }
   const rows = queryBlockRows(heads, queries, keys, budgetBytes);
   let plan: unknown = undefined;
@@ -103,14 +106,20 @@ export async function recomputeRows(req: RowsRequest, head: number, q0: number, 
   if (rows === 0 || typeof plan === 'string') {
     if (rows > 0) checkLayerFits(heads, Math.max(queries, keys), req.path, req.free ?? freemem(), plan as string);
     const map = await req.whole();
-    return { ...map, start: 0, rows: map.queries };
+    return { ...map, start: 0, rows: map.queries, firstKey: 0, keyCount: map.keys };
   }
   const count = q1 - q0;
-  const data = new Float32Array(count * keys);
+  // Every key of the rows (other tiles of the zoom reuse them) unless that passes the budget.
+  const [c0, c1] = count * keys * 4 <= budgetBytes ? [0, keys] : [k0, k1];
+  const cols = c1 - c0;
+  const data = new Float32Array(count * cols);
   await graph.rerunRows(index, req.boundaries, q0, q1, rows, req.extraFeeds, (start, probs) => {
     const n = Number(probs.dims[probs.dims.length - 2]);
     const block = toFloat32(probs);
-    data.set(block.subarray(head * n * keys, (head + 1) * n * keys), (start - q0) * keys);
+    for (let r = 0; r < n; r++) {
+      const from = (head * n + r) * keys;
+      data.set(block.subarray(from + c0, from + c1), (start - q0 + r) * cols);
+    }
   });
-  return { index, kind, heads, queries, keys, head, start: q0, rows: count, data };
+  return { index, kind, heads, queries, keys, head, start: q0, rows: count, firstKey: c0, keyCount: cols, data };
 }

@@ -187,7 +187,7 @@ class OnnxModel implements OpenedModel {
       segmentRuns: layers.length,
       ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
       recompute,
-      recomputeRows: (index: number, head: number, q0: number, q1: number) =>
+      recomputeRows: (index: number, head: number, q0: number, q1: number, k0?: number, k1?: number) =>
         guardRun(this.path, () => {
           if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
           return recomputeRows(
@@ -195,6 +195,8 @@ class OnnxModel implements OpenedModel {
             head,
             q0,
             q1,
+            k0,
+            k1,
           );
         }),
     };

@@ -141,7 +141,7 @@ export class HfModel implements OpenedModel {
             recompute: wholeMap,
             ...(segments && boundaries
               ? {
-                  recomputeRows: (index: number, head: number, q0: number, q1: number) =>
+                  recomputeRows: (index: number, head: number, q0: number, q1: number, k0?: number, k1?: number) =>
                     recomputeRows(
                       {
                         graph: segments,
@@ -155,6 +155,8 @@ export class HfModel implements OpenedModel {
                       head,
                       q0,
                       q1,
+                      k0,
+                      k1,
                     ),
                 }
               : {}),

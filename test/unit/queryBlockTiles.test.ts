@@ -52,7 +52,7 @@ async function checkTiles(model: OpenedModel, ids: number[], budgetRows = 3): Pr
       const r: RecomputedRows = await blocked.result.recomputeRows!(m.index, h, q0, q1);
       assert.deepEqual(segments.blockRuns, segments.blockRuns.map((_, k) => (k === m.index ? Math.ceil((q1 - q0) / budgetRows) : 0)), `layer ${m.index} head ${h}: block runs`);
       assert.deepEqual(segments.runs, segments.runs.map((_, k) => (k === m.index ? 1 : 0)), 'only the tile\'s segment runs');
-      assert.deepEqual([r.head, r.start, r.rows, r.keys], [h, q0, q1 - q0, n]);
+      assert.deepEqual([r.head, r.start, r.rows, r.keys, r.firstKey, r.keyCount], [h, q0, q1 - q0, n, 0, n]);
       const d = maxDiff(r.data, rowsOf(m, h, q0, q1));
       assert.ok(d < 1e-6, `layer ${m.index} head ${h} rows ${q0}..${q1}: ${d}`);
     }
@@ -109,6 +109,30 @@ describe('tiles of layers run by query blocks', function () {
       }
     });
   }
+
+  it('a tile of many rows keeps only its own keys when every key of those rows would pass the budget', async () => {
+    const model = await openModel('samples/tiny-gpt/model.onnx', { executionProvider: 'cpu' });
+    try {
+      const n = 40;
+      const ids = Array.from({ length: n }, (_, i) => (i * 13 + 5) % 100);
+      const heads = model.info.heads;
+      // One row per block; one head's 40 rows of every key (6,400 bytes) pass this 2,560-byte budget.
+      const budget = 4 * heads * n * 4;
+      assert.ok(n * n * 4 > budget);
+      const whole = await captured(model, ids);
+      const blocked = await captured(model, ids, budget, 'none');
+      const segments = segmentsOf(model);
+      segments.resetCounts();
+      const r = await blocked.result.recomputeRows!(1, 2, 0, n, 5, 9);
+      assert.deepEqual([r.head, r.start, r.rows, r.firstKey, r.keyCount, r.data.length], [2, 0, n, 5, 4, n * 4]);
+      assert.deepEqual(segments.blockRuns, [0, n]);
+      const m = whole.maps[1];
+      const want = Float32Array.from({ length: n * 4 }, (_, i) => m.data[(2 * n + Math.floor(i / 4)) * n + 5 + (i % 4)]);
+      assert.ok(maxDiff(r.data, want) < 1e-6, 'keys 5..8 of every row');
+    } finally {
+      await model.dispose();
+    }
+  });
 
   it('a tile of a graph that cannot run by blocks and does not fit is refused in one line naming the length it takes', async () => {
     const f = join(dir, 'attention-op.onnx');
