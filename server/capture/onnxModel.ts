@@ -189,6 +189,7 @@ class OnnxModel implements OpenedModel {
       recompute,
       recomputeRows: (index: number, head: number, q0: number, q1: number, k0?: number, k1?: number) =>
         guardRun(this.path, () => {
+          if (!layerPlans[index]) throw new UserError(`${this.path}: the capture has no layer ${index}`);
           if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
           return recomputeRows(
             { graph, layer: { ...layerPlans[index], heads: this.info.layers[index].heads }, boundaries, budgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES, extraFeeds: extraFeeds(index), path: this.path, whole: () => recompute(index) },

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { freemem } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { ExecutionProviderSetting, LayerInfo, ModelInfo } from '../../protocol/runtime';
+import { UserError } from '../../common/errors';
 import { resolveIds } from '../capture/captureInput';
 import { fromGraph, fromMap } from '../capture/layerReductions';
 import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
@@ -141,8 +142,10 @@ export class HfModel implements OpenedModel {
             recompute: wholeMap,
             ...(segments && boundaries
               ? {
-                  recomputeRows: (index: number, head: number, q0: number, q1: number, k0?: number, k1?: number) =>
-                    recomputeRows(
+                  recomputeRows: async (index: number, head: number, q0: number, q1: number, k0?: number, k1?: number) => {
+                    if (!layerPlans[index]) throw new UserError(`${this.path}: the capture has no layer ${index}`);
+                    if (this.runner.segments !== segments) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
+                    return recomputeRows(
                       {
                         graph: segments,
                         layer: layerPlans[index],
@@ -157,7 +160,8 @@ export class HfModel implements OpenedModel {
                       q1,
                       k0,
                       k1,
-                    ),
+                    );
+                  },
                 }
               : {}),
           }
