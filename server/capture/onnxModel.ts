@@ -21,7 +21,8 @@ import { DEFAULT_TOP_K, reductionFeeds } from './reductionFeeds';
 import { fromGraph, fromMap } from './layerReductions';
 import { reductionDecoration } from './reductions';
 import { SegmentedGraph, type SegmentVariant } from './segmentedGraph';
-import { layerBlocks } from './blockedLayers';
+import { layerBlocks, recomputeRows } from './blockedLayers';
+import { DEFAULT_MEMORY_BUDGET_BYTES } from './layerMemory';
 import { sampleRss } from './rssSampler';
 import type { CaptureInput, CaptureOptions, CaptureResult, LayerMap, OpenedModel } from './types';
 import { toFloat32 } from './tensorData';
@@ -122,12 +123,8 @@ class OnnxModel implements OpenedModel {
     const pools = this.sites.map((s, i) => Math.max(1, Math.floor(options.poolFactor?.(s.index, this.info.layers[s.index].heads, shapes[i][0], shapes[i][1]) ?? 1)));
     // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
     const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
-    const blocked = await layerBlocks(
-      current.graph,
-      this.sites.map((s, i) => ({ index: s.index, kind: s.kind, heads: this.info.layers[s.index].heads, queries: shapes[i][0], keys: shapes[i][1], pool: pools[i] })),
-      options,
-      this.path,
-    );
+    const layerPlans = this.sites.map((s, i) => ({ index: s.index, kind: s.kind, heads: this.info.layers[s.index].heads, queries: shapes[i][0], keys: shapes[i][1], pool: pools[i] }));
+    const blocked = await layerBlocks(current.graph, layerPlans, options, this.path);
     const fullVariant: SegmentVariant = inGraph && big ? 'heads' : 'maps';
     const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : blocked.any ? 'maps' : fullVariant;
     const extraFeeds = (k: number) => reductionFeeds(topK, pools[k]);
@@ -172,6 +169,11 @@ class OnnxModel implements OpenedModel {
     const t3 = performance.now();
     const { boundaries } = run;
     const graph = current.graph;
+    const recompute = async (index: number) => {
+      if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
+      const out = await guardRun(this.path, () => graph.rerun(index, boundaries, fullVariant, extraFeeds));
+      return out.probs ? this.layerMap(this.sites[index], out.probs) : this.joinHeads(this.sites[index], out.extra);
+    };
     return {
       tokens,
       ids,
@@ -184,11 +186,20 @@ class OnnxModel implements OpenedModel {
       peakRssBytes: rss.peak(),
       segmentRuns: layers.length,
       ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
-      recompute: async (index: number) => {
-        if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
-        const out = await guardRun(this.path, () => graph.rerun(index, boundaries, fullVariant, extraFeeds));
-        return out.probs ? this.layerMap(this.sites[index], out.probs) : this.joinHeads(this.sites[index], out.extra);
-      },
+      recompute,
+      recomputeRows: (index: number, head: number, q0: number, q1: number, k0?: number, k1?: number) =>
+        guardRun(this.path, () => {
+          if (!layerPlans[index]) throw new UserError(`${this.path}: the capture has no layer ${index}`);
+          if (graph !== this.current.graph) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
+          return recomputeRows(
+            { graph, layer: { ...layerPlans[index], heads: this.info.layers[index].heads }, boundaries, budgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES, extraFeeds: extraFeeds(index), path: this.path, whole: () => recompute(index) },
+            head,
+            q0,
+            q1,
+            k0,
+            k1,
+          );
+        }),
     };
   }
 

@@ -162,6 +162,63 @@ export class SegmentedGraph {
     return this.siteOutput(k, out, variant);
   }
 
+  /**
+   * Re-runs segment k by query blocks for rows q0..q1-1 only (a tile of a long input): its once
+   * part, then blocks of at most `rows` rows from q0 to q1, fetching only the probabilities, so
+   * no [heads, n, n] tensor is made. `onRows` gets each block's probabilities [..., rows, keys]
+   * with its first row and keeps what the tile needs.
+   */
+  async rerunRows(
+    k: number,
+    boundaries: Boundaries,
+    q0: number,
+    q1: number,
+    rows: number,
+    extraFeeds: Record<string, ort.Tensor>,
+    onRows: (start: number, probs: ort.Tensor) => void,
+  ): Promise<void> {
+    const plan = this.blockPlan(k);
+    if (typeof plan === 'string') throw new Error(`segment ${k} cannot run by query blocks: ${plan}`);
+    const source = this.options.source;
+    const once = await this.tileSession(`once:${k}`, () => ({ bytes: this.partModel(source(), k, 'once', plan.once, plan.onceInputs, plan.onceOutputs, []), decorations: [] }));
+    const onceFeeds: Record<string, ort.Tensor> = {};
+    for (const name of plan.onceInputs) onceFeeds[name] = this.fed(k, name, boundaries);
+    const made = plan.onceOutputs.length > 0 ? await once.session.run(onceFeeds) : {};
+    const local: Boundaries = new Map(boundaries);
+    for (const name of plan.onceOutputs) local.set(name, made[name] as ort.Tensor);
+    // The same block session a capture's maps run made (or makes now), shared by both.
+    const built = await this.tileSession(`block:maps:${k}`, () => {
+      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, 'maps', this.opset));
+      const outputs = [...plan.rowOutputs.keys(), ...this.specs[k].sites];
+      return { bytes: this.partModel(source(), k, 'block', plan.block, [...plan.blockInputs, BLOCK_START_INPUT, BLOCK_ROWS_INPUT], outputs, decorations), decorations };
+    });
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of plan.blockInputs) feeds[name] = this.fed(k, name, local);
+    for (const d of built.decorations) for (const v of d?.inputs ?? []) if (v.name !== ROW_OFFSET_INPUT) feeds[v.name ?? ''] = extraFeeds[v.name ?? ''];
+    const offsetFed = built.decorations[0]?.inputs.some((v) => v.name === ROW_OFFSET_INPUT);
+    const site = this.specs[k].sites[0];
+    this.runs[k]++;
+    for (let start = q0; start < q1; start += rows) {
+      const n = Math.min(rows, q1 - start);
+      feeds[BLOCK_START_INPUT] = rowOffset(start);
+      feeds[BLOCK_ROWS_INPUT] = rowOffset(n);
+      if (offsetFed) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
+      const res = await built.session.run(feeds, [site]);
+      this.blockRuns[k]++;
+      onRows(start, res[site] as ort.Tensor);
+    }
+  }
+
+  private async tileSession(key: string, make: () => { bytes: Uint8Array; decorations: (SiteDecoration | undefined)[] }): Promise<Built> {
+    let built = this.sessions.get(key);
+    if (!built) {
+      const { bytes, decorations } = make();
+      built = { session: await this.options.open(bytes), decorations };
+      this.sessions.set(key, built);
+    }
+    return built;
+  }
+
   private siteOutput(k: number, out: ort.InferenceSession.OnnxValueMapType, variant: SegmentVariant): SiteOutput {
     const spec = this.specs[k];
     const deco = this.sessions.get(`${variant}:${k}`)?.decorations[0];

@@ -99,6 +99,27 @@ export interface CaptureResult {
    * activations this capture kept (absent where a model cannot, e.g. layer-by-layer checkpoints).
    */
   recompute?: (layer: number) => Promise<LayerMap>;
+  /**
+   * Rows q0..q1-1 of one layer's map for a tile, recomputed from the kept boundaries within the
+   * capture's memory budget: by query blocks of those rows only where the whole map would pass
+   * it (server/capture/blockedLayers.ts), else the whole map (`head` absent, all rows).
+   */
+  recomputeRows?: RowsRecompute;
+}
+
+/** Rows q0..q1-1 of one head's keys k0..k1-1 (default: all keys) for a tile, and what else fits. */
+export type RowsRecompute = (layer: number, head: number, q0: number, q1: number, k0?: number, k1?: number) => Promise<RecomputedRows>;
+
+/** What recomputeRows returns: rows start..start+rows-1 of every head, or of `head` only. */
+export interface RecomputedRows extends LayerRows {
+  /** Set when `data` holds this head's rows only; else [heads, rows, keys]. */
+  head?: number;
+  /**
+   * Keys firstKey..firstKey+keyCount-1 are held (all keys unless one head's rows of every key
+   * would pass the memory budget): `data` is [rows, keyCount] when `head` is set.
+   */
+  firstKey: number;
+  keyCount: number;
 }
 
 /** A model opened by the runtime: what it is, and how to run it. */

@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { freemem } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { ExecutionProviderSetting, LayerInfo, ModelInfo } from '../../protocol/runtime';
+import { UserError } from '../../common/errors';
 import { resolveIds } from '../capture/captureInput';
 import { fromGraph, fromMap } from '../capture/layerReductions';
 import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
-import { checkLayerFits } from '../capture/layerMemory';
-import { layerBlocks } from '../capture/blockedLayers';
+import { DEFAULT_MEMORY_BUDGET_BYTES, checkLayerFits } from '../capture/layerMemory';
+import { layerBlocks, recomputeRows } from '../capture/blockedLayers';
 import { sampleRss } from '../capture/rssSampler';
 import type { CaptureInput, CaptureOptions, CaptureResult, OpenedModel } from '../capture/types';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
@@ -116,6 +117,13 @@ export class HfModel implements OpenedModel {
     }
     this.lastPeakWeightBytes = out.peakWeightBytes;
     const recompute = out.recompute;
+    const segments = this.runner.segments;
+    const boundaries = out.boundaries;
+    const wholeMap = async (index: number) => {
+      const { data, dims } = await recompute!(index);
+      const [, heads, queries, keys] = dims;
+      return { index, kind: 'self' as const, heads, queries, keys, data };
+    };
     this.lastLogits = out.logits ? { data: out.logits, dims: out.logitsDims } : undefined;
     const t3 = performance.now();
     return {
@@ -131,11 +139,31 @@ export class HfModel implements OpenedModel {
       ...(firstLayerMs !== undefined ? { firstLayerMs } : {}),
       ...(recompute
         ? {
-            recompute: async (index: number) => {
-              const { data, dims } = await recompute(index);
-              const [, heads, queries, keys] = dims;
-              return { index, kind: 'self' as const, heads, queries, keys, data };
-            },
+            recompute: wholeMap,
+            ...(segments && boundaries
+              ? {
+                  recomputeRows: async (index: number, head: number, q0: number, q1: number, k0?: number, k1?: number) => {
+                    if (!layerPlans[index]) throw new UserError(`${this.path}: the capture has no layer ${index}`);
+                    if (this.runner.segments !== segments) throw new UserError(`${this.path}: the model was reopened on another provider since this capture; run the inspection again`);
+                    return recomputeRows(
+                      {
+                        graph: segments,
+                        layer: layerPlans[index],
+                        boundaries,
+                        budgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
+                        extraFeeds: reductionFeeds(topK, pools[index]),
+                        path: this.path,
+                        whole: () => wholeMap(index),
+                      },
+                      head,
+                      q0,
+                      q1,
+                      k0,
+                      k1,
+                    );
+                  },
+                }
+              : {}),
           }
         : {}),
     };

@@ -11,7 +11,7 @@ import type { ExecutionProviderSetting } from '../../protocol/runtime';
 import { createSession, type ProviderSession } from '../capture/executionProvider';
 import { DEFAULT_TOP_K, reductionFeeds } from '../capture/reductionFeeds';
 import { reductionDecoration } from '../capture/reductions';
-import { SegmentedGraph, type BlockOptions, type SegmentVariant } from '../capture/segmentedGraph';
+import { SegmentedGraph, type BlockOptions, type Boundaries, type SegmentVariant } from '../capture/segmentedGraph';
 import { UserError, firstLine } from '../../common/errors';
 import type { WeightNeed } from './binder';
 import { buildStage, type BuiltStage, type Stage } from './buildModel';
@@ -40,6 +40,8 @@ export interface RunOutput {
   peakWeightBytes: number;
   /** Recomputes one layer's probabilities from this run's kept boundaries (segmented runs). */
   recompute?: (layer: number) => Promise<{ data: Float32Array; dims: number[] }>;
+  /** The boundaries this run kept (segmented runs): tiles recompute a layer's rows from them. */
+  boundaries?: Boundaries;
 }
 
 export interface Runner {
@@ -138,7 +140,7 @@ export async function wholeRunner(
       };
       if (run.cancelled) return { logitsDims: [], cancelled: true, peakWeightBytes: 0 };
       const logits = run.outputs.logits;
-      return { logits: logits.data as Float32Array, logitsDims: logits.dims.map(Number), cancelled: false, peakWeightBytes: 0, recompute };
+      return { logits: logits.data as Float32Array, logitsDims: logits.dims.map(Number), cancelled: false, peakWeightBytes: 0, recompute, boundaries: run.boundaries };
     },
     dispose: () => graph.release(),
   };

@@ -160,14 +160,14 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
             },
           },
         );
-        ctx.store.setRecompute(captureId, result.recompute);
+        ctx.store.setRecompute(captureId, result.recompute, result.recomputeRows);
         const cancelled = result.cancelled || token.isCancellationRequested;
         // A cancelled run is not kept: its maps (and spill files) go now, not when three later
         // captures push it out. The panel keeps what it was sent; a tile of it asks for a rerun.
         if (cancelled) ctx.store.drop(captureId);
         ctx.status.send('idle', cancelled ? 'capture cancelled' : undefined, result.executionProvider);
         log(`capture ${captureId}: ${result.layers.length} layers, ${result.tokens.length} tokens on ${result.executionProvider} in ${Math.round(result.timings.totalMs)} ms${cancelled ? ' (cancelled)' : ''}`);
-        const { recompute: _recompute, ...summary } = result;
+        const { recompute: _recompute, recomputeRows: _recomputeRows, ...summary } = result;
         return { captureId, modelId: model.info.modelId, ...summary, cancelled };
       } catch (e) {
         ctx.store.drop(captureId);

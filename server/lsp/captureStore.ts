@@ -5,7 +5,7 @@
  * budget holds layers in memory only while they fit it; the rest are spilled to temp files
  * (server/lsp/mapSpill.ts) that tiles read by offset, so a 4096-token capture holds no full map.
  */
-import type { LayerMap } from '../capture/types';
+import type { LayerMap, RecomputedRows, RowsRecompute } from '../capture/types';
 import { SpilledMap } from './mapSpill';
 import { isIndex } from './validate';
 import { UserError } from '../../common/errors';
@@ -28,10 +28,17 @@ export interface StoredCapture {
    * the budget are then neither held nor spilled, and a tile of one re-runs its segment.
    */
   recompute?: (layer: number) => Promise<LayerMap>;
-  /** Layers past the budget left to recompute (index -> shape). */
+  /**
+   * Recomputes only the rows a tile covers where the layer's whole map would pass the capture's
+   * memory budget (server/capture/blockedLayers.ts); preferred to `recompute` when set.
+   */
+  recomputeRows?: RowsRecompute;
+  /** Layers past the budget left to recompute. */
   recomputable: Set<number>;
   /** The last recomputed layer, so the tiles of one zoom re-run its segment once. */
   recent?: LayerMap;
+  /** The last recomputed rows (a whole layer, or one head's rows of a blocked one). */
+  recentRows?: RecomputedRows;
 }
 
 export interface Tile {
@@ -135,9 +142,15 @@ export class CaptureStore {
     c.recomputable.add(index);
   }
 
-  setRecompute(captureId: string, recompute: ((layer: number) => Promise<LayerMap>) | undefined): void {
+  setRecompute(
+    captureId: string,
+    recompute: ((layer: number) => Promise<LayerMap>) | undefined,
+    recomputeRows?: RowsRecompute,
+  ): void {
     const c = this.captures.get(captureId);
-    if (c) c.recompute = recompute;
+    if (!c) return;
+    c.recompute = recompute;
+    c.recomputeRows = recomputeRows;
   }
 
   /** A tile of a held or spilled layer, or of one recomputed from the capture's boundaries. */
@@ -145,6 +158,15 @@ export class CaptureStore {
     const c = this.captures.get(captureId);
     if (!c || !c.recomputable.has(layer)) return this.tile(captureId, layer, head, q0, q1, k0, k1);
     if (!c.recompute) throw new UserError(`layer ${layer} of capture ${captureId} is still being captured; ask for the tile when the capture ends`);
+    if (c.recomputeRows) {
+      // Refused before any work: a tile larger than a screenful is a client bug.
+      if ((q1 - q0) * (k1 - k0) > MAX_TILE_CELLS) throw new UserError(`tile of ${q1 - q0} x ${k1 - k0} cells is larger than ${MAX_TILE_CELLS}; ask for a smaller rectangle`);
+      if (!covers(c.recentRows, layer, head, q0, q1, k0, k1)) {
+        c.recentRows = undefined;
+        c.recentRows = await c.recomputeRows(layer, head, q0, q1, k0, k1);
+      }
+      return sliceRows(c.recentRows!, head, q0, q1, k0, k1);
+    }
     if (c.recent?.index !== layer) {
       c.recent = undefined;
       c.recent = await c.recompute(layer);
@@ -159,6 +181,27 @@ export class CaptureStore {
     if (!map) throw new UserError(`capture ${captureId} has no layer ${layer}`);
     return sliceTile(map, head, q0, q1, k0, k1, layer);
   }
+}
+
+/** Whether recomputed rows hold rows q0..q1-1, keys k0..k1-1 of `head` of `layer`. */
+function covers(r: RecomputedRows | undefined, layer: number, head: number, q0: number, q1: number, k0: number, k1: number): boolean {
+  return (
+    r !== undefined &&
+    r.index === layer &&
+    (r.head === undefined || r.head === head) &&
+    q0 >= r.start &&
+    q1 <= r.start + r.rows &&
+    k0 >= r.firstKey &&
+    k1 <= r.firstKey + r.keyCount
+  );
+}
+
+/** A tile out of recomputed rows, its ranges checked against the whole layer's shape. */
+function sliceRows(r: RecomputedRows, head: number, q0: number, q1: number, k0: number, k1: number): Tile {
+  if (!isIndex(k0, 0, r.keys) || !isIndex(k1, k0 + 1, r.keys)) throw new UserError(`key range ${k0}..${k1} is outside 0..${r.keys} of layer ${r.index}`);
+  const heads = r.head === undefined ? r.heads : 1;
+  const view: LayerMap = { index: r.index, kind: r.kind, heads, queries: r.rows, keys: r.keyCount, data: r.data };
+  return sliceTile(view, r.head === undefined ? head : 0, q0 - r.start, q1 - r.start, k0 - r.firstKey, k1 - r.firstKey, r.index);
 }
 
 function release(m: LayerMap | SpilledMap | undefined): void {

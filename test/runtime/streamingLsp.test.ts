@@ -15,6 +15,7 @@ import {
   ShutdownRequest,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
+import { queryBlockRows } from '../../server/capture/layerMemory';
 import { poolMaps } from '../../server/lsp/pooling';
 import { decodeFloat32 } from '../../protocol/encoding';
 import {
@@ -167,6 +168,31 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
     const tile = await conn.sendRequest(TileRequest.type, { captureId: 'reduced-1', layer: 1, head: 0, q0: 0, q1: n, k0: 0, k1: n });
     const got = decodeFloat32(tile.data);
     for (let i = 0; i < n * n; i++) assert.ok(Math.abs(got[i] - reference[1][i]) < 1e-5, `tile cell ${i}`);
+  });
+
+  it('a tile of a pooled long input whose layers run by query blocks returns exact cells, recomputing only its rows', async () => {
+    const ids = Array.from({ length: 64 }, (_, i) => (i * 7 + 3) % 16);
+    const n = ids.length;
+    const long = referenceProbabilities(model, ids);
+    // 8 query rows per block: each layer's [heads, n, n] tensors pass this budget, so it runs by blocks.
+    const memoryBudgetBytes = 4 * HEADS * n * 4 * 8;
+    assert.equal(queryBlockRows(HEADS, n, n, memoryBudgetBytes), 8);
+    const before = spillFiles(child.pid!).length;
+    await conn.sendRequest(CaptureRequest.type, { modelId, ids, captureId: 'blocked-1', sendBudgetBytes: 4 * 256, memoryBudgetBytes });
+    assert.equal(spillFiles(child.pid!).length, before, 'a blocked layer is recomputed for tiles, not spilled');
+    const layers = events.filter((e) => e.captureId === 'blocked-1' && e.kind === 'layer').map((e) => e.p as LayerNotification.Params);
+    assert.ok(layers.length === LAYERS && layers.every((l) => l.pool > 1), 'the grid got pooled maps');
+    // Rows across block boundaries, then other keys of the same rows (served from the same recompute).
+    for (const [layer, head, q0, q1, k0, k1] of [[2, 1, 13, 30, 0, n], [2, 1, 20, 29, 5, 40], [0, 0, 60, 64, 50, 64]]) {
+      const tile = await conn.sendRequest(TileRequest.type, { captureId: 'blocked-1', layer, head, q0, q1, k0, k1 });
+      assert.deepEqual([tile.rows, tile.cols], [q1 - q0, k1 - k0]);
+      const got = decodeFloat32(tile.data);
+      let i = 0;
+      for (let q = q0; q < q1; q++) for (let k = k0; k < k1; k++, i++) {
+        const want = long[layer][(head * n + q) * n + k];
+        assert.ok(Math.abs(got[i] - want) < 1e-5, `layer ${layer} head ${head} cell (${q}, ${k}): ${got[i]} vs ${want}`);
+      }
+    }
   });
 
   it('leaves no spill files behind when the process exits', async () => {
