@@ -363,7 +363,9 @@ export class SegmentedGraph {
     for (const name of plan.blockInputs) feeds[name] = this.fed(k, name, local);
     let built = this.sessions.get(blockKey);
     if (!built) {
-      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, variant, this.opset));
+      // The softmax producing each site's probabilities lies in the block part: with it the
+      // reductions take entropy from the scores (one Mul) instead of the direct Max, Log, Mul.
+      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, variant, this.opset, plan.block.find((n) => (n.output ?? []).includes(s))));
       const outputs = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : [])];
       const bytes = this.partModel(source(), k, 'block', plan.block, [...plan.blockInputs, BLOCK_START_INPUT, BLOCK_ROWS_INPUT], outputs, decorations);
       built = { session: await this.options.open(bytes), decorations };
