@@ -383,8 +383,7 @@ export class SegmentedGraph {
     const fetches = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : []), ...reductions.map(([, name]) => name)];
     const combined = new ReductionSum();
     this.runs[k]++;
-    for (let start = 0; start < total; start += rows) {
-      const n = Math.min(rows, total - start);
+    for (const [start, n] of blockRanges(total, rows, pool)) {
       feeds[BLOCK_START_INPUT] = rowOffset(start);
       feeds[BLOCK_ROWS_INPUT] = rowOffset(n);
       if (deco?.inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
@@ -441,6 +440,20 @@ export class SegmentedGraph {
     for (const b of this.sessions.values()) await b.session.release();
     this.sessions.clear();
   }
+}
+
+/**
+ * [start, rows] of each block: `rows` at a time over the rows that fill whole pool blocks, then
+ * the remainder (fewer than `pool` rows) alone. Only a block whose rows are not a multiple of
+ * the pool factor has its map copied to pad it (reductions.ts), so that copy is of a few rows,
+ * not of a whole block.
+ */
+export function blockRanges(total: number, rows: number, pool: number): [number, number][] {
+  const whole = total >= pool ? total - (total % pool) : total;
+  const ranges: [number, number][] = [];
+  for (let start = 0; start < whole; start += rows) ranges.push([start, Math.min(rows, whole - start)]);
+  if (whole < total) ranges.push([whole, total - whole]);
+  return ranges;
 }
 
 function rowOffset(n: number): ort.Tensor {
