@@ -33,6 +33,9 @@ export const TOPK_INPUT = 'attention_inspector_topk';
  */
 export const ROW_OFFSET_INPUT = 'attention_inspector_row_offset';
 
+/** Every name the reductions make starts with this (prefixed again per site when spliced in). */
+const OWN = 'attention_inspector_reduction/';
+
 /** Ops used here need opset 11 (Range, Pad with pads as input, Gather with negative indices). */
 export const MIN_REDUCTION_OPSET = 11;
 
@@ -77,10 +80,11 @@ export function reductionDecoration(
   producer?: onnx.INodeProto,
 ): SiteDecoration | undefined {
   if (opset < MIN_REDUCTION_OPSET) return undefined;
-  // Made-up names start with a prefix no model uses: the decoration reads model tensors by name
+  // Made-up names, and the outputs', start with a prefix no model uses: the decoration reads model tensors by name
   // (the probabilities, the softmax's scores), and a model graph made by a builder like this one
   // (query blocks' parts) may hold names such as Where_119_out0_120 that it would make too.
-  const g = new GraphBuilder('reductions', opset, 'attention_inspector_reduction/');
+  const g = new GraphBuilder('reductions', opset, OWN);
+  const own = (x: string) => `${OWN}${x}`;
   const i64 = (b: GraphBuilder, name: string, v: number[]) => b.i64(name, v);
   const reduce: Reduce = (b, op, x, axes, keepdims = 0) => {
     // Axes moved from an attribute to an input: ReduceSum at 13, the other reductions at 18.
@@ -219,9 +223,9 @@ export function reductionDecoration(
   const self = diag(selfIdx);
   const previous = diag(prevIdx);
 
-  const outputs: Record<string, string> = { stats: 'stats', colsum: 'colsum', dims: 'dims' };
-  g.node('Identity', [shape], { outputs: ['dims'] });
-  g.node('Identity', [pooled?.colsum ?? reduce(g, 'ReduceSum', P, [1])], { outputs: ['colsum'] });
+  const outputs: Record<string, string> = { stats: own('stats'), colsum: own('colsum'), dims: own('dims') };
+  g.node('Identity', [shape], { outputs: [outputs.dims] });
+  g.node('Identity', [pooled?.colsum ?? reduce(g, 'ReduceSum', P, [1])], { outputs: [outputs.colsum] });
 
   let distance: string;
   if (pooled) {
@@ -232,11 +236,11 @@ export function reductionDecoration(
     };
     const H = i64(g, 'm2', [-1]);
     const blockMax = reduce(g, 'ReduceMax', keyBlocks(rowMax, [H, R]), [3]); // [H, R, C]
-    g.node('Identity', [blockMax], { outputs: ['pooled'] });
+    outputs.pooled = own('pooled');
+    outputs.headsum = own('headsum');
+    g.node('Identity', [blockMax], { outputs: [outputs.pooled] });
     const rowSums = reduce(g, 'ReduceSum', rowSum, [0]); // [R, K]
-    g.node('Identity', [reduce(g, 'ReduceSum', keyBlocks(rowSums, [R]), [2])], { outputs: ['headsum'] });
-    outputs.pooled = 'pooled';
-    outputs.headsum = 'headsum';
+    g.node('Identity', [reduce(g, 'ReduceSum', keyBlocks(rowSums, [R]), [2])], { outputs: [outputs.headsum] });
 
     // Σ (q − k) p per row from the MatMul of the row blocks with [1, k − r·b] per key, then in
     // float64 (q − r·b) m − Σ (k − r·b) p.
@@ -269,15 +273,15 @@ export function reductionDecoration(
     distance = fullDistance(g);
   }
   const column = (x: string) => unsq(g, x, 1);
-  g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: ['stats'] });
+  g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: [outputs.stats] });
 
   const heads = parts.heads ?? 0;
   if (heads > 0) {
-    const names = Array.from({ length: heads }, (_, h) => `head${h}`);
+    const names = Array.from({ length: heads }, (_, h) => own(`head${h}`));
     const ones = Array<number>(heads).fill(1);
     if (opset >= 13) g.nodeN('Split', [P, i64(g, 'split', ones)], { attrs: { axis: 0 }, outputs: names });
     else g.nodeN('Split', [P], { attrs: { axis: 0, split: ones }, outputs: names });
-    for (const n of names) outputs[n] = n;
+    names.forEach((n, h) => (outputs[`head${h}`] = n));
   }
   const graph = g.toModel().graph ?? {};
   const GRAPH = 5; // onnx.AttributeProto.AttributeType.GRAPH
