@@ -11,6 +11,10 @@
  * MB. A length whose plain forward would not fit in free memory (one [12, n, n] float32 score
  * tensor is 12.9 GB at 16,384) is skipped and said so: nothing here may meet the OOM killer.
  * Prints a table; asserts nothing. BENCH_LENGTHS=512,2048 narrows the lengths.
+ * BENCH_RETAIN_MALLOC=1 runs every measurement (plain ones too) with glibc keeping freed memory
+ * for reuse (no mmap, 1 GiB trim threshold): each segment session's [heads, n, n] buffers are
+ * otherwise fresh pages at every run, and their page faults are most of what a capture costs
+ * beyond the plain forward (docs/runtime.md, "What the reductions cost").
  */
 import { fork } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
@@ -30,6 +34,8 @@ const VOCAB = 512;
 const MEMORY_BUDGET = 512 * 2 ** 20;
 const SEND_BUDGET = 32 * 2 ** 20;
 const runsAt = (n: number) => (n <= 2048 ? 3 : 1);
+const RETAIN_MALLOC = process.env.BENCH_RETAIN_MALLOC === '1';
+const MALLOC_TUNABLES = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824';
 
 type Mode = 'plain' | 'panel' | 'full';
 interface Measure {
@@ -105,7 +111,8 @@ async function child(mode: Mode, n: number, file: string): Promise<Measure> {
 
 function measureInChild(mode: Mode, n: number, file: string): Promise<Measure> {
   return new Promise((resolve, reject) => {
-    const p = fork(__filename, ['--child', mode, String(n), file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const env = RETAIN_MALLOC ? { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES } : process.env;
+    const p = fork(__filename, ['--child', mode, String(n), file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     let result: Measure | undefined;
     p.on('message', (m) => (result = m as Measure));
     p.on('exit', (code, signal) => (result ? resolve(result) : reject(new Error(`${mode} at ${n} tokens: child exited with ${code ?? signal}`))));
@@ -135,7 +142,8 @@ async function main(): Promise<void> {
   const file = await makeGpt2SmallShaped(join(tmpdir(), 'attention-inspector-bench'), { maxPositions: Math.max(4096, ...LENGTHS) });
   console.log(`model: ${file} (generated or reused in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
   console.log(`CPU execution provider; ${runsAt(512)} runs each up to 2048 tokens, 1 above; median time; peak RSS of a fresh process`);
-  console.log(`panel = capture maps 'none' (pool at sendBudgetMB ${SEND_BUDGET / 2 ** 20}); full = CLI capture writing every layer_<i>.npy; plain = logits only\n`);
+  console.log(`panel = capture maps 'none' (pool at sendBudgetMB ${SEND_BUDGET / 2 ** 20}); full = CLI capture writing every layer_<i>.npy; plain = logits only`);
+  console.log(RETAIN_MALLOC ? `every measurement with GLIBC_TUNABLES=${MALLOC_TUNABLES} (freed memory kept for reuse)\n` : '');
   const speed = diskWriteSpeed();
   console.log(`disk write speed (1 GiB, fsync'd, ${tmpdir()}): ${(speed / 2 ** 20).toFixed(0)} MiB/s\n`);
   const header = [

@@ -33,6 +33,9 @@ export const TOPK_INPUT = 'attention_inspector_topk';
  */
 export const ROW_OFFSET_INPUT = 'attention_inspector_row_offset';
 
+/** Every name the reductions make starts with this (prefixed again per site when spliced in). */
+const OWN = 'attention_inspector_reduction/';
+
 /** Ops used here need opset 11 (Range, Pad with pads as input, Gather with negative indices). */
 export const MIN_REDUCTION_OPSET = 11;
 
@@ -77,7 +80,11 @@ export function reductionDecoration(
   producer?: onnx.INodeProto,
 ): SiteDecoration | undefined {
   if (opset < MIN_REDUCTION_OPSET) return undefined;
-  const g = new GraphBuilder('reductions', opset);
+  // Made-up names, and the outputs', start with a prefix no model uses: the decoration reads model tensors by name
+  // (the probabilities, the softmax's scores), and a model graph made by a builder like this one
+  // (query blocks' parts) may hold names such as Where_119_out0_120 that it would make too.
+  const g = new GraphBuilder('reductions', opset, OWN);
+  const own = (x: string) => `${OWN}${x}`;
   const i64 = (b: GraphBuilder, name: string, v: number[]) => b.i64(name, v);
   const reduce: Reduce = (b, op, x, axes, keepdims = 0) => {
     // Axes moved from an attribute to an input: ReduceSum at 13, the other reductions at 18.
@@ -91,17 +98,20 @@ export function reductionDecoration(
   const unsq = (b: GraphBuilder, x: string, axis: number) => (opset >= 13 ? b.node('Unsqueeze', [x, i64(b, 'unsq', [axis])]) : b.node('Unsqueeze', [x], { attrs: { axes: [axis] } }));
   const rangeOf = (b: GraphBuilder, start: string, stop: string) => b.node('Range', [squeezed(b, start), squeezed(b, stop), b.i64('step', [1], [])]);
   const ifs: { name: string; then: onnx.IGraphProto; else: onnx.IGraphProto }[] = [];
-  /** An If node whose branches each return one float64 tensor. */
-  const choose = (cond: string, then: (b: GraphBuilder) => string, otherwise: (b: GraphBuilder) => string): string => {
+  /** An If node whose branches each return tensors of the given ONNX element types. */
+  const chooseN = (cond: string, then: (b: GraphBuilder) => string[], otherwise: (b: GraphBuilder) => string[], types: number[]): string[] => {
     const name = g.fresh('choice');
-    const out = g.node('If', [cond], { name });
-    ifs.push({ name, then: branch(`${name}/then`, then), else: branch(`${name}/else`, otherwise) });
-    return out;
+    const outs = g.nodeN('If', [cond], { name, outputs: types.length });
+    ifs.push({ name, then: branch(`${name}/then`, then, types), else: branch(`${name}/else`, otherwise, types) });
+    return outs;
   };
-  const branch = (tag: string, build: (b: GraphBuilder) => string): onnx.IGraphProto => {
+  /** An If node whose branches each return one float64 tensor. */
+  const choose = (cond: string, then: (b: GraphBuilder) => string, otherwise: (b: GraphBuilder) => string): string =>
+    chooseN(cond, (b) => [then(b)], (b) => [otherwise(b)], [11])[0];
+  const branch = (tag: string, build: (b: GraphBuilder) => string[], types: number[]): onnx.IGraphProto => {
     const b = new GraphBuilder(tag, opset);
-    b.node('Identity', [build(b)], { outputs: ['out'] });
-    return ownNames(b.toModel().graph ?? {}, `${tag}/`, [{ name: 'out', type: { tensorType: { elemType: 11 } } }]);
+    const outs = build(b).map((x, i) => b.node('Identity', [x], { outputs: [`out${i}`] }));
+    return ownNames(b.toModel().graph ?? {}, `${tag}/`, outs.map((name, i) => ({ name, type: { tensorType: { elemType: types[i] } } })));
   };
 
   const shape = g.node('Shape', [probs]);
@@ -119,7 +129,47 @@ export function reductionDecoration(
   const rq = g.node('Cast', [g.node('Add', [rangeOf(g, zero, Q), offset])], { attrs: { to: 1 } });
   const rk = g.node('Cast', [rangeOf(g, zero, K)], { attrs: { to: 1 } });
 
-  const mass = reduce(g, 'ReduceSum', P, [2], 1); // [H, Q, 1]
+  /** What the pooled statistics and maps read from the map's blocks of b rows. */
+  function rowBlockParts() {
+    const b = g.input(POOL_INPUT, 'int64', [1]);
+    const padQ = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [Q, b])]), b]);
+    const padK = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [K, b])]), b]);
+    const R = g.node('Div', [g.node('Add', [Q, padQ]), b]);
+    const C = g.node('Div', [g.node('Add', [K, padK]), b]);
+    // Mass and key moment per row, relative to the row block's first row so that a head looking
+    // near the diagonal does not subtract two numbers near q (distance). Query blocks: local
+    // row-block r starts at absolute row offset + r·b (offset is a multiple of b).
+    const rb = g.node('Cast', [g.node('Add', [g.node('Mul', [rangeOf(g, zero, R), b]), offset])], { attrs: { to: 1 } });
+    const moment = g.node('Sub', [unsq(g, rk, 0), unsq(g, rb, 1)]); // [R, K]
+    const ones = g.node('Expand', [g.scalar('one_f', 1), g.node('Concat', [R, K], { attrs: { axis: 0 } })]);
+    const weights = g.node('Concat', [unsq(g, ones, 2), unsq(g, moment, 2)], { attrs: { axis: 2 } }); // [R, K, 2]
+    // Rows first: the b rows of a block are contiguous, so reducing over them walks the map
+    // once in order; only the [H, R, K] results are then padded and reduced over key blocks.
+    // The full map gets zero rows appended (probabilities are never negative) only when b does
+    // not divide its rows: that Concat copies the whole map, even with nothing to append, so an
+    // If keeps it off the common path (query blocks leave the remainder rows to a block alone).
+    const zeroRows = g.node('ConstantOfShape', [g.node('Concat', [g.node('Gather', [g.node('Shape', [P]), i64(g, 'head_axis', [0])], { attrs: { axis: 0 } }), padQ, K], { attrs: { axis: 0 } })]);
+    const rowParts = (bb: GraphBuilder, map: string) => {
+      const rowBlocks = bb.node('Reshape', [map, bb.node('Concat', [i64(bb, 'm1', [-1]), R, b, K], { attrs: { axis: 0 } })]); // [H, R, b, K]
+      return [reduce(bb, 'ReduceMax', rowBlocks, [2]), reduce(bb, 'ReduceSum', rowBlocks, [2]), bb.node('MatMul', [rowBlocks, weights])];
+    };
+    const [rowMax, rowSum, both] = chooseN(
+      squeezed(g, g.node('Greater', [padQ, zero])),
+      (bb) => rowParts(bb, bb.node('Concat', [P, zeroRows], { attrs: { axis: 1 } })),
+      (bb) => rowParts(bb, P),
+      [1, 1, 1],
+    ); // [H, R, K], [H, R, K], [H, R, b, 2]
+    // The row masses are the MatMul's first column; the padded rows are cut off.
+    const rowMass = g.node('Reshape', [g.node('Gather', [both, i64(g, 'mass_col', [0])], { attrs: { axis: 3 } }), i64(g, 'mass_flat', [0, -1])]); // [H, R·b]
+    const mass = unsq(g, g.node('Slice', [rowMass, zero, Q, i64(g, 'mass_axis', [1])]), 2); // [H, Q, 1]
+    return { b, padK, R, C, rowMax, rowSum, both, mass, colsum: reduce(g, 'ReduceSum', rowSum, [1]) };
+  }
+
+  // Pooled captures read the map's row blocks once for the block maxima, the block sums and one
+  // MatMul (mass and key moment per row); the mass per row and per key come from those instead
+  // of two more reads of the map.
+  const pooled = parts.pooled ? rowBlockParts() : undefined;
+  const mass = pooled?.mass ?? reduce(g, 'ReduceSum', P, [2], 1); // [H, Q, 1]
 
   const topk = g.input(TOPK_INPUT, 'int64', [1]);
   const k = g.node('Where', [g.node('Less', [K, topk]), K, topk]);
@@ -173,45 +223,27 @@ export function reductionDecoration(
   const self = diag(selfIdx);
   const previous = diag(prevIdx);
 
-  const outputs: Record<string, string> = { stats: 'stats', colsum: 'colsum', dims: 'dims' };
-  g.node('Identity', [shape], { outputs: ['dims'] });
-  g.node('Identity', [reduce(g, 'ReduceSum', P, [1])], { outputs: ['colsum'] });
+  const outputs: Record<string, string> = { stats: own('stats'), colsum: own('colsum'), dims: own('dims') };
+  g.node('Identity', [shape], { outputs: [outputs.dims] });
+  g.node('Identity', [pooled?.colsum ?? reduce(g, 'ReduceSum', P, [1])], { outputs: [outputs.colsum] });
 
   let distance: string;
-  if (parts.pooled) {
-    const b = g.input(POOL_INPUT, 'int64', [1]);
-    const padQ = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [Q, b])]), b]);
-    const padK = g.node('Mod', [g.node('Sub', [b, g.node('Mod', [K, b])]), b]);
-    const R = g.node('Div', [g.node('Add', [Q, padQ]), b]);
-    const C = g.node('Div', [g.node('Add', [K, padK]), b]);
-    // Rows first: the b rows of a block are contiguous, so reducing over them walks the map
-    // once in order; only the [H, R, K] result is then padded and reduced over key blocks. Only
-    // the rows are padded in the full map (zeros: probabilities are never negative).
-    // Zero rows appended by Concat: a plain copy per head, half the time Pad took here.
-    const zeroRows = g.node('ConstantOfShape', [g.node('Concat', [g.node('Gather', [g.node('Shape', [P]), i64(g, 'head_axis', [0])], { attrs: { axis: 0 } }), padQ, K], { attrs: { axis: 0 } })]);
-    const padded = g.node('Concat', [P, zeroRows], { attrs: { axis: 1 } });
-    const rowBlocks = g.node('Reshape', [padded, g.node('Concat', [i64(g, 'm1', [-1]), R, b, K], { attrs: { axis: 0 } })]); // [H, R, b, K]
+  if (pooled) {
+    const { b, padK, R, C, rowMax, rowSum, both } = pooled;
     const keyBlocks = (x: string, lead: string[]) => {
       const pads = g.node('Concat', [i64(g, 'kpads0', Array(lead.length * 2 + 1).fill(0)), padK], { attrs: { axis: 0 } });
       return g.node('Reshape', [g.node('Pad', [x, pads]), g.node('Concat', [...lead, C, b], { attrs: { axis: 0 } })]);
     };
     const H = i64(g, 'm2', [-1]);
-    const blockMax = reduce(g, 'ReduceMax', keyBlocks(reduce(g, 'ReduceMax', rowBlocks, [2]), [H, R]), [3]); // [H, R, C]
-    g.node('Identity', [blockMax], { outputs: ['pooled'] });
-    const rowSums = reduce(g, 'ReduceSum', reduce(g, 'ReduceSum', rowBlocks, [2]), [0]); // [R, K]
-    g.node('Identity', [reduce(g, 'ReduceSum', keyBlocks(rowSums, [R]), [2])], { outputs: ['headsum'] });
-    outputs.pooled = 'pooled';
-    outputs.headsum = 'headsum';
+    const blockMax = reduce(g, 'ReduceMax', keyBlocks(rowMax, [H, R]), [3]); // [H, R, C]
+    outputs.pooled = own('pooled');
+    outputs.headsum = own('headsum');
+    g.node('Identity', [blockMax], { outputs: [outputs.pooled] });
+    const rowSums = reduce(g, 'ReduceSum', rowSum, [0]); // [R, K]
+    g.node('Identity', [reduce(g, 'ReduceSum', keyBlocks(rowSums, [R]), [2])], { outputs: [outputs.headsum] });
 
-    // Σ (q − k) p per row from one MatMul of the row blocks with [1, k − r·b] per key (mass and
-    // key moment, relative to the block's first row so that a head looking near the diagonal
-    // does not subtract two numbers near q), then in float64 (q − r·b) m − Σ (k − r·b) p.
-    // Query blocks: local row-block r starts at absolute row offset + r·b (offset is a multiple of b).
-    const rb = g.node('Cast', [g.node('Add', [g.node('Mul', [rangeOf(g, zero, R), b]), offset])], { attrs: { to: 1 } });
-    const moment = g.node('Sub', [unsq(g, rk, 0), unsq(g, rb, 1)]); // [R, K]
-    const ones = g.node('Expand', [g.scalar('one_f', 1), g.node('Concat', [R, K], { attrs: { axis: 0 } })]);
-    const weights = g.node('Concat', [unsq(g, ones, 2), unsq(g, moment, 2)], { attrs: { axis: 2 } }); // [R, K, 2]
-    const both = g.node('MatMul', [rowBlocks, weights]); // [H, R, b, 2]
+    // Σ (q − k) p per row from the MatMul of the row blocks with [1, k − r·b] per key, then in
+    // float64 (q − r·b) m − Σ (k − r·b) p.
     const m = double(g, g.node('Gather', [both, i64(g, 'col0', [0])], { attrs: { axis: 3 } }));
     const km = double(g, g.node('Gather', [both, i64(g, 'col1', [1])], { attrs: { axis: 3 } }));
     const inBlock = g.node('Reshape', [g.node('Cast', [rangeOf(g, zero, b)], { attrs: { to: 11 } }), i64(g, 'col_shape', [-1, 1])]); // [b, 1]
@@ -241,15 +273,15 @@ export function reductionDecoration(
     distance = fullDistance(g);
   }
   const column = (x: string) => unsq(g, x, 1);
-  g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: ['stats'] });
+  g.node('Concat', [entropy, distance, first, previous, self, share].map(column), { attrs: { axis: 1 }, outputs: [outputs.stats] });
 
   const heads = parts.heads ?? 0;
   if (heads > 0) {
-    const names = Array.from({ length: heads }, (_, h) => `head${h}`);
+    const names = Array.from({ length: heads }, (_, h) => own(`head${h}`));
     const ones = Array<number>(heads).fill(1);
     if (opset >= 13) g.nodeN('Split', [P, i64(g, 'split', ones)], { attrs: { axis: 0 }, outputs: names });
     else g.nodeN('Split', [P], { attrs: { axis: 0, split: ones }, outputs: names });
-    for (const n of names) outputs[n] = n;
+    names.forEach((n, h) => (outputs[`head${h}`] = n));
   }
   const graph = g.toModel().graph ?? {};
   const GRAPH = 5; // onnx.AttributeProto.AttributeType.GRAPH

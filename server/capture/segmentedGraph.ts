@@ -420,7 +420,9 @@ export class SegmentedGraph {
     for (const name of plan.blockInputs) feeds[name] = this.fed(k, name, local);
     let built = this.sessions.get(blockKey);
     if (!built) {
-      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, variant, this.opset));
+      // The softmax producing each site's probabilities lies in the block part: with it the
+      // reductions take entropy from the scores (one Mul) instead of the direct Max, Log, Mul.
+      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, variant, this.opset, plan.block.find((n) => (n.output ?? []).includes(s))));
       const outputs = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : [])];
       const bytes = this.partModel(source(), k, 'block', plan.block, [...plan.blockInputs, BLOCK_START_INPUT, BLOCK_ROWS_INPUT], outputs, decorations);
       built = { session: await this.options.open(bytes), decorations };
@@ -438,8 +440,7 @@ export class SegmentedGraph {
     const fetches = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : []), ...reductions.map(([, name]) => name)];
     const combined = new ReductionSum();
     this.runs[k]++;
-    for (let start = 0; start < total; start += rows) {
-      const n = Math.min(rows, total - start);
+    for (const [start, n] of blockRanges(total, rows, pool)) {
       feeds[BLOCK_START_INPUT] = rowOffset(start);
       feeds[BLOCK_ROWS_INPUT] = rowOffset(n);
       if (deco?.inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
@@ -496,6 +497,20 @@ export class SegmentedGraph {
     for (const b of this.sessions.values()) await b.session.release();
     this.sessions.clear();
   }
+}
+
+/**
+ * [start, rows] of each block: `rows` at a time over the rows that fill whole pool blocks, then
+ * the remainder (fewer than `pool` rows) alone. Only a block whose rows are not a multiple of
+ * the pool factor has its map copied to pad it (reductions.ts), so that copy is of a few rows,
+ * not of a whole block.
+ */
+export function blockRanges(total: number, rows: number, pool: number): [number, number][] {
+  const whole = total >= pool ? total - (total % pool) : total;
+  const ranges: [number, number][] = [];
+  for (let start = 0; start < whole; start += rows) ranges.push([start, Math.min(rows, whole - start)]);
+  if (whole < total) ranges.push([whole, total - whole]);
+  return ranges;
 }
 
 function rowOffset(n: number): ort.Tensor {
