@@ -267,6 +267,33 @@ describe('Attention panel analyses in headless Chromium', function () {
     assert.ok((await p.posted()).some((m) => m.type === 'selectHead' && m.layer === layer && m.head === head), 'the host is told the head');
   });
 
+  it('attention sinks: per layer the keys receiving the most mass, with shares and the strongest head equal to an independent computation', async () => {
+    await openTab(p.page, 'sinks');
+    await p.page.waitForFunction(() => document.querySelectorAll('.analysis-sinks tbody tr').length === 2);
+    const rows = await p.page.$$eval('.analysis-sinks tbody tr', (trs) =>
+      trs.map((tr) => Object.fromEntries([...tr.querySelectorAll('[data-key]')].map((c) => [(c as HTMLElement).dataset.key, [c.textContent, (c as HTMLElement).dataset.token]]))));
+    for (let l = 0; l < 2; l++) {
+      const heads = [0, 1, 2, 3].map((h) => headArrays(maps[l].data, h, n));
+      // Mass each key receives in head h: the mean of its column over the query rows.
+      const received = heads.map((m) => tokens.map((_, k) => m.reduce((s, row) => s + row[k], 0) / n));
+      const mass = tokens.map((_, k) => received.reduce((s, r) => s + r[k], 0) / heads.length);
+      const total = mass.reduce((a, b) => a + b, 0);
+      const top = tokens.map((_, k) => k).sort((a, b) => mass[b] - mass[a] || a - b).slice(0, 3);
+      top.forEach((k, s) => {
+        assert.deepEqual(rows[l][`sink${s + 1}`], [`"${tokens[k]}" (#${k}) ${(mass[k] / total).toFixed(4)}`, String(k)], `L${l} sink ${s + 1}`);
+      });
+      const strongest = received.reduce((best, r, h) => (r[top[0]] > received[best][top[0]] ? h : best), 0);
+      assert.equal(rows[l].strongest[0], `L${l} H${strongest}`);
+    }
+    // README: layer 0 has a first-token head, so the first token is that layer's top sink.
+    assert.equal(rows[0].sink1[1], '0');
+    await p.page.click('.analysis-sinks tbody tr[data-layer="0"] [data-key="strongest"] button');
+    const [, layer, head] = /^L(\d+) H(\d+)$/.exec(rows[0].strongest[0]!)!.map(Number);
+    assert.ok((await p.posted()).some((m) => m.type === 'selectHead' && m.layer === layer && m.head === head), 'the host is told the head');
+    await p.page.mouse.move(0, 0);
+    await p.page.locator('.analysis-section').screenshot({ path: screenshotPath('sinks.png') });
+  });
+
   it('a long text: rollout drawn MAX_CELLS a side by block max, flow refused past 256 tokens, pooled maps flagged', async () => {
     const model = await openModel(join(repoRoot, 'samples', 'tiny-gpt'));
     let run: Awaited<ReturnType<typeof captureMessages>>;

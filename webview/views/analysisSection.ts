@@ -16,6 +16,7 @@ import { LayerSummaryView } from './layerSummaryView';
 import { LayerView } from './layerView';
 import { RolloutView } from './rolloutView';
 import { SimilarityView } from './similarityView';
+import { SinksView } from './sinksView';
 import { StatsView } from './statsView';
 import type { AnalysisView, OpenHead } from './view';
 import './analysis.css';
@@ -43,7 +44,7 @@ export class AnalysisSection {
       this.redraw();
     });
     this.caveat = el('p', 'hint analysis-caveat', section);
-    this.views = [new StatsView(openHead), new LayerSummaryView(openHead), new LayerView(), new RolloutView(), new FlowView(), new SimilarityView(openHead)];
+    this.views = [new StatsView(openHead), new LayerSummaryView(openHead), new SinksView(openHead), new LayerView(), new RolloutView(), new FlowView(), new SimilarityView(openHead)];
     this.active = this.views[0];
     const panels = el('vscode-panels' as 'div', 'analysis-panels', section);
     panels.setAttribute('aria-label', 'Attention analyses');
