@@ -7,7 +7,7 @@
  * against package.json.
  */
 import type { Commands } from './commands';
-import type { CompareCommands } from './sideBySideCommands';
+import type { SideBySideCommands } from './sideBySideCommands';
 import type { ModelsView } from './modelTree';
 import type { RuntimeContext } from './runtimeContext';
 
@@ -17,7 +17,7 @@ export interface CommandContext {
   /** Open, inspect, restart, logs, runtime info (extension/commands.ts). */
   models: Commands;
   /** Two texts or two checkpoints side by side (extension/sideBySideCommands.ts). */
-  comparisons: CompareCommands;
+  comparisons: SideBySideCommands;
   /** The Models view (extension/modelTree.ts). */
   view: ModelsView;
   /** Handlers that live beside their panel or feature, bound to the extension's context. */

@@ -7,7 +7,7 @@ import { registerPanelSerializer } from './attentionPanel';
 import { addCliToPath, initCliPath, removeCliFromPath } from './cliPath';
 import { COMMAND_PREFIX, COMMAND_TABLE, refusal, type CommandContext, type CommandEntry } from './commandTable';
 import { Commands } from './commands';
-import { CompareCommands } from './sideBySideCommands';
+import { SideBySideCommands } from './sideBySideCommands';
 import { compareMechanisms } from './mechanismsPanel';
 import { estimateCost } from './efficiencyCommands';
 import { findHubModels, openModelFolder, openSample } from './firstRun';
@@ -60,7 +60,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const commandContext: CommandContext = {
     runtime: rt,
     models,
-    comparisons: new CompareCommands(uri, rt),
+    comparisons: new SideBySideCommands(uri, rt),
     view: tree.view,
     compareMechanisms: () => compareMechanisms(uri, rt),
     simulateKvCache: () => simulateKvCache(uri, rt),

@@ -28,7 +28,7 @@ interface Side {
   label: string;
 }
 
-export class CompareCommands {
+export class SideBySideCommands {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly runtime: RuntimeContext,
