@@ -20,6 +20,7 @@
  * whole or is refused with the largest length that fits (layerMemory.ts).
  */
 import type { onnx } from 'onnx-proto';
+import { attr, intAttr, intsAttr } from '../onnx/nodeAttributes';
 import { nodeReads, type SegmentSpec } from './segments';
 
 /** Fed to every block run: first query row and row count, int64 [1]. */
@@ -50,18 +51,6 @@ const ELEMENTWISE = new Set([
 ]);
 /** Ops between the scores MatMul and the probabilities (attentionFinder.ts's pass-through set). */
 const SCORE_PATH = new Set(['Softmax', 'Mul', 'Div', 'Add', 'Sub', 'Where', 'Reshape', 'Cast', 'Transpose', 'Expand', 'Unsqueeze', 'Squeeze', 'Identity', 'Tanh', 'Neg', 'Clip', 'Max', 'Min']);
-
-function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
-  return (n.attribute ?? []).find((a) => a.name === name);
-}
-function intAttr(n: onnx.INodeProto, name: string): number | undefined {
-  const a = attr(n, name);
-  return a && a.i !== undefined && a.i !== null ? Number(a.i) : undefined;
-}
-function intsAttr(n: onnx.INodeProto, name: string): number[] | undefined {
-  const a = attr(n, name);
-  return a && a.ints && a.ints.length > 0 ? a.ints.map(Number) : undefined;
-}
 
 /** Values of an int64/int32 tensor proto. */
 function tensorInts(t: onnx.ITensorProto): number[] | undefined {

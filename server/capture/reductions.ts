@@ -21,6 +21,7 @@
  */
 import type { onnx } from 'onnx-proto';
 import { GraphBuilder } from '../onnx/graphBuilder';
+import { intAttr } from '../onnx/nodeAttributes';
 import type { SiteDecoration } from './segmentedGraph';
 
 /** Inputs every reduced segment is fed at each run. */
@@ -61,8 +62,7 @@ type Reduce = (g: GraphBuilder, op: 'ReduceSum' | 'ReduceMax', x: string, axes: 
  */
 export function softmaxScores(producer: onnx.INodeProto | undefined, opset: number): { scores: string; axis: number } | undefined {
   if (!producer || producer.opType !== 'Softmax' || (producer.domain ?? '') !== '') return undefined;
-  const a = (producer.attribute ?? []).find((x) => x.name === 'axis');
-  const axis = a ? Number(a.i ?? 0) : opset >= 13 ? -1 : 1;
+  const axis = intAttr(producer, 'axis') ?? (opset >= 13 ? -1 : 1);
   const scores = (producer.input ?? [])[0];
   return scores && (axis === -1 || axis >= 0) ? { scores, axis } : undefined;
 }

@@ -12,6 +12,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import { blockRanges, ReductionSum, RowAssembler, rowOffset } from './blockAssembly';
 import { BLOCK_ROWS_INPUT, BLOCK_START_INPUT, planQueryBlocks, type QueryBlockPlan } from './queryBlocks';
 import { MIN_REDUCTION_OPSET, POOL_INPUT, ROW_OFFSET_INPUT } from './reductions';
 import { cutSegments, type SegmentSpec } from './segments';
@@ -180,36 +181,22 @@ export class SegmentedGraph {
     const plan = this.blockPlan(k);
     if (typeof plan === 'string') throw new Error(`segment ${k} cannot run by query blocks: ${plan}`);
     const source = this.options.source;
-    const once = await this.tileSession(`once:${k}`, () => ({ bytes: this.partModel(source(), k, 'once', plan.once, plan.onceInputs, plan.onceOutputs, []), decorations: [] }));
-    const onceFeeds: Record<string, ort.Tensor> = {};
-    for (const name of plan.onceInputs) onceFeeds[name] = this.fed(k, name, boundaries);
-    const made = plan.onceOutputs.length > 0 ? await once.session.run(onceFeeds) : {};
-    const local: Boundaries = new Map(boundaries);
-    for (const name of plan.onceOutputs) local.set(name, made[name] as ort.Tensor);
+    const { local } = await this.runOncePart(k, plan, boundaries, source);
     // The same block session a capture's maps run made (or makes now), shared by both.
-    const built = await this.tileSession(`block:maps:${k}`, () => {
-      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, 'maps', this.opset));
-      const outputs = [...plan.rowOutputs.keys(), ...this.specs[k].sites];
-      return { bytes: this.partModel(source(), k, 'block', plan.block, [...plan.blockInputs, BLOCK_START_INPUT, BLOCK_ROWS_INPUT], outputs, decorations), decorations };
-    });
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of plan.blockInputs) feeds[name] = this.fed(k, name, local);
-    for (const d of built.decorations) for (const v of d?.inputs ?? []) if (v.name !== ROW_OFFSET_INPUT) feeds[v.name ?? ''] = extraFeeds[v.name ?? ''];
-    const offsetFed = built.decorations[0]?.inputs.some((v) => v.name === ROW_OFFSET_INPUT);
+    const { built, feeds } = await this.blockRun(k, plan, local, 'maps', source, extraFeeds);
     const site = this.specs[k].sites[0];
     this.runs[k]++;
     for (let start = q0; start < q1; start += rows) {
       const n = Math.min(rows, q1 - start);
-      feeds[BLOCK_START_INPUT] = rowOffset(start);
-      feeds[BLOCK_ROWS_INPUT] = rowOffset(n);
-      if (offsetFed) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
+      setBlock(feeds, built, start, n);
       const res = await built.session.run(feeds, [site]);
       this.blockRuns[k]++;
       onRows(start, res[site] as ort.Tensor);
     }
   }
 
-  private async tileSession(key: string, make: () => { bytes: Uint8Array; decorations: (SiteDecoration | undefined)[] }): Promise<Built> {
+  /** The session stored under `key`, made on first use (sessions hold weights: made once, reused). */
+  private async cached(key: string, make: () => { bytes: Uint8Array; decorations: (SiteDecoration | undefined)[] }): Promise<Built> {
     let built = this.sessions.get(key);
     if (!built) {
       const { bytes, decorations } = make();
@@ -217,6 +204,44 @@ export class SegmentedGraph {
       this.sessions.set(key, built);
     }
     return built;
+  }
+
+  /**
+   * Segment k's once part (the nodes that do not depend on the query rows), run on the stored
+   * boundaries: `local` is those boundaries plus what the block part reads from it.
+   */
+  private async runOncePart(k: number, plan: QueryBlockPlan, boundaries: Boundaries, source: () => onnx.IModelProto): Promise<{ local: Boundaries; made: ort.InferenceSession.OnnxValueMapType }> {
+    const once = await this.cached(`once:${k}`, () => ({ bytes: this.partModel(source(), k, 'once', plan.once, plan.onceInputs, plan.onceOutputs, []), decorations: [] }));
+    const onceFeeds: Record<string, ort.Tensor> = {};
+    for (const name of plan.onceInputs) onceFeeds[name] = this.fed(k, name, boundaries);
+    const made = plan.onceOutputs.length > 0 ? await once.session.run(onceFeeds) : {};
+    const local: Boundaries = new Map(boundaries);
+    for (const name of plan.onceOutputs) local.set(name, made[name] as ort.Tensor);
+    return { local, made };
+  }
+
+  /** The block part's session of a variant, shared by captures and tiles. */
+  private blockSession(k: number, plan: QueryBlockPlan, variant: 'maps' | 'reduced', source: () => onnx.IModelProto): Promise<Built> {
+    return this.cached(`block:${variant}:${k}`, () => {
+      // The softmax producing each site's probabilities lies in the block part: with it the
+      // reductions take entropy from the scores (one Mul) instead of the direct Max, Log, Mul.
+      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, variant, this.opset, plan.block.find((n) => (n.output ?? []).includes(s))));
+      const outputs = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : [])];
+      return { bytes: this.partModel(source(), k, 'block', plan.block, [...plan.blockInputs, BLOCK_START_INPUT, BLOCK_ROWS_INPUT], outputs, decorations), decorations };
+    });
+  }
+
+  /**
+   * The block part's feeds that stay the same from block to block (setBlock sets the rest). The
+   * block inputs are read before the block session is made: reading them records the element
+   * types its inputs are declared with.
+   */
+  private async blockRun(k: number, plan: QueryBlockPlan, local: Boundaries, variant: 'maps' | 'reduced', source: () => onnx.IModelProto, extraFeeds: Record<string, ort.Tensor>): Promise<{ built: Built; feeds: Record<string, ort.Tensor> }> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of plan.blockInputs) feeds[name] = this.fed(k, name, local);
+    const built = await this.blockSession(k, plan, variant, source);
+    for (const d of built.decorations) for (const v of d?.inputs ?? []) if (v.name !== ROW_OFFSET_INPUT) feeds[v.name ?? ''] = extraFeeds[v.name ?? ''];
+    return { built, feeds };
   }
 
   private siteOutput(k: number, out: ort.InferenceSession.OnnxValueMapType, variant: SegmentVariant): SiteOutput {
@@ -254,15 +279,8 @@ export class SegmentedGraph {
     return built.session.run(feeds);
   }
 
-  private async session(k: number, variant: SegmentVariant, source: () => onnx.IModelProto): Promise<Built> {
-    const key = `${variant}:${k}`;
-    let built = this.sessions.get(key);
-    if (!built) {
-      const { bytes, decorations } = this.segmentModel(source(), k, variant);
-      built = { session: await this.options.open(bytes), decorations };
-      this.sessions.set(key, built);
-    }
-    return built;
+  private session(k: number, variant: SegmentVariant, source: () => onnx.IModelProto): Promise<Built> {
+    return this.cached(`${variant}:${k}`, () => this.segmentModel(source(), k, variant));
   }
 
   /** Declares a boundary input with its observed element type and a symbolic shape. */
@@ -400,35 +418,10 @@ export class SegmentedGraph {
   ): Promise<{ out: Record<string, ort.Tensor>; extra: Record<string, ort.Tensor> }> {
     const plan = this.blockPlan(k, source);
     if (typeof plan === 'string') throw new Error(`segment ${k} cannot run by query blocks: ${plan}`);
-    const onceFeeds: Record<string, ort.Tensor> = {};
-    for (const name of plan.onceInputs) onceFeeds[name] = this.fed(k, name, boundaries);
-    const onceKey = `once:${k}`;
-    let once = this.sessions.get(onceKey);
-    if (!once) {
-      const bytes = this.partModel(source(), k, 'once', plan.once, plan.onceInputs, plan.onceOutputs, []);
-      once = { session: await this.options.open(bytes), decorations: [] };
-      this.sessions.set(onceKey, once);
-    }
-    const made = plan.onceOutputs.length > 0 ? await once.session.run(onceFeeds) : {};
-    const local: Boundaries = new Map(boundaries);
-    for (const name of plan.onceOutputs) local.set(name, made[name] as ort.Tensor);
+    const { local, made } = await this.runOncePart(k, plan, boundaries, source);
     const out: Record<string, ort.Tensor> = {};
     for (const name of this.specs[k].outputs) if (made[name]) out[name] = made[name] as ort.Tensor;
-
-    const blockKey = `block:${variant}:${k}`;
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name of plan.blockInputs) feeds[name] = this.fed(k, name, local);
-    let built = this.sessions.get(blockKey);
-    if (!built) {
-      // The softmax producing each site's probabilities lies in the block part: with it the
-      // reductions take entropy from the scores (one Mul) instead of the direct Max, Log, Mul.
-      const decorations = this.specs[k].sites.map((s) => this.options.decorate?.(s, k, variant, this.opset, plan.block.find((n) => (n.output ?? []).includes(s))));
-      const outputs = [...plan.rowOutputs.keys(), ...(variant === 'maps' ? this.specs[k].sites : [])];
-      const bytes = this.partModel(source(), k, 'block', plan.block, [...plan.blockInputs, BLOCK_START_INPUT, BLOCK_ROWS_INPUT], outputs, decorations);
-      built = { session: await this.options.open(bytes), decorations };
-      this.sessions.set(blockKey, built);
-    }
-    for (const d of built.decorations) for (const v of d?.inputs ?? []) if (v.name !== ROW_OFFSET_INPUT) feeds[v.name ?? ''] = extraFeeds[v.name ?? ''];
+    const { built, feeds } = await this.blockRun(k, plan, local, variant, source, extraFeeds);
     const queries = local.get(plan.queries)!;
     const total = Number(queries.dims[queries.dims.length - 2]);
     const assembled = new Map([...plan.rowOutputs].map(([name, axis]) => [name, new RowAssembler(total, axis)]));
@@ -441,9 +434,7 @@ export class SegmentedGraph {
     const combined = new ReductionSum();
     this.runs[k]++;
     for (const [start, n] of blockRanges(total, rows, pool)) {
-      feeds[BLOCK_START_INPUT] = rowOffset(start);
-      feeds[BLOCK_ROWS_INPUT] = rowOffset(n);
-      if (deco?.inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
+      setBlock(feeds, built, start, n);
       const res = await built.session.run(feeds, fetches);
       this.blockRuns[k]++;
       for (const [name, a] of assembled) a.add(res[name] as ort.Tensor, start);
@@ -499,99 +490,9 @@ export class SegmentedGraph {
   }
 }
 
-/**
- * [start, rows] of each block: `rows` at a time over the rows that fill whole pool blocks, then
- * the remainder (fewer than `pool` rows) alone. Only a block whose rows are not a multiple of
- * the pool factor has its map copied to pad it (reductions.ts), so that copy is of a few rows,
- * not of a whole block.
- */
-export function blockRanges(total: number, rows: number, pool: number): [number, number][] {
-  const whole = total >= pool ? total - (total % pool) : total;
-  const ranges: [number, number][] = [];
-  for (let start = 0; start < whole; start += rows) ranges.push([start, Math.min(rows, whole - start)]);
-  if (whole < total) ranges.push([whole, total - whole]);
-  return ranges;
-}
-
-function rowOffset(n: number): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.of(BigInt(n)), [1]);
-}
-
-type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | BigUint64Array;
-
-/** Places row blocks of a tensor side by side on its row axis (`axis` < 0) as they come. */
-class RowAssembler {
-  private data?: Typed;
-  private dims: number[] = [];
-  private type = 'float32';
-
-  constructor(private readonly total: number, private readonly axis: number) {}
-
-  add(t: ort.Tensor, start: number): void {
-    const dims = t.dims.map(Number);
-    const p = dims.length + this.axis;
-    const inner = dims.slice(p + 1).reduce((a, b) => a * b, 1);
-    const outer = dims.slice(0, p).reduce((a, b) => a * b, 1);
-    const src = t.data as Typed;
-    if (!this.data) {
-      this.dims = dims.map((d, i) => (i === p ? this.total : d));
-      this.type = t.type;
-      const Ctor = src.constructor as new (n: number) => Typed;
-      this.data = new Ctor(outer * this.total * inner);
-    }
-    const rows = dims[p];
-    for (let o = 0; o < outer; o++) {
-      const from = o * rows * inner;
-      (this.data as Float32Array).set((src as Float32Array).subarray(from, from + rows * inner), (o * this.total + start) * inner);
-    }
-  }
-
-  tensor(): ort.Tensor {
-    return new ort.Tensor(this.type as 'float32', this.data as Float32Array, this.dims);
-  }
-}
-
-/**
- * The reductions of blocks combined into those of the whole map (server/capture/reductions.ts):
- * `stats` and `colsum` are sums over rows, so they add; `pooled` and `headsum` are per block of
- * rows, so they follow each other on their row axis; `dims` is the whole map's shape.
- */
-class ReductionSum {
-  private readonly sums = new Map<string, ort.Tensor>();
-  private readonly rows = new Map<string, ort.Tensor[]>();
-
-  add(key: string, t: ort.Tensor, totalRows: number): void {
-    if (key === 'dims') {
-      const d = BigInt64Array.from(t.data as BigInt64Array);
-      d[d.length - 2] = BigInt(totalRows);
-      this.sums.set(key, new ort.Tensor('int64', d, t.dims));
-    } else if (key === 'stats' || key === 'colsum') {
-      const prev = this.sums.get(key);
-      if (!prev) {
-        const Ctor = (t.data as Float32Array).constructor as new (x: ArrayLike<number>) => Float32Array;
-        this.sums.set(key, new ort.Tensor(t.type as 'float32', new Ctor(t.data as Float32Array), t.dims));
-      } else {
-        const acc = prev.data as Float32Array;
-        const x = t.data as Float32Array;
-        for (let i = 0; i < acc.length; i++) acc[i] += x[i];
-      }
-    } else {
-      this.rows.set(key, [...(this.rows.get(key) ?? []), t]);
-    }
-  }
-
-  tensors(): Record<string, ort.Tensor> {
-    const out: Record<string, ort.Tensor> = Object.fromEntries(this.sums);
-    for (const [key, parts] of this.rows) {
-      const total = parts.reduce((a, t) => a + Number(t.dims[t.dims.length - 2]), 0);
-      const a = new RowAssembler(total, -2);
-      let start = 0;
-      for (const t of parts) {
-        a.add(t, start);
-        start += Number(t.dims[t.dims.length - 2]);
-      }
-      out[key] = a.tensor();
-    }
-    return out;
-  }
+/** Sets a block's first row and row count, and the reductions' row offset where they read one. */
+function setBlock(feeds: Record<string, ort.Tensor>, built: Built, start: number, rows: number): void {
+  feeds[BLOCK_START_INPUT] = rowOffset(start);
+  feeds[BLOCK_ROWS_INPUT] = rowOffset(rows);
+  if (built.decorations[0]?.inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
 }

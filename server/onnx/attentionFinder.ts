@@ -8,6 +8,7 @@
  */
 import { onnx } from 'onnx-proto';
 import { UserError } from '../../common/errors';
+import { intAttr } from './nodeAttributes';
 
 export interface AttentionSite {
   /** Position among all attention sites, in graph order. */
@@ -58,11 +59,6 @@ export function fusedAttentionOps(graph: onnx.IGraphProto): { op: string; node: 
   return out;
 }
 
-function intAttr(n: onnx.INodeProto, name: string): number | undefined {
-  const a = (n.attribute ?? []).find((x) => x.name === name);
-  return a && a.i !== undefined && a.i !== null ? Number(a.i) : undefined;
-}
-
 /** Output 3 of an ONNX Attention node, named when the node does not expose it yet. */
 function qkOutputName(n: onnx.INodeProto, i: number, taken: Set<string>, consumed: Set<string>, file: string): string {
   const existing = n.output?.[3];
@@ -78,9 +74,7 @@ function qkOutputName(n: onnx.INodeProto, i: number, taken: Set<string>, consume
 }
 
 function softmaxAxis(n: onnx.INodeProto, opset: number): number {
-  const a = (n.attribute ?? []).find((x) => x.name === 'axis');
-  if (a && a.i !== undefined && a.i !== null) return Number(a.i);
-  return opset >= 13 ? -1 : 1;
+  return intAttr(n, 'axis') ?? (opset >= 13 ? -1 : 1);
 }
 
 export function findAttention(model: onnx.IModelProto, file: string): AttentionSite[] {

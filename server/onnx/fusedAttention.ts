@@ -10,7 +10,8 @@
  */
 import { onnx } from 'onnx-proto';
 import { rewriteGqa } from './fusedGqa';
-import { attr, floatType, refuse, type FloatType } from './fusedNode';
+import { floatType, refuse, type FloatType } from './fusedNode';
+import { attr } from './nodeAttributes';
 import { GraphBuilder } from './graphBuilder';
 
 interface Parts {

@@ -7,7 +7,8 @@
  * feeds one unpadded sequence, for which every batch row's length is the total length.
  */
 import { onnx } from 'onnx-proto';
-import { attr, refuse, type FloatType } from './fusedNode';
+import { refuse, type FloatType } from './fusedNode';
+import { attr } from './nodeAttributes';
 import type { GraphBuilder, NodeOptions } from './graphBuilder';
 
 /** A finite stand-in for -inf: masked scores must give probability exactly 0 without NaN rows. */

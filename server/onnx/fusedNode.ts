@@ -1,7 +1,7 @@
 /**
  * Reading a com.microsoft fused attention node, shared by the expansions of Attention /
- * MultiHeadAttention (fusedAttention.ts) and GroupQueryAttention (fusedGqa.ts): its attributes,
- * the element type the expansion computes in, and the one-line refusal for the forms not expanded yet.
+ * MultiHeadAttention (fusedAttention.ts) and GroupQueryAttention (fusedGqa.ts): its element
+ * type the expansion computes in, and the one-line refusal for the forms not expanded yet.
  */
 import { onnx } from 'onnx-proto';
 import { UserError } from '../../common/errors';
@@ -14,10 +14,6 @@ export interface FloatType {
 
 export function floatType(code: number): FloatType {
   return { dtype: code === onnx.TensorProto.DataType.FLOAT16 ? 'float16' : 'float32', code };
-}
-
-export function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
-  return (n.attribute ?? []).find((a) => a.name === name);
 }
 
 export function refuse(file: string, n: onnx.INodeProto, why: string): never {

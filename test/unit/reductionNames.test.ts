@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { onnx } from 'onnx-proto';
 import { reductionDecoration } from '../../server/capture/reductions';
-import { blockRanges } from '../../server/capture/segmentedGraph';
+import { blockRanges } from '../../server/capture/blockAssembly';
 
 const softmax = (input: string): onnx.INodeProto => ({ opType: 'Softmax', input: [input], output: ['probs'], attribute: [{ name: 'axis', i: -1, type: 2 }] });
 

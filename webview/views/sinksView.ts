@@ -21,6 +21,13 @@ function keyMass(m: Mat): Float64Array {
   return out;
 }
 
+/** Mass one key column of a map receives, summed over query rows (one column, not every key's). */
+function columnSum(m: Mat, c: number): number {
+  let sum = 0;
+  for (let r = 0; r < m.rows; r++) sum += m.data[r * m.cols + c];
+  return sum;
+}
+
 export class SinksView implements AnalysisView {
   readonly id = 'sinks';
   readonly title = 'Attention sinks';
@@ -55,7 +62,7 @@ export class SinksView implements AnalysisView {
       let strongest = 0;
       let best = -1;
       for (let h = 0; h < m.heads; h++) {
-        const v = keyMass(ctx.head(m.layer, h)!)[order[0]];
+        const v = columnSum(ctx.head(m.layer, h)!, order[0]);
         if (v > best) [strongest, best] = [h, v];
       }
       const link = headRow(m.layer, strongest, this.openHead).firstElementChild!;
