@@ -31,6 +31,7 @@ import { log, showError } from './log';
 import { readSettings, SETTINGS_SECTION, type Settings } from './settings';
 import type { RuntimeStatusBar } from './statusBar';
 import { isRequestCancelled } from '../common/cancellation';
+import { withHugePages } from '../common/mallocTunables';
 
 const READY_KEY = 'attentionInspector.runtimeReady';
 const DOWN_KEY = 'attentionInspector.runtimeDown';
@@ -194,9 +195,12 @@ export class RuntimeContext implements vscode.Disposable {
 
   private async startClient(): Promise<void> {
     const serverModule = vscode.Uri.joinPath(this.extensionUri, 'dist', 'server.js').fsPath;
+    // Large allocations on huge pages (Linux): a capture's segments otherwise fault their
+    // [heads, n, n] tensors in 4 KiB at a time (common/mallocTunables.ts).
+    const env = withHugePages(process.env);
     const serverOptions: ServerOptions = {
-      run: { module: serverModule, transport: TransportKind.ipc },
-      debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+      run: { module: serverModule, transport: TransportKind.ipc, options: { env } },
+      debug: { module: serverModule, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6019'] } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', pattern: '**/config.json' }],

@@ -19,6 +19,8 @@ import * as kvReport from './cli/kvReport';
 import * as internals from './cli/internals';
 import * as ablate from './cli/ablate';
 import { UserError } from '../common/errors';
+import { withHugePages } from '../common/mallocTunables';
+import { endWithLauncher, runAgain } from './cli/relaunch';
 
 interface Command {
   summary: string;
@@ -79,8 +81,13 @@ function report(e: unknown): number {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => process.exit(report(e)),
-  );
+  const env = withHugePages(process.env);
+  if (env !== process.env) runAgain(env);
+  else {
+    endWithLauncher();
+    main(process.argv.slice(2)).then(
+      (code) => process.exit(code),
+      (e) => process.exit(report(e)),
+    );
+  }
 }

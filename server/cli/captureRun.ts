@@ -172,6 +172,8 @@ export async function captureToFolder(req: CaptureRequest): Promise<CaptureOutco
       ...(result.segmentRuns !== undefined ? { segmentRuns: result.segmentRuns } : {}),
       ...(result.firstLayerMs !== undefined ? { firstLayerMs: result.firstLayerMs } : {}),
       peakRssBytes: result.peakRssBytes,
+      // The malloc settings the timings and peak RSS were measured under (common/mallocTunables.ts).
+      ...(process.platform === 'linux' ? { glibcTunables: process.env.GLIBC_TUNABLES ?? null } : {}),
       cancelled: result.cancelled,
       ...(warnings.length ? { warnings } : {}),
     };

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { withHugePages } from '../../common/mallocTunables';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -20,7 +21,9 @@ export function cli(args: string[], input?: string): CliRun {
     cwd: ROOT,
     encoding: 'utf8',
     input,
-    env: { ...process.env, ATTENTION_INSPECTOR_DEBUG: '' },
+    // Started with the malloc settings it would give itself (common/mallocTunables.ts), so it
+    // does not start again and the pid is the process that runs the command.
+    env: withHugePages({ ...process.env, ATTENTION_INSPECTOR_DEBUG: '' }),
     maxBuffer: 64 * 2 ** 20,
   });
   return { code: r.status ?? -1, signal: r.signal, pid: r.pid ?? -1, stdout: r.stdout, stderrLines: r.stderr.split('\n').filter((l) => l.length > 0) };
