@@ -117,6 +117,7 @@ export class Commands {
       `Node ${info.nodeVersion} on ${info.platform}; ${ort}`,
       `execution provider: ${info.executionProvider ?? 'none yet (no capture ran)'}`,
       `open models: ${models}`,
+      ...(info.glibcTunables !== undefined ? [`malloc: ${info.glibcTunables ? `GLIBC_TUNABLES=${info.glibcTunables}` : 'as the system sets it'}`] : []),
     ];
     for (const l of lines) log().info(l);
     const a = await vscode.window.showInformationMessage(`Attention runtime: ${lines.join(' · ')}`, 'Show Logs');

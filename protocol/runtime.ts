@@ -256,6 +256,8 @@ export namespace RuntimeInfoRequest {
     pid: number;
     rssBytes: number;
     uptimeSeconds: number;
+    /** GLIBC_TUNABLES the runtime started with (Linux; null when none): huge pages unless opted out. */
+    glibcTunables?: string | null;
   }
   export const type = new RequestType<Params, Result, void>(method);
 }

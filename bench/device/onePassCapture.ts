@@ -15,6 +15,8 @@ import type { LayerReductions } from '../../server/capture/layerReductions';
 import { openModel } from '../../server/capture/openModel';
 import { poolFor } from '../../server/lsp/captureHandler';
 import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
+import { withHugePages } from '../../common/mallocTunables';
+import { endWithLauncher, runAgain } from '../../server/cli/relaunch';
 
 type Ep = 'cpu' | 'webgpu';
 const LAYERS = 12;
@@ -109,7 +111,14 @@ async function main(): Promise<void> {
   console.log('targets: webgpu ratio <= 1.5; cpu/webgpu panel >= 5 at 4096');
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+// As the runtime and the CLI run (huge pages on Linux, common/mallocTunables.ts); the plain
+// forwards share the process, so both columns run under the same malloc settings.
+const env = withHugePages(process.env);
+if (env !== process.env) runAgain(env);
+else {
+  endWithLauncher();
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

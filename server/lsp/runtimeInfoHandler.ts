@@ -42,6 +42,7 @@ export function registerRuntimeInfo(connection: Connection, ctx: { version: stri
       pid: process.pid,
       rssBytes: process.memoryUsage.rss(),
       uptimeSeconds: Math.round(process.uptime()),
+      ...(process.platform === 'linux' ? { glibcTunables: process.env.GLIBC_TUNABLES ?? null } : {}),
     };
   }));
 }

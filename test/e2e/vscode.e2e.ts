@@ -109,6 +109,9 @@ describe('VS Code end to end (code-server, packaged VSIX)', function () {
   it('activates from the packaged VSIX and starts its runtime (a dist/server.js process)', async function () {
     const pids = await until('the runtime process', () => runtimePids(cs.extensionsDir).length === 1 && runtimePids(cs.extensionsDir));
     assert.equal(pids.length, 1);
+    // Started with huge pages for its large allocations (common/mallocTunables.ts).
+    const environ = readFileSync(`/proc/${pids[0]}/environ`, 'utf8').split('\0');
+    assert.ok(environ.some((v) => /^GLIBC_TUNABLES=(.*:)?glibc\.malloc\.hugetlb=1(:|$)/.test(v)), environ.filter((v) => v.startsWith('GLIBC')).join(' ') || 'no GLIBC_TUNABLES');
     await until('"runtime started" in the log', () => extensionLog(userData()).includes('runtime started'));
     assert.match(await until('the status bar item', () => statusBarText(page)), /^Attention/);
   });

@@ -56,6 +56,8 @@ describe('the runtime loads onnxruntime-node only for model requests (dist/serve
     assert.deepEqual(info.models, []);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string };
     assert.equal(info.onnxruntimeVersion, pkg.version);
+    // The malloc settings it started with (the extension adds huge pages; this test starts it as is).
+    if (process.platform === 'linux') assert.equal(info.glibcTunables, process.env.GLIBC_TUNABLES ?? null);
     console.log(`      runtime RSS after a hover, a sweep and the model list: ${(rssKiB(pid) / 1024).toFixed(1)} MiB`);
   });
 
