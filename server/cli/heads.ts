@@ -38,14 +38,18 @@ function seedOf(value: string | boolean | undefined): number {
   return n;
 }
 
+/** --repeat N --seed S, refused with a text beside them. */
+function probeFlags(flags: Flags): { repeat: number; seed: number } {
+  if (['text', 'text-file', 'ids'].some((f) => flags[f] !== undefined)) throw new UsageError('heads: give --repeat N --seed S or a text (--text / --ids), not both');
+  return { repeat: positiveInt(flags.repeat, 'repeat', 'heads') as number, seed: seedOf(flags.seed) };
+}
+
 export function headsInput(flags: Flags, folder: () => string, vocab?: number): { input: CaptureInput; probe?: { repeat: number; seed: number; bos: number | null } } {
   if (flags.repeat === undefined) {
     if (flags.seed !== undefined) throw new UsageError('heads: --seed goes with --repeat N');
     return { input: inputFromFlags(flags, 'heads') };
   }
-  if (['text', 'text-file', 'ids'].some((f) => flags[f] !== undefined)) throw new UsageError('heads: give --repeat N --seed S or a text (--text / --ids), not both');
-  const repeat = positiveInt(flags.repeat, 'repeat', 'heads') as number;
-  const seed = seedOf(flags.seed);
+  const { repeat, seed } = probeFlags(flags);
   const v = probeVocabulary(folder(), vocab);
   return { input: { ids: repeatProbeIds(repeat, seed, v) }, probe: { repeat, seed, bos: v.bos ?? null } };
 }
@@ -57,10 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   const ep = executionProviderFlag(flags, 'heads');
   // Usage errors first: nothing is loaded for a command line that cannot run.
   if (flags.repeat === undefined) headsInput(flags, () => '');
-  else {
-    positiveInt(flags.repeat, 'repeat', 'heads');
-    seedOf(flags.seed);
-  }
+  else probeFlags(flags);
   const model = await openModel(flags.model, { executionProvider: ep });
   try {
     // --out is checked once the model is known to open, before the run.

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSimulationSize } from '../../server/serving/kvSimulation';
@@ -116,11 +116,13 @@ describe('CLI: heads and kv', () => {
     ['negative seed', ['heads', '--model', TINY, '--repeat', '3', '--seed', '-1', '--out', 'x'], /--seed needs a whole number/],
   ];
   for (const [name, args, message] of bad) {
-    it(`refuses ${name} with one line and exit code 2`, () => {
-      const r = cli(args);
+    it(`refuses ${name} with one line and exit code 2, before making the output folder`, () => {
+      const refused = join(out, 'refused');
+      const r = cli(args.map((a) => (a === 'x' ? refused : a)));
       assert.equal(r.code, 2, r.stderrLines.join('\n'));
       assert.equal(r.stderrLines.length, 1, r.stderrLines.join('\n'));
       assert.match(r.stderrLines[0], message);
+      assert.equal(existsSync(refused), false, 'an output folder for a refused command line');
     });
   }
 
