@@ -153,6 +153,16 @@ export namespace LayerNotification {
      * beside the probabilities: exact even when `data` is pooled. topK: the k of `topk`.
      */
     stats?: HeadStatsParams;
+    /**
+     * base64 float32 [heads, keys]: the mass each key receives per head, the mean over query rows
+     * of its column (the base of sink detection), exact at full resolution whatever `pool` is.
+     */
+    keyMass?: string;
+    /**
+     * With pool > 1: base64 float32 [queries/pool, keys/pool], the mean over heads and over each
+     * block's cells of the full-resolution map (exact; what rollout multiplies for pooled maps).
+     */
+    blockMeans?: string;
   }
   export const type = new NotificationType<Params>(method);
 }

@@ -58,6 +58,10 @@ export type HostToWebview =
       data: string;
       /** Per-head statistics of the full-resolution map, from the runtime (exact when pooled). */
       stats?: HeadStatsParams;
+      /** base64 float32 [heads, keys]: mean over query rows of each key's column, per head (exact). */
+      keyMass?: string;
+      /** base64 float32 [rows, cols] with pool > 1: mean over heads and block cells of the full map (exact). */
+      blockMeans?: string;
     }
   | {
       type: 'captureDone';

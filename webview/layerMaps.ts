@@ -21,10 +21,14 @@ export interface LayerMaps {
   data: Float32Array;
   /** The runtime's statistics of the full-resolution map (exact even when pooled). */
   stats?: HeadStatsParams;
+  /** [heads, keys]: the mean over query rows of each key's column, from the runtime (exact). */
+  keyMass?: Float32Array;
+  /** [rows, cols] with pool > 1: mean over heads and block cells of the full map, from the runtime (exact). */
+  blockMeans?: Float32Array;
 }
 
 /** The maps of a `layer` message (protocol/webview.ts). */
-export function decodeLayer(msg: Pick<Extract<HostToWebview, { type: 'layer' }>, 'layer' | 'heads' | 'queries' | 'keys' | 'pool' | 'data' | 'stats'>): LayerMaps {
+export function decodeLayer(msg: Pick<Extract<HostToWebview, { type: 'layer' }>, 'layer' | 'heads' | 'queries' | 'keys' | 'pool' | 'data' | 'stats' | 'keyMass' | 'blockMeans'>): LayerMaps {
   const pool = Math.max(1, Math.floor(msg.pool));
   const rows = Math.ceil(msg.queries / pool);
   const cols = Math.ceil(msg.keys / pool);
@@ -34,7 +38,20 @@ export function decodeLayer(msg: Pick<Extract<HostToWebview, { type: 'layer' }>,
       `layer ${msg.layer}: ${data.length} values, expected ${msg.heads} x ${rows} x ${cols} (pool ${pool})`,
     );
   }
-  return { layer: msg.layer, heads: msg.heads, queries: msg.queries, keys: msg.keys, pool, rows, cols, data, ...(msg.stats ? { stats: msg.stats } : {}) };
+  const keyMass = optional(msg.keyMass, msg.heads * msg.keys, `layer ${msg.layer}: key mass`);
+  const blockMeans = pool > 1 ? optional(msg.blockMeans, rows * cols, `layer ${msg.layer}: block means`) : undefined;
+  return {
+    layer: msg.layer, heads: msg.heads, queries: msg.queries, keys: msg.keys, pool, rows, cols, data,
+    ...(msg.stats ? { stats: msg.stats } : {}), ...(keyMass ? { keyMass } : {}), ...(blockMeans ? { blockMeans } : {}),
+  };
+}
+
+/** An optional float32 array of the layer message, of the length its shape says. */
+function optional(base64: string | undefined, length: number, what: string): Float32Array | undefined {
+  if (base64 === undefined) return undefined;
+  const data = decodeFloat32(base64);
+  if (data.length !== length) throw new Error(`${what}: ${data.length} values, expected ${length}`);
+  return data;
 }
 
 /** The weight at cell (row, col) of one head, in pooled units. */

@@ -13,7 +13,7 @@ import { CaptureRequest, CaptureStartedNotification, LayerNotification, type Cap
 import type { LayerMap } from '../capture/types';
 import type { LayerReductions } from '../capture/layerReductions';
 import type { CaptureStore } from './captureStore';
-import { panelPlan, reducedNotification, statsParams, type PanelPlan } from './reducedLayers';
+import { exactParams, panelPlan, reducedNotification, type PanelPlan } from './reducedLayers';
 import { guarded } from './errors';
 import type { ModelRegistry } from './models';
 import { choosePool, poolMaps } from './pooling';
@@ -155,7 +155,8 @@ export function registerCapture(connection: Connection, ctx: CaptureContext): vo
               ctx.store.add(captureId, map, model.recomputes === true && params.spillMaps !== true);
               const r = reductions.get(map.index);
               reductions.delete(map.index);
-              await connection.sendNotification(LayerNotification.type, { ...layerNotification(captureId, map, params, layerCount), ...(r ? { stats: statsParams(r) } : {}) });
+              const sent = layerNotification(captureId, map, params, layerCount);
+              await connection.sendNotification(LayerNotification.type, { ...sent, ...(r ? exactParams(r, sent.pool) : {}) });
               await afterLayer(map.keys);
             },
           },

@@ -40,9 +40,21 @@ export function statsParams(r: LayerReductions): HeadStatsParams {
   return { topK: r.topK, entropy: clean(s.entropy), distance: clean(s.distance), first: clean(s.first), previous: clean(s.previous), self: clean(s.self), topk: clean(s.topk) };
 }
 
-/** The layer notification of a reduced layer: the graph's block maxima and statistics. */
+/**
+ * What the graph computed beside a layer's probabilities, for its notification: the statistics,
+ * the mass each key receives per head, and (for a map sent at `pool`) the exact block means.
+ */
+export function exactParams(r: LayerReductions, pool: number): Pick<LayerNotification.Params, 'stats' | 'keyMass' | 'blockMeans'> {
+  return {
+    stats: statsParams(r),
+    keyMass: encodeFloat32(r.columnMeans),
+    ...(pool > 1 && r.pooled?.pool === pool ? { blockMeans: encodeFloat32(r.pooled.headMean) } : {}),
+  };
+}
+
+/** The layer notification of a reduced layer: the graph's block maxima, statistics, key mass and block means. */
 export function reducedNotification(captureId: string, r: LayerReductions): LayerNotification.Params {
-  const base = { captureId, layer: r.index, kind: r.kind, heads: r.heads, queries: r.queries, keys: r.keys, stats: statsParams(r) };
   if (!r.pooled) throw new Error(`layer ${r.index}: reduced run without a pooled map`);
-  return { ...base, pool: r.pooled.pool, data: encodeFloat32(r.pooled.max) };
+  const base = { captureId, layer: r.index, kind: r.kind, heads: r.heads, queries: r.queries, keys: r.keys };
+  return { ...base, pool: r.pooled.pool, data: encodeFloat32(r.pooled.max), ...exactParams(r, r.pooled.pool) };
 }

@@ -164,6 +164,27 @@ describe('runtime streaming, model listing and spilled maps over LSP', function 
         for (let q = 0; q < n; q++) self += reference[l.layer][(h * n + q) * n + q];
         assert.ok(Math.abs(l.stats.self[h]! - self / n) < 1e-6, `layer ${l.layer} head ${h} self`);
       }
+      // The mass each key receives per head and the block means, summed here from the full map.
+      assert.ok(l.keyMass && l.blockMeans, 'key mass and block means ride with the layer');
+      const keyMass = decodeFloat32(l.keyMass);
+      assert.equal(keyMass.length, HEADS * n);
+      for (let h = 0; h < HEADS; h++) for (let k = 0; k < n; k++) {
+        let sum = 0;
+        for (let q = 0; q < n; q++) sum += reference[l.layer][(h * n + q) * n + k];
+        assert.ok(Math.abs(keyMass[h * n + k] - sum / n) < 1e-6, `layer ${l.layer} head ${h} key ${k}: ${keyMass[h * n + k]} vs ${sum / n}`);
+      }
+      const cells = Math.ceil(n / l.pool);
+      const blockMeans = decodeFloat32(l.blockMeans);
+      assert.equal(blockMeans.length, cells * cells);
+      for (let r = 0; r < cells; r++) for (let c = 0; c < cells; c++) {
+        let sum = 0;
+        let count = 0;
+        for (let h = 0; h < HEADS; h++) for (let q = r * l.pool; q < Math.min(n, (r + 1) * l.pool); q++) for (let k = c * l.pool; k < Math.min(n, (c + 1) * l.pool); k++) {
+          sum += reference[l.layer][(h * n + q) * n + k];
+          count++;
+        }
+        assert.ok(Math.abs(blockMeans[r * cells + c] - sum / count) < 1e-6, `layer ${l.layer} block ${r},${c}`);
+      }
     }
     const tile = await conn.sendRequest(TileRequest.type, { captureId: 'reduced-1', layer: 1, head: 0, q0: 0, q1: n, k0: 0, k1: n });
     const got = decodeFloat32(tile.data);

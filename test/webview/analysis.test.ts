@@ -381,4 +381,74 @@ describe('Attention panel analyses in headless Chromium', function () {
     }
     await own.page.close();
   });
+
+  it('pooled layers with the runtime\'s mass per token and block means: sinks exact per token, rollout on the exact block means', async () => {
+    const model = await openModel(join(repoRoot, 'samples', 'tiny-gpt'));
+    const text = readFileSync(join(repoRoot, 'samples', 'texts', 'long.txt'), 'utf8').slice(0, 1400);
+    const pool = 2;
+    let run: Awaited<ReturnType<typeof captureMessages>>;
+    const reductions: LayerReductions[] = [];
+    try {
+      run = await captureMessages(model, { text }, 'long');
+      await model.capture({ text }, { maps: 'none', poolFactor: () => pool, onReductions: (r) => void reductions.push(r) });
+    } finally {
+      await model.dispose();
+    }
+    const N = run.maps[0].queries;
+    const words = (run.messages[0] as Extract<HostToWebview, { type: 'captureStarted' }>).tokens.map((t) => t.text);
+    const pooled = run.messages.map((msg) => {
+      if (msg.type !== 'layer') return { ...msg, captureId: 'masses' } as HostToWebview;
+      const r = reductions[msg.layer];
+      return { ...msg, captureId: 'masses', pool, data: encodeFloat32(r.pooled!.max), stats: statsParams(r), keyMass: encodeFloat32(r.columnMeans), blockMeans: encodeFloat32(r.pooled!.headMean) };
+    });
+    const own = await openPanelPage(browser);
+    try {
+      await openTab(own.page, 'sinks');
+      await own.post(pooled);
+      await own.page.waitForFunction(() => /attention sinks use the runtime's exact mass per token; rollout multiplies the runtime's exact means of 2 × 2 blocks/.test(document.querySelector('.analysis-caveat')?.textContent ?? ''));
+      await own.page.waitForFunction(() => document.querySelectorAll('.analysis-sinks tbody tr').length === 2);
+      const rows = await own.page.$$eval('.analysis-sinks tbody tr', (trs) =>
+        trs.map((tr) => Object.fromEntries([...tr.querySelectorAll('[data-key]')].map((c) => [(c as HTMLElement).dataset.key, [c.textContent, (c as HTMLElement).dataset.token]]))));
+      for (let l = 0; l < 2; l++) {
+        // Token-level masses from the full maps, not from the 2 x 2 block maxima the panel holds.
+        const heads = [0, 1, 2, 3].map((h) => headArrays(run.maps[l].data, h, N));
+        const received = heads.map((m) => words.map((_, k) => m.reduce((sum, row) => sum + row[k], 0) / N));
+        const mass = words.map((_, k) => received.reduce((sum, r) => sum + r[k], 0) / heads.length);
+        const total = mass.reduce((a, b) => a + b, 0);
+        const top = words.map((_, k) => k).sort((a, b) => mass[b] - mass[a] || a - b).slice(0, 3);
+        top.forEach((k, i) => assert.deepEqual(rows[l][`sink${i + 1}`], [`"${words[k]}" (#${k}) ${(mass[k] / total).toFixed(4)}`, String(k)], `L${l} sink ${i + 1}`));
+        const strongest = received.reduce((best, r, h) => (r[top[0]] > received[best][top[0]] ? h : best), 0);
+        assert.equal(rows[l].strongest[0], `L${l} H${strongest}`);
+      }
+      await own.page.locator('.analysis-section').screenshot({ path: screenshotPath('sinks-pooled.png') });
+      // Rollout of the block matrices: row r = mean over block r's query rows of each key block's mass.
+      const cells = Math.ceil(N / pool);
+      const blocks = run.maps.map((m) => {
+        const mean = meanArrays([0, 1, 2, 3].map((h) => headArrays(m.data, h, N)));
+        return Array.from({ length: cells }, (_, r) => {
+          const qs = Array.from({ length: Math.min(N, (r + 1) * pool) - r * pool }, (_, i) => r * pool + i);
+          return Array.from({ length: cells }, (_, c) => {
+            let sum = 0;
+            for (const q of qs) for (let k = c * pool; k < Math.min(N, (c + 1) * pool); k++) sum += mean[q][k];
+            return sum / qs.length;
+          });
+        });
+      });
+      const want = rolloutReference(blocks);
+      await openTab(own.page, 'rollout');
+      const side = Math.min(cells, MAX_CELLS);
+      await own.page.waitForFunction((m) => (document.querySelector('.analysis-rollout-plot') as unknown as Partial<Plot>).data?.[0]?.z.length === m, side);
+      await own.page.waitForFunction(() => (document.querySelector('.analysis-rollout-plot') as HTMLElement).dataset.done === 'true');
+      const { z } = await plotData(own.page, '.analysis-rollout-plot');
+      // Drawn at most MAX_CELLS a side, by block max of the rolled-out cells.
+      const edge = (i: number) => Math.floor((i * cells) / side);
+      for (const [i, j] of [[side - 1, 0], [side - 1, side - 2], [Math.floor(side / 2), Math.floor(side / 4)], [10, 10]]) {
+        let max = 0;
+        for (let q = edge(i); q < Math.max(edge(i) + 1, edge(i + 1)); q++) for (let k = edge(j); k < Math.max(edge(j) + 1, edge(j + 1)); k++) max = Math.max(max, want[q][k]);
+        assert.ok(Math.abs(z[i][j]! - max) < 1e-5, `cell (${i}, ${j}): ${z[i][j]} vs ${max}`);
+      }
+    } finally {
+      await own.page.close();
+    }
+  });
 });

@@ -26,7 +26,7 @@ export class AnalysisContext {
   addLayer(m: LayerMaps): void {
     this.layers.set(m.layer, m);
     // Only this layer's matrices change (kept cells depend on the pool, known from layer 0 on).
-    for (const key of [`mean${m.layer}`, `max${m.layer}`]) this.cache.delete(key);
+    for (const key of [`mean${m.layer}`, `max${m.layer}`, `rollout${m.layer}`]) this.cache.delete(key);
     for (const key of [...this.cache.keys()]) if (key.startsWith(`h${m.layer}.`)) this.cache.delete(key);
     this.keptCache = undefined;
   }
@@ -120,15 +120,66 @@ export class AnalysisContext {
     return out;
   }
 
+  /**
+   * What rollout multiplies for a layer: the mean over heads of the kept cells, or, for pooled
+   * maps that carry the runtime's exact block means, the attention between token blocks: row r
+   * is the mean over block r's query rows of the mass each key block receives (rows sum to 1),
+   * rather than the mean of block maxima.
+   */
+  rolloutMatrix(layer: number): Mat | undefined {
+    const m = this.layers.get(layer);
+    if (!m) return undefined;
+    if (m.pool === 1 || !m.blockMeans) return this.aggregate(layer, 'mean');
+    const key = `rollout${layer}`;
+    let out = this.cache.get(key);
+    if (!out) {
+      const { rows, cols, pool, keys } = m;
+      const data = new Float64Array(rows * cols);
+      // A block mean is over |r| x |c| cells; times |c| it is the mean over block r's rows.
+      for (let c = 0; c < cols; c++) {
+        const width = Math.min(keys, (c + 1) * pool) - c * pool;
+        for (let r = 0; r < rows; r++) data[r * cols + c] = m.blockMeans[r * cols + c] * width;
+      }
+      out = { rows, cols, data };
+      this.cache.set(key, out);
+    }
+    return out;
+  }
+
+  /** Whether rollout runs on the runtime's exact block means (pooled maps that carry them). */
+  rolloutOnBlockMeans(): boolean {
+    const layers = this.selfLayers();
+    return this.pool > 1 && layers.length > 0 && layers.every((m) => m.blockMeans !== undefined);
+  }
+
+  /** [heads, keys] mass per token from the runtime, for pooled maps that carry it (pool 1: from the maps). */
+  tokenKeyMass(layer: number): Float32Array | undefined {
+    const m = this.layers.get(layer);
+    return m && m.pool > 1 ? m.keyMass : undefined;
+  }
+
+  /** Hover name of token k of the text, whatever the pool. */
+  describeToken(k: number): string {
+    return `"${this.tokens[k] ?? ''}" (#${k})`;
+  }
+
   /** A line saying what the pictures are computed on, when that is not the plain full maps. */
   caveat(): string {
     const parts: string[] = [];
     if (this.pool > 1) {
-      const exact = [...this.layers.values()].every((m) => m.stats !== undefined);
-      const k = this.layers.values().next().value?.stats?.topK;
+      const layers = [...this.layers.values()];
+      const exact = layers.every((m) => m.stats !== undefined);
+      const k = layers[0]?.stats?.topK;
+      const sinks = layers.every((m) => m.keyMass !== undefined);
+      const rollout = this.rolloutOnBlockMeans();
+      const approximate = ['flow', 'similarity', 'layer', ...(rollout ? [] : ['rollout']), ...(sinks ? [] : ['sinks'])];
+      const exactParts = [
+        ...(sinks ? ["attention sinks use the runtime's exact mass per token"] : []),
+        ...(rollout ? [`rollout multiplies the runtime's exact means of ${this.pool} × ${this.pool} blocks (token-level rollout needs the full maps)`] : []),
+      ];
       parts.push(
         exact
-          ? `Maps arrived pooled (${this.pool} × ${this.pool} token blocks, block maxima): head statistics are exact (computed by the runtime at full resolution, top-k mass for k = ${k}); rollout, flow, similarity and layer views use the pooled cells and are approximate.`
+          ? `Maps arrived pooled (${this.pool} × ${this.pool} token blocks, block maxima): head statistics are exact (computed by the runtime at full resolution, top-k mass for k = ${k})${exactParts.length ? `; ${exactParts.join('; ')}` : ''}; ${listed(approximate)} views use the pooled cells and are approximate.`
           : `Maps arrived pooled (${this.pool} × ${this.pool} token blocks, block maxima): figures are approximate, of the pooled cells, not single tokens.`,
       );
     }
@@ -136,4 +187,9 @@ export class AnalysisContext {
     if (!this.complete) parts.push(`Layers received: ${this.layers.size} of ${this.heads.length}.`);
     return parts.join(' ');
   }
+}
+
+/** "a, b and c". */
+function listed(names: string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }

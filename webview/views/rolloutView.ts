@@ -48,7 +48,7 @@ export class RolloutView implements AnalysisView {
     let l = 0;
     const step = () => {
       if (gen !== this.generation) return;
-      const a = residualAugment(ctx.aggregate(contiguous[l].layer, 'mean')!);
+      const a = residualAugment(ctx.rolloutMatrix(contiguous[l].layer)!);
       acc = acc ? matmul(a, acc) : a;
       l++;
       this.plot.dataset.done = String(l > upTo);
