@@ -19,8 +19,7 @@ import * as kvReport from './cli/kvReport';
 import * as internals from './cli/internals';
 import * as ablate from './cli/ablate';
 import { UserError } from '../common/errors';
-import { withHugePages } from '../common/mallocTunables';
-import { endWithLauncher, runAgain } from './cli/relaunch';
+import { endWithLauncher, relaunchEnv, runAgain } from './cli/relaunch';
 
 interface Command {
   summary: string;
@@ -81,8 +80,8 @@ function report(e: unknown): number {
 }
 
 if (require.main === module) {
-  const env = withHugePages(process.env);
-  if (env !== process.env) runAgain(env);
+  const env = relaunchEnv();
+  if (env) runAgain(env);
   else {
     endWithLauncher();
     main(process.argv.slice(2)).then(

@@ -15,8 +15,7 @@ import type { LayerReductions } from '../../server/capture/layerReductions';
 import { openModel } from '../../server/capture/openModel';
 import { poolFor } from '../../server/lsp/captureHandler';
 import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
-import { withHugePages } from '../../common/mallocTunables';
-import { endWithLauncher, runAgain } from '../../server/cli/relaunch';
+import { endWithLauncher, relaunchEnv, runAgain } from '../../server/cli/relaunch';
 
 type Ep = 'cpu' | 'webgpu';
 const LAYERS = 12;
@@ -113,8 +112,8 @@ async function main(): Promise<void> {
 
 // As the runtime and the CLI run (huge pages on Linux, common/mallocTunables.ts); the plain
 // forwards share the process, so both columns run under the same malloc settings.
-const env = withHugePages(process.env);
-if (env !== process.env) runAgain(env);
+const env = relaunchEnv();
+if (env) runAgain(env);
 else {
   endWithLauncher();
   main().catch((e) => {

@@ -6,9 +6,20 @@
  * channel that closes), so killing the command a user started never leaves a model running.
  */
 import { spawn } from 'node:child_process';
+import { withHugePages } from '../../common/mallocTunables';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const RELAUNCHED_VARIABLE = 'ATTENTION_INSPECTOR_RELAUNCHED';
+
+/**
+ * The environment to start again with, or undefined to run here: already set up (or not Linux,
+ * or opted out), or under a debugger (`--inspect*`), which is attached to this process.
+ */
+export function relaunchEnv(env: NodeJS.ProcessEnv = process.env, execArgv: string[] = process.execArgv): NodeJS.ProcessEnv | undefined {
+  if (execArgv.some((a) => a.startsWith('--inspect'))) return undefined;
+  const wanted = withHugePages(env);
+  return wanted === env ? undefined : wanted;
+}
 
 export function runAgain(env: NodeJS.ProcessEnv): void {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {

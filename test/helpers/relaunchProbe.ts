@@ -3,11 +3,10 @@
  * launcher starts it again with huge pages, and the second process waits with a free event
  * loop, as a capture does between session runs. Tests kill the launcher and expect it gone.
  */
-import { withHugePages } from '../../common/mallocTunables';
-import { endWithLauncher, runAgain } from '../../server/cli/relaunch';
+import { endWithLauncher, relaunchEnv, runAgain } from '../../server/cli/relaunch';
 
-const env = withHugePages(process.env);
-if (env !== process.env) runAgain(env);
+const env = relaunchEnv();
+if (env) runAgain(env);
 else {
   endWithLauncher();
   setInterval(() => undefined, 1000);

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MALLOC_VARIABLE, HUGE_PAGES_TUNABLE, withHugePages } from '../../common/mallocTunables';
+import { relaunchEnv } from '../../server/cli/relaunch';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -59,6 +60,15 @@ describe('malloc settings of the processes that run models', () => {
     // A tunable whose name merely ends the same way is not the user's choice of this one.
     assert.equal(withHugePages({ GLIBC_TUNABLES: 'x.glibc.malloc.hugetlb=0' }, 'linux').GLIBC_TUNABLES, `x.glibc.malloc.hugetlb=0:${HUGE_PAGES_TUNABLE}`);
     for (const platform of ['darwin', 'win32'] as const) assert.equal(withHugePages(none, platform), none);
+  });
+
+  it('the CLI starts again only when the setting is missing, and not under a debugger', function () {
+    if (process.platform !== 'linux') return this.skip();
+    assert.equal(relaunchEnv({}, [])?.GLIBC_TUNABLES, HUGE_PAGES_TUNABLE);
+    assert.equal(relaunchEnv({ GLIBC_TUNABLES: HUGE_PAGES_TUNABLE }, []), undefined);
+    // The debugger is attached to the first process: the command runs there.
+    assert.equal(relaunchEnv({}, ['--inspect-brk=9230']), undefined);
+    assert.equal(relaunchEnv({}, ['--inspect']), undefined);
   });
 
   describe('the CLI (dist/cli.js)', function () {
