@@ -66,7 +66,10 @@ export class CaptureRelay {
       a.pending.push(p);
       return;
     }
-    this.send({ type: 'layer', captureId: p.captureId, layer: p.layer, heads: p.heads, queries: p.queries, keys: p.keys, pool: p.pool, data: p.data, ...(p.stats ? { stats: p.stats } : {}), ...exactParts(p) });
+    // Everything the runtime sent but the layer's kind (the panel knows it from captureStarted)
+    // and host-side block means (the panel does not ask for them).
+    const { kind: _kind, meanData: _meanData, ...layer } = p;
+    this.send({ type: 'layer', ...layer });
   }
 
   finish(s: CaptureSummary): void {
@@ -89,9 +92,4 @@ export class CaptureRelay {
     this.sent.push(msg);
     this.post(msg);
   }
-}
-
-/** The runtime's exact mass per key and block means, when the layer carries them. */
-function exactParts(p: LayerNotification.Params): { keyMass?: string; blockMeans?: string } {
-  return { ...(p.keyMass ? { keyMass: p.keyMass } : {}), ...(p.blockMeans ? { blockMeans: p.blockMeans } : {}) };
 }
