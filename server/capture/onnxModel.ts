@@ -40,6 +40,9 @@ export interface OpenOnnxOptions {
 /** Bytes of the largest output onnxruntime-node hands to JS (its bindings refuse 2 GiB); tests lower it. */
 export const outputLimits = { bytes: 2 ** 31 };
 
+/** The encoder's input (`ids`) or the decoder's (`targetIds`). */
+type InputSide = 'source' | 'target';
+
 interface Settled {
   /** The provider the first segment's session settled on (`auto` resolved). */
   provider?: string;
@@ -77,6 +80,14 @@ class OnnxModel implements OpenedModel {
       hasTokenizer: tokenizer !== undefined,
     };
   }
+
+  /**
+   * Which input's length each site's queries and keys have, as the open probe saw them (an
+   * encoder-decoder's decoder self-attention runs over the target, its encoder over the source).
+   * Layers run by query blocks are laid out from these before they run, and the CLI writes their
+   * .npy headers from them. Unset: a cross site is [target, source], a self site the longer input.
+   */
+  sides: [InputSide, InputSide][] = [];
 
   /** The segments of the current provider (tests count their runs). */
   get segments(): SegmentedGraph {
@@ -119,7 +130,8 @@ class OnnxModel implements OpenedModel {
     // Below opset 11 the reductions are made on the host, from full maps that then stay here.
     const topK = options.topK ?? DEFAULT_TOP_K;
     const longest = Math.max(ids.length, target?.ids.length ?? 0);
-    const shapes = this.sites.map((s) => (s.kind === 'cross' ? [target?.ids.length ?? ids.length, ids.length] : [longest, longest]));
+    const length = (side: InputSide) => (side === 'target' ? target?.ids.length ?? ids.length : ids.length);
+    const shapes = this.sites.map((s) => this.sides[s.index]?.map(length) ?? (s.kind === 'cross' ? [length('target'), ids.length] : [longest, longest]));
     const pools = this.sites.map((s, i) => Math.max(1, Math.floor(options.poolFactor?.(s.index, this.info.layers[s.index].heads, shapes[i][0], shapes[i][1]) ?? 1)));
     // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
     const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
@@ -314,12 +326,18 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   );
   // One-token probe: makes every segment's session, fills in the head counts (unknown until
   // shapes resolve) and surfaces missing inputs or broken graphs when the model is opened
-  // rather than at first capture.
+  // rather than at first capture. An encoder-decoder gets a two-token target, so each site's
+  // map tells which input its queries and keys follow (1: the source, 2: the target).
+  const probeTarget = plan.decoderInput !== undefined ? [0, 0] : undefined;
   await guardRun(loaded.path, () =>
     segmented.graph.runAll(
-      model.feeds([0]),
+      model.feeds([0], probeTarget),
       'maps',
-      async (out) => void (heads[out.site] = attentionShape(out.probs!.dims.map(Number)).heads),
+      async (out) => {
+        const dims = out.probs!.dims.map(Number);
+        heads[out.site] = attentionShape(dims).heads;
+        if (probeTarget) model.sides[sites[out.site].index] = [dims[dims.length - 2], dims[dims.length - 1]].map((n) => (n === probeTarget.length ? 'target' : 'source')) as [InputSide, InputSide];
+      },
       () => false,
       () => reductionFeeds(DEFAULT_TOP_K, 1),
     ),

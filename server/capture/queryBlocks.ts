@@ -44,6 +44,9 @@ export interface QueryBlockPlan {
   queries: string;
 }
 
+/** Ops that turn a length into positions (masks, indices): wrong when the length is a block's. */
+const POSITIONAL = new Set(['Range', 'Trilu', 'EyeLike', 'CumSum', 'OneHot']);
+
 /** Ops between the scores MatMul and the probabilities (attentionFinder.ts's pass-through set). */
 const SCORE_PATH = new Set(['Softmax', 'Mul', 'Div', 'Add', 'Sub', 'Where', 'Reshape', 'Cast', 'Transpose', 'Expand', 'Unsqueeze', 'Squeeze', 'Identity', 'Tanh', 'Neg', 'Clip', 'Max', 'Min']);
 
@@ -188,7 +191,10 @@ export function planQueryBlocks(
       continue;
     }
     if (!readsRows) {
-      // Shapes of block tensors and what is computed from them: consistent with the block already.
+      // Shapes of block tensors and what is computed from them: consistent with the block already,
+      // except positions: a causal mask made from the scores' own row count (Range over it) would
+      // number every block's rows from 0. Such a layer runs whole instead of giving wrong maps.
+      if (POSITIONAL.has(op)) return `${op} node ${n.name ?? ''} makes positions from a block's own shape`;
       block.push(n);
       for (const o of outs) derived.add(o);
       continue;

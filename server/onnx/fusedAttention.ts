@@ -39,8 +39,11 @@ function emit(r: GraphBuilder, n: onnx.INodeProto, p: Parts, numHeads: number, b
   scores = r.node('Mul', [scores, scaleValue]);
   if (biasInput) scores = r.node('Add', [scores, biasInput]);
   if (Number(attr(n, 'unidirectional')?.i ?? 0) === 1) {
-    const qLen = r.dim(scores, 2);
-    const kLen = r.dim(scores, 3);
+    // Lengths from the queries and keys, not from the scores: a layer run by query blocks
+    // (server/capture/queryBlocks.ts) gathers the query rows right before the scores, so the
+    // scores' own row count is a block's, and a mask built from it would place every block last.
+    const qLen = r.dim(q4, 2);
+    const kLen = r.dim(k4, 2);
     // Queries are the last qLen of kLen positions: key j is visible to query i when j <= i + kLen - qLen.
     const rows = r.node('Add', [r.node('Range', [r.int(0), qLen, r.int(1)]), r.node('Sub', [kLen, qLen])]);
     const cols = r.node('Range', [r.int(0), kLen, r.int(1)]);

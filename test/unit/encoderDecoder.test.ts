@@ -15,7 +15,8 @@ import type { LayerMap } from '../../server/capture/types';
 import { captureToFolder, requestFromFlags } from '../../server/cli/captureRun';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
 import { torchStyleGraph } from '../helpers/attentionGraphs';
-import { checkSegmentedCapture, maxDiff, wholeGraphMaps } from '../helpers/segmentCheck';
+import { checkSegmentedCapture, maxDiff, segmentsOf, wholeGraphMaps } from '../helpers/segmentCheck';
+import { checkBlockedCapture } from '../helpers/blockCheck';
 import { headMat } from '../../webview/analysis/matrix';
 import { headStats } from '../../webview/analysis/stats';
 import { UserError } from '../../common/errors';
@@ -170,6 +171,35 @@ describe('encoder-decoder capture (decoder_input_ids, cross-attention)', functio
     } finally {
       await model.dispose();
     }
+  });
+
+  it('by query blocks: each layer blocked by its own queries (source 10, target 7) equals the whole capture, and the CLI writes each .npy with its layer\'s shape', async () => {
+    const src = [3, 7, 1, 12, 5, 2, 9, 4, 13, 6];
+    const tgt = [9, 2, 15, 4, 1, 7, 3];
+    const model = await openOnnxModel(file, { executionProvider: 'cpu' });
+    let budget: number;
+    let whole: LayerMap[];
+    try {
+      // Encoder self [10, 10], decoder self [7, 7] (it was laid out as [10, 10] before the open
+      // probe told which input each site follows), cross [7, 10]; blocks of 3 rows of 10 keys.
+      const checked = await checkBlockedCapture(model, { ids: src, targetIds: tgt }, 3);
+      budget = checked.budget;
+      whole = checked.whole.maps;
+      assert.deepEqual(whole.map((m) => [m.queries, m.keys]), [[10, 10], [7, 7], [7, 10]]);
+      const ref = reference(wt, src, tgt);
+      checked.blocked.maps.forEach((m, i) => assert.ok(maxDiff(m.data, ref[i]) < 1e-5, `layer ${i} against the reference`));
+    } finally {
+      await model.dispose();
+    }
+    const out = join(dir, 'blocked-out');
+    const o = await captureToFolder({ model: file, input: { ids: src, targetIds: tgt }, out, executionProvider: 'cpu', memoryBudgetBytes: budget });
+    await o.model.dispose();
+    assert.ok(segmentsOf(o.model).blockRuns.every((r) => r > 1), 'every layer ran by blocks');
+    ['layer_0.npy', 'layer_1.npy', 'cross_0.npy'].forEach((name, i) => {
+      const { shape, data } = readNpy(join(out, name));
+      assert.deepEqual(shape, [H, whole[i].queries, whole[i].keys], name);
+      assert.ok(maxDiff(data, whole[i].data) < 1e-6, name);
+    });
   });
 
   it('refuses a target for a model without a decoder, in one line', async () => {

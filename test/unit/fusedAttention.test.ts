@@ -1,7 +1,8 @@
 /**
  * com.microsoft Attention / MultiHeadAttention (onnxruntime's optimized transformer graphs):
  * the expanded graph must compute what onnxruntime's own fused kernel computes (same hidden
- * states), and its probabilities must match softmax(q k^T / sqrt(d)) computed here.
+ * states), and its probabilities must match softmax(q k^T / sqrt(d)) computed here, whole and
+ * by query blocks.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import type { LayerMap } from '../../server/capture/types';
 import { expandFusedAttention } from '../../server/onnx/fusedAttention';
 import { GraphBuilder } from '../../server/onnx/graphBuilder';
 import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
+import { checkBlockedCapture } from '../helpers/blockCheck';
 
 const D = 8;
 const H = 2;
@@ -121,6 +123,8 @@ describe('com.microsoft fused attention', () => {
       await m.capture({ ids }, { onLayer: (x) => void maps.push(x) });
       // After the rewrite the model runs as segments too: the same map as one whole-graph run.
       await checkSegmentedCapture(m, { ids }, await wholeGraphMaps(file, ids));
+      // By query blocks (rows 0-3, 4-5): the unidirectional mask must follow each block's rows.
+      await checkBlockedCapture(m, { ids }, 4);
       await m.dispose();
       assert.equal(maps.length, 1);
       assert.deepEqual([maps[0].heads, maps[0].queries, maps[0].keys], [H, ids.length, ids.length]);

@@ -16,6 +16,7 @@ import type { LayerMap } from '../../server/capture/types';
 import { expandFusedAttention } from '../../server/onnx/fusedAttention';
 import { GraphBuilder, type AttrValue } from '../../server/onnx/graphBuilder';
 import { checkSegmentedCapture, wholeGraphMaps } from '../helpers/segmentCheck';
+import { checkBlockedCapture } from '../helpers/blockCheck';
 import { UserError } from '../../common/errors';
 
 const E = 16; // model width
@@ -183,6 +184,8 @@ describe('com.microsoft GroupQueryAttention', () => {
       const maps: LayerMap[] = [];
       await m.capture({ ids }, { onLayer: (x) => void maps.push(x) });
       await checkSegmentedCapture(m, { ids }, await wholeGraphMaps(file, ids));
+      // By query blocks of 3 rows (3, 3, 1): causal and window masks follow each block's rows.
+      await checkBlockedCapture(m, { ids }, 3);
       await m.dispose();
       const n = ids.length;
       assert.equal(maps.length, 1);

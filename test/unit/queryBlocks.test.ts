@@ -11,70 +11,31 @@ import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
 import { captureToFolder } from '../../server/cli/captureRun';
-import type { LayerReductions } from '../../server/capture/layerReductions';
 import { checkLayerFits, queryBlockRows } from '../../server/capture/layerMemory';
-import type { CaptureOptions, LayerMap, LayerRows, OpenedModel } from '../../server/capture/types';
+import type { LayerMap, LayerRows, OpenedModel } from '../../server/capture/types';
 import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
 import { openHuggingFaceModel } from '../../server/hf/hfModel';
 import { attentionOpGraph, hfStyleGraph } from '../helpers/attentionGraphs';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
 import { writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
 import { maxDiff, segmentsOf } from '../helpers/segmentCheck';
+import { captureLayers, checkBlockedCapture, sameReductions, type Captured } from '../helpers/blockCheck';
 import { UserError } from '../../common/errors';
-
-interface Captured {
-  maps: LayerMap[];
-  reductions: LayerReductions[];
-  rows: LayerRows[];
-}
-
-async function capture(model: OpenedModel, ids: number[], options: CaptureOptions): Promise<Captured> {
-  const maps: LayerMap[] = [];
-  const reductions: LayerReductions[] = [];
-  const rows: LayerRows[] = [];
-  await model.capture({ ids }, { ...options, executionProvider: 'cpu', onLayer: (m) => void maps.push(m), onReductions: (r) => void reductions.push(r) });
-  return { maps, reductions, rows };
-}
-
-function sameReductions(a: LayerReductions, b: LayerReductions, what: string): void {
-  for (const key of Object.keys(a.stats) as (keyof LayerReductions['stats'])[]) {
-    a.stats[key].forEach((x, h) => assert.ok(Number.isNaN(x) ? Number.isNaN(b.stats[key][h]) : Math.abs(x - b.stats[key][h]) < 1e-6, `${what}: ${key} of head ${h}: ${x} vs ${b.stats[key][h]}`));
-  }
-  assert.ok(maxDiff(a.columnMeans, b.columnMeans) < 1e-6, `${what}: column means`);
-  assert.equal(!!a.pooled, !!b.pooled, `${what}: pooled maps`);
-  if (a.pooled && b.pooled) {
-    assert.deepEqual([a.pooled.rows, a.pooled.cols], [b.pooled.rows, b.pooled.cols]);
-    assert.ok(maxDiff(a.pooled.max, b.pooled.max) < 1e-6, `${what}: pooled maxima`);
-    assert.ok(maxDiff(a.pooled.headMean, b.pooled.headMean) < 1e-6, `${what}: mean over heads`);
-  }
-}
+import { GraphBuilder } from '../../server/onnx/graphBuilder';
 
 /**
  * Captures `ids` whole and by blocks (a budget of a few rows), full maps and reductions only,
- * and compares; returns the block runs per segment of the blocked full-map capture.
+ * and compares (test/helpers/blockCheck.ts); then pooled reductions and streamed rows.
  */
-async function checkBlocked(model: OpenedModel, ids: number[], budgetRows = 3): Promise<number[]> {
+async function checkBlocked(model: OpenedModel, ids: number[], budgetRows = 3): Promise<void> {
   const heads = model.info.heads;
   const n = ids.length;
-  const budget = 4 * heads * n * 4 * budgetRows;
+  const { whole, budget } = await checkBlockedCapture(model, { ids }, budgetRows);
   assert.equal(queryBlockRows(heads, n, n, budget), budgetRows);
-  const segments = segmentsOf(model);
-  const whole = await capture(model, ids, {});
-  segments.resetCounts();
-  const blocked = await capture(model, ids, { memoryBudgetBytes: budget });
-  assert.deepEqual(segments.runs, segments.runs.map(() => 1), 'each segment counts one run');
-  const blockRuns = [...segments.blockRuns];
-  assert.ok(blockRuns.every((r) => r === Math.ceil(n / budgetRows)), `block runs ${blockRuns.join(',')}`);
-  assert.equal(blocked.maps.length, whole.maps.length);
-  whole.maps.forEach((m, i) => {
-    assert.deepEqual([blocked.maps[i].heads, blocked.maps[i].queries, blocked.maps[i].keys], [m.heads, m.queries, m.keys]);
-    assert.ok(maxDiff(blocked.maps[i].data, m.data) < 1e-6, `layer ${i} map: ${maxDiff(blocked.maps[i].data, m.data)}`);
-    sameReductions(blocked.reductions[i], whole.reductions[i], `layer ${i}`);
-  });
   // Reductions only, with pooled maps at a factor that divides the block rows.
   const pool = (_l: number, _h: number, _q: number, _k: number) => 2;
-  const wholeReduced = await capture(model, ids, { maps: 'none', poolFactor: pool });
-  const blockedReduced = await capture(model, ids, { maps: 'none', poolFactor: pool, memoryBudgetBytes: 4 * heads * n * 4 * 4 });
+  const wholeReduced = await captureLayers(model, { ids }, { maps: 'none', poolFactor: pool });
+  const blockedReduced = await captureLayers(model, { ids }, { maps: 'none', poolFactor: pool, memoryBudgetBytes: 4 * heads * n * 4 * 4 });
   wholeReduced.reductions.forEach((r, i) => sameReductions(blockedReduced.reductions[i], r, `layer ${i}, pooled`));
   // Streamed rows: in order, covering every row once, equal to the whole map's rows.
   const rows: LayerRows[] = [];
@@ -89,7 +50,6 @@ async function checkBlocked(model: OpenedModel, ids: number[], budgetRows = 3): 
       }
     }
   }
-  return blockRuns;
 }
 
 describe('query blocks', function () {
@@ -125,7 +85,7 @@ describe('query blocks', function () {
     const model = await openModel('samples/tiny-gpt/model.onnx', { executionProvider: 'cpu' });
     let whole: Captured;
     try {
-      whole = await capture(model, ids, {});
+      whole = await captureLayers(model, { ids }, {});
     } finally {
       await model.dispose();
     }
@@ -189,6 +149,38 @@ describe('query blocks', function () {
       await model.capture({ ids: ids.slice(0, 40) }, { executionProvider: 'cpu', memoryBudgetBytes: 1024, onLayer: (m) => void maps.push(m) });
       assert.equal(maps.length, 2);
       assert.deepEqual(segmentsOf(model).blockRuns, [0, 0]);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('a causal mask made from the scores\' own row count keeps the layer whole (by blocks it would number each block\'s rows from 0)', async () => {
+    // One head: scores [n, n]; key j is hidden from query i when j > i, with i and j from
+    // Range over the scores' shape. By blocks the scores hold a block's rows, so such a mask
+    // would be the first block's at every block: the plan refuses it.
+    const D = 4;
+    const g = new GraphBuilder('positions_from_scores', 17);
+    const ids = g.input('input_ids', 'int64', [1, 'n']);
+    const w = (name: string, seed: number) => g.f32(name, [D, D], Array.from({ length: D * D }, (_, i) => Math.sin(seed * 7 + i * 1.3) * 0.8));
+    const x = g.node('Squeeze', [g.node('Gather', [g.f32('embed', [32, D], Array.from({ length: 32 * D }, (_, i) => Math.cos(i * 0.7))), ids]), g.ints([0])]);
+    const scores = g.node('MatMul', [g.node('MatMul', [x, w('wq', 1)]), g.node('Transpose', [g.node('MatMul', [x, w('wk', 2)])])]);
+    const rows = g.node('Range', [g.int(0), g.dim(scores, 0), g.int(1)]);
+    const cols = g.node('Range', [g.int(0), g.dim(scores, 1), g.int(1)]);
+    const future = g.node('Greater', [g.node('Unsqueeze', [cols, g.ints([0])]), g.node('Unsqueeze', [rows, g.ints([1])])]);
+    const p = g.node('Softmax', [g.node('Where', [future, g.scalar('neg', -1e4), scores])], { attrs: { axis: -1 } });
+    g.node('Add', [x, g.node('MatMul', [p, g.node('MatMul', [x, w('wv', 3)])])], { outputs: ['hidden'] });
+    g.output('hidden');
+    const f = join(dir, 'positions-from-scores.onnx');
+    writeFileSync(f, g.toBytes());
+    const model = await openModel(f, { executionProvider: 'cpu' });
+    try {
+      const input = { ids: [2, 9, 4, 30, 1, 5, 7, 11, 3] };
+      const whole = await captureLayers(model, input, {});
+      const blocked = await captureLayers(model, input, { memoryBudgetBytes: 4 * 9 * 4 * 3 });
+      assert.ok(maxDiff(blocked.maps[0].data, whole.maps[0].data) < 1e-6, `blocked differs by ${maxDiff(blocked.maps[0].data, whole.maps[0].data)}`);
+      assert.match(String(segmentsOf(model).blockPlan(0)), /^Range node .* makes positions from a block's own shape$/);
+      assert.deepEqual(segmentsOf(model).blockRuns, [0], 'the layer ran whole');
+      assert.equal(whole.maps[0].data[1], 0, 'query 0 does not see key 1');
     } finally {
       await model.dispose();
     }
