@@ -47,6 +47,9 @@ export interface QueryBlockPlan {
 /** Ops that turn a length into positions (masks, indices): wrong when the length is a block's. */
 const POSITIONAL = new Set(['Range', 'Trilu', 'EyeLike', 'CumSum', 'OneHot']);
 
+/** Ops that read their first input at computed indices. */
+const INDEXING = new Set(['Slice', 'Gather', 'GatherElements', 'GatherND']);
+
 /** Ops between the scores MatMul and the probabilities (attentionFinder.ts's pass-through set). */
 const SCORE_PATH = new Set(['Softmax', 'Mul', 'Div', 'Add', 'Sub', 'Where', 'Reshape', 'Cast', 'Transpose', 'Expand', 'Unsqueeze', 'Squeeze', 'Identity', 'Tanh', 'Neg', 'Clip', 'Max', 'Min']);
 
@@ -195,6 +198,9 @@ export function planQueryBlocks(
       // except positions: a causal mask made from the scores' own row count (Range over it) would
       // number every block's rows from 0. Such a layer runs whole instead of giving wrong maps.
       if (POSITIONAL.has(op)) return `${op} node ${n.name ?? ''} makes positions from a block's own shape`;
+      // Likewise a slice of a whole-length tensor (a causal buffer cut at [k - q, k)) whose
+      // bounds come from a block's row count would take the last rows for every block.
+      if (INDEXING.has(op) && ins[0] && !derived.has(ins[0]) && ins.slice(1).some((x) => derived.has(x))) return `${op} node ${n.name ?? ''} indexes a tensor by a block's own shape`;
       block.push(n);
       for (const o of outs) derived.add(o);
       continue;

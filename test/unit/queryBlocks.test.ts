@@ -154,37 +154,51 @@ describe('query blocks', function () {
     }
   });
 
-  it('a causal mask made from the scores\' own row count keeps the layer whole (by blocks it would number each block\'s rows from 0)', async () => {
-    // One head: scores [n, n]; key j is hidden from query i when j > i, with i and j from
-    // Range over the scores' shape. By blocks the scores hold a block's rows, so such a mask
-    // would be the first block's at every block: the plan refuses it.
-    const D = 4;
-    const g = new GraphBuilder('positions_from_scores', 17);
-    const ids = g.input('input_ids', 'int64', [1, 'n']);
-    const w = (name: string, seed: number) => g.f32(name, [D, D], Array.from({ length: D * D }, (_, i) => Math.sin(seed * 7 + i * 1.3) * 0.8));
-    const x = g.node('Squeeze', [g.node('Gather', [g.f32('embed', [32, D], Array.from({ length: 32 * D }, (_, i) => Math.cos(i * 0.7))), ids]), g.ints([0])]);
-    const scores = g.node('MatMul', [g.node('MatMul', [x, w('wq', 1)]), g.node('Transpose', [g.node('MatMul', [x, w('wk', 2)])])]);
-    const rows = g.node('Range', [g.int(0), g.dim(scores, 0), g.int(1)]);
-    const cols = g.node('Range', [g.int(0), g.dim(scores, 1), g.int(1)]);
-    const future = g.node('Greater', [g.node('Unsqueeze', [cols, g.ints([0])]), g.node('Unsqueeze', [rows, g.ints([1])])]);
-    const p = g.node('Softmax', [g.node('Where', [future, g.scalar('neg', -1e4), scores])], { attrs: { axis: -1 } });
-    g.node('Add', [x, g.node('MatMul', [p, g.node('MatMul', [x, w('wv', 3)])])], { outputs: ['hidden'] });
-    g.output('hidden');
-    const f = join(dir, 'positions-from-scores.onnx');
-    writeFileSync(f, g.toBytes());
-    const model = await openModel(f, { executionProvider: 'cpu' });
-    try {
-      const input = { ids: [2, 9, 4, 30, 1, 5, 7, 11, 3] };
-      const whole = await captureLayers(model, input, {});
-      const blocked = await captureLayers(model, input, { memoryBudgetBytes: 4 * 9 * 4 * 3 });
-      assert.ok(maxDiff(blocked.maps[0].data, whole.maps[0].data) < 1e-6, `blocked differs by ${maxDiff(blocked.maps[0].data, whole.maps[0].data)}`);
-      assert.match(String(segmentsOf(model).blockPlan(0)), /^Range node .* makes positions from a block's own shape$/);
-      assert.deepEqual(segmentsOf(model).blockRuns, [0], 'the layer ran whole');
-      assert.equal(whole.maps[0].data[1], 0, 'query 0 does not see key 1');
-    } finally {
-      await model.dispose();
-    }
-  });
+  // Causal masks taken from the scores' own shape: by blocks the scores hold a block's rows, so
+  // each block would get the first (Range) or last (a buffer cut at [k - q, k)) rows' mask. The
+  // plan refuses them and the layer runs whole.
+  const maskForms: [string, RegExp, (g: GraphBuilder, scores: string) => string][] = [
+    ['Range over the scores\' row count', /^Range node .* makes positions from a block's own shape$/, (g, scores) => {
+      const rows = g.node('Range', [g.int(0), g.dim(scores, 0), g.int(1)]);
+      const cols = g.node('Range', [g.int(0), g.dim(scores, 1), g.int(1)]);
+      return g.node('Greater', [g.node('Unsqueeze', [cols, g.ints([0])]), g.node('Unsqueeze', [rows, g.ints([1])])]);
+    }],
+    ['a causal buffer cut at [k - q, k) by the scores\' shape (GPT-2\'s `bias[k - q : k, :k]`)', /^Slice node .* indexes a tensor by a block's own shape$/, (g, scores) => {
+      const future = g.initializer('future', 'bool', [16, 16], Uint8Array.from({ length: 256 }, (_, i) => (i % 16 > Math.floor(i / 16) ? 1 : 0)));
+      const q = g.node('Unsqueeze', [g.dim(scores, 0), g.ints([0])]);
+      const k = g.node('Unsqueeze', [g.dim(scores, 1), g.ints([0])]);
+      const rows = g.node('Slice', [future, g.node('Sub', [k, q]), k, g.ints([0])]);
+      return g.node('Slice', [rows, g.ints([0]), k, g.ints([1])]);
+    }],
+  ];
+  for (const [name, why, mask] of maskForms) {
+    it(`a causal mask made from the scores' own shape (${name}) keeps the layer whole`, async () => {
+      const D = 4;
+      const g = new GraphBuilder('positions_from_scores', 17);
+      const ids = g.input('input_ids', 'int64', [1, 'n']);
+      const w = (wName: string, seed: number) => g.f32(wName, [D, D], Array.from({ length: D * D }, (_, i) => Math.sin(seed * 7 + i * 1.3) * 0.8));
+      const x = g.node('Squeeze', [g.node('Gather', [g.f32('embed', [32, D], Array.from({ length: 32 * D }, (_, i) => Math.cos(i * 0.7))), ids]), g.ints([0])]);
+      // One head: scores [n, n].
+      const scores = g.node('MatMul', [g.node('MatMul', [x, w('wq', 1)]), g.node('Transpose', [g.node('MatMul', [x, w('wk', 2)])])]);
+      const p = g.node('Softmax', [g.node('Where', [mask(g, scores), g.scalar('neg', -1e4), scores])], { attrs: { axis: -1 } });
+      g.node('Add', [x, g.node('MatMul', [p, g.node('MatMul', [x, w('wv', 3)])])], { outputs: ['hidden'] });
+      g.output('hidden');
+      const f = join(dir, 'positions-from-scores.onnx');
+      writeFileSync(f, g.toBytes());
+      const model = await openModel(f, { executionProvider: 'cpu' });
+      try {
+        const input = { ids: [2, 9, 4, 30, 1, 5, 7, 11, 3] };
+        const whole = await captureLayers(model, input, {});
+        const blocked = await captureLayers(model, input, { memoryBudgetBytes: 4 * 9 * 4 * 3 });
+        assert.ok(maxDiff(blocked.maps[0].data, whole.maps[0].data) < 1e-6, `blocked differs by ${maxDiff(blocked.maps[0].data, whole.maps[0].data)}`);
+        assert.match(String(segmentsOf(model).blockPlan(0)), why);
+        assert.deepEqual(segmentsOf(model).blockRuns, [0], 'the layer ran whole');
+        assert.equal(whole.maps[0].data[1], 0, 'query 0 does not see key 1');
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
 
   it('the refusal names why the attention cannot run by blocks', () => {
     const f = 'model.onnx';
