@@ -50,6 +50,10 @@ const POSITIONAL = new Set(['Range', 'Trilu', 'EyeLike', 'CumSum', 'OneHot']);
 /** Ops that read their first input at computed indices. */
 const INDEXING = new Set(['Slice', 'Gather', 'GatherElements', 'GatherND']);
 
+/** Ops whose output is bool, and ops whose output has their first input's element type. */
+const BOOLEAN = new Set(['Not', 'And', 'Or', 'Xor', 'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'IsNaN', 'IsInf']);
+const SAME_TYPE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Neg', 'Min', 'Max', 'Expand', 'Reshape', 'Unsqueeze', 'Squeeze', 'Slice', 'Gather', 'Transpose', 'Identity', 'Tile', 'Concat']);
+
 /** Ops between the scores MatMul and the probabilities (attentionFinder.ts's pass-through set). */
 const SCORE_PATH = new Set(['Softmax', 'Mul', 'Div', 'Add', 'Sub', 'Where', 'Reshape', 'Cast', 'Transpose', 'Expand', 'Unsqueeze', 'Squeeze', 'Identity', 'Tanh', 'Neg', 'Clip', 'Max', 'Min']);
 
@@ -65,6 +69,8 @@ export function planQueryBlocks(
   opset: number,
   /** Ranks observed in a run of the segment, for tensors whose rank the ops do not tell. */
   observed?: Map<string, number>,
+  /** The ONNX element type of a segment input, where known (an Attention op's mask). */
+  inputElem: (name: string) => number | undefined = () => undefined,
 ): QueryBlockPlan | string {
   const nodes = spec.nodes;
   const site = spec.sites[0];
@@ -112,8 +118,33 @@ export function planQueryBlocks(
     }
   }
 
+  // Element types where the graph tells them (what an Attention op's mask is combined with).
+  const elemOf = (x: string): number | undefined => {
+    const init = initializers.get(x);
+    if (init) return init.dataType ?? undefined;
+    const p = producer.get(x);
+    if (!p) return inputElem(x);
+    const op = p.opType ?? '';
+    if (op === 'Cast') return intAttr(p, 'to');
+    if (op === 'Constant') return attr(p, 'value')?.t?.dataType ?? undefined;
+    if (BOOLEAN.has(op)) return 9;
+    if (op === 'Where') return elemOf(p.input?.[1] ?? '') ?? elemOf(p.input?.[2] ?? '');
+    if (op === 'CastLike') return elemOf(p.input?.[1] ?? '');
+    return SAME_TYPE.has(op) ? elemOf(p.input?.[0] ?? '') : undefined;
+  };
+
+  // The ONNX Attention op (opset 23) makes the probabilities inside one node (its
+  // qk_matmul_output): its queries are cut to the block's rows where it reads them.
+  const siteNode = producer.get(site);
+  const attentionOp = siteNode?.opType === 'Attention' && (!siteNode.domain || siteNode.domain === 'ai.onnx') ? siteNode : undefined;
+  if (attentionOp) {
+    const [, , , , pastKey, pastValue] = attentionOp.input ?? [];
+    const [, presentKey, presentValue] = attentionOp.output ?? [];
+    // A cache's present key/value hold every row: no block makes them alone.
+    if (pastKey || pastValue || presentKey || presentValue) return `Attention node ${attentionOp.name ?? ''} reads or writes a key/value cache`;
+  }
   // The scores MatMul: back from the probabilities through the ops attention puts between them.
-  let scores: onnx.INodeProto | undefined;
+  let scores: onnx.INodeProto | undefined = attentionOp;
   const queue = [site];
   const seen = new Set(queue);
   while (queue.length > 0 && !scores) {
@@ -180,6 +211,13 @@ export function planQueryBlocks(
     const op = n.opType ?? '';
     const ins = n.input ?? [];
     const outs = (n.output ?? []).filter((o) => o);
+    if (i === scoresAt && n === attentionOp) {
+      const made = attentionBlock(n, rowsOf, rowIndex, node, i64, rankOf, elemOf);
+      if (typeof made === 'string') return made;
+      block.push(made);
+      for (const o of outs) rowAxis.set(o, -2);
+      continue;
+    }
     if (i === scoresAt) {
       const q = rowsOf(ins[0], -2);
       block.push({ ...n, input: [q, ...ins.slice(1)] });
@@ -348,4 +386,51 @@ export function planQueryBlocks(
     rowOutputs,
     queries: scores.input![0],
   };
+}
+
+/**
+ * The block form of an ONNX Attention node: its queries (and a mask with rows) cut to the
+ * block's rows. `is_causal` numbers the rows the op is given from 0, so a block gets the causal
+ * mask explicitly instead: key j is visible to row r when j <= r (r the row's index in the
+ * whole input), combined with the node's own mask (And for a bool mask; a float mask keeps its
+ * values where visible and -inf elsewhere, as the op adds its causal -inf to it).
+ */
+function attentionBlock(
+  n: onnx.INodeProto,
+  rowsOf: (x: string, axis: number) => string,
+  rowIndex: string,
+  node: (opType: string, input: string[], attrs?: onnx.IAttributeProto[]) => string,
+  i64: (values: number[], dims?: number[]) => string,
+  rankOf: (x: string) => number | undefined,
+  elemOf: (x: string) => number | undefined,
+): onnx.INodeProto | string {
+  const [q, k, v, given, ...rest] = n.input ?? [];
+  // With [batch, n, hidden] inputs onnxruntime's shape inference gives the block's output a
+  // width its next MatMul rejects when the inputs' widths are symbolic (as a block's are).
+  if (rankOf(q) !== 4) return `Attention node ${n.name ?? ''} takes [batch, n, hidden] queries (blocks need [batch, heads, n, d])`;
+  let mask = given ?? '';
+  if (mask) {
+    const r = rankOf(mask);
+    if (r === undefined) return `the rank of Attention node ${n.name ?? ''}'s mask is unknown`;
+    // [.., q, k] masks have rows; a [k] mask broadcasts over them.
+    if (r >= 2) mask = rowsOf(mask, -2);
+  }
+  const causal = (intAttr(n, 'is_causal') ?? 0) === 1;
+  if (causal) {
+    const keys = node('Gather', [node('Shape', [k]), i64([-2], [])], [{ name: 'axis', type: 2, i: 0 }]);
+    const cols = node('Range', [i64([0], []), keys, i64([1], [])]);
+    const visible = node('LessOrEqual', [node('Unsqueeze', [cols, i64([0])]), node('Unsqueeze', [rowIndex, i64([1])])]);
+    if (!mask) mask = visible;
+    else {
+      const type = elemOf(given);
+      if (type === undefined) return `the element type of Attention node ${n.name ?? ''}'s mask is unknown`;
+      if (type === 9) mask = node('And', [mask, visible]);
+      else {
+        const minusInf = node('Constant', [], [{ name: 'value', type: 4, t: { dataType: 1, dims: [], floatData: [-Infinity] } }]);
+        mask = node('Where', [visible, mask, node('CastLike', [minusInf, mask])]);
+      }
+    }
+  }
+  const attribute = (n.attribute ?? []).filter((a) => a.name !== 'is_causal');
+  return { ...n, input: [rowsOf(q, -2), k, v, mask, ...rest], attribute };
 }

@@ -391,9 +391,10 @@ export class SegmentedGraph {
         const declared = this.graphInputs.get(name)?.type?.tensorType?.shape?.dim;
         return declared ? declared.length : this.types.get(name)?.rank;
       };
+      const elemOf = (name: string) => this.graphInputs.get(name)?.type?.tensorType?.elemType ?? this.types.get(name)?.elem;
       return this.specs.map((spec) => {
         try {
-          return planQueryBlocks(spec, initializers, rankOf, this.opset, observed);
+          return planQueryBlocks(spec, initializers, rankOf, this.opset, observed, elemOf);
         } catch (e) {
           return e instanceof Error ? e.message : String(e);
         }

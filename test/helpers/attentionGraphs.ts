@@ -184,11 +184,19 @@ export function hfStyleGraph(opts: TinyTransformerOptions = {}): TinyTransformer
   return { style: 'hf', model: g.toModel(), bytes: g.toBytes(), weights: w, inputs };
 }
 
+/** How an ONNX Attention op graph masks: causal (is_causal), a [n, n] window mask (keys within 3 positions), 3D inputs. */
+export interface AttentionOpForm {
+  causal?: boolean;
+  window?: 'bool' | 'float';
+  /** [1, n, heads * headDim] queries, keys and values (q_num_heads, kv_num_heads) instead of [1, heads, n, headDim]. */
+  flat?: boolean;
+}
+
 /**
- * The ONNX Attention op (opset 23) per layer, causal, on [1, heads, n, headDim] queries, keys
- * and values: the probabilities exist only inside the op (qk_matmul_output).
+ * The ONNX Attention op (opset 23) per layer, causal by default, on [1, heads, n, headDim]
+ * queries, keys and values: the probabilities exist only inside the op (qk_matmul_output).
  */
-export function attentionOpGraph(opts: TinyTransformerOptions = {}): TinyTransformer {
+export function attentionOpGraph(opts: TinyTransformerOptions = {}, form: AttentionOpForm = { causal: true }): TinyTransformer {
   const o = defaults(opts);
   const w = makeWeights('attention-op', o);
   const { heads: h, headDim: d, dModel: D } = w;
@@ -197,15 +205,54 @@ export function attentionOpGraph(opts: TinyTransformerOptions = {}): TinyTransfo
   let x = g.node('Gather', [g.f32('embed', [w.vocab, D], w.embed), ids], { attrs: { axis: 0 } });
   const split = g.i64('split_shape', [1, -1, h, d]);
   const merged = g.i64('merged_shape', [1, -1, D]);
+  let mask = '';
+  if (form.window) {
+    const pos = g.node('Range', [g.int(0), g.dim(ids, 1), g.int(1)]);
+    const far = g.node('Greater', [g.node('Abs', [g.node('Sub', [g.node('Unsqueeze', [pos, g.ints([1])]), g.node('Unsqueeze', [pos, g.ints([0])])])]), g.int(3)]);
+    mask = form.window === 'bool' ? g.node('Not', [far]) : g.node('Where', [far, g.scalar('window_out', -1e9), g.scalar('window_in', 0)]);
+  }
+  const attrs = { ...(form.causal ? { is_causal: 1 } : {}), ...(form.flat ? { q_num_heads: h, kv_num_heads: h } : {}) };
   w.layers.forEach((lw, l) => {
-    const proj = (t: 'wq' | 'wk' | 'wv'): string =>
-      g.node('Transpose', [g.node('Reshape', [g.node('MatMul', [x, g.f32(`l${l}_${t}`, [D, D], lw[t])]), split])], { attrs: { perm: [0, 2, 1, 3] } });
-    const y = g.node('Attention', [proj('wq'), proj('wk'), proj('wv')], { attrs: { is_causal: 1 } });
-    const ctx = g.node('Reshape', [g.node('Transpose', [y], { attrs: { perm: [0, 2, 1, 3] } }), merged]);
+    const proj = (t: 'wq' | 'wk' | 'wv'): string => {
+      const flat = g.node('MatMul', [x, g.f32(`l${l}_${t}`, [D, D], lw[t])]);
+      return form.flat ? flat : g.node('Transpose', [g.node('Reshape', [flat, split])], { attrs: { perm: [0, 2, 1, 3] } });
+    };
+    const y = g.node('Attention', [proj('wq'), proj('wk'), proj('wv'), ...(mask ? [mask] : [])], { attrs });
+    const ctx = form.flat ? y : g.node('Reshape', [g.node('Transpose', [y], { attrs: { perm: [0, 2, 1, 3] } }), merged]);
     x = g.node('Add', [x, g.node('MatMul', [ctx, g.f32(`l${l}_wo`, [D, D], lw.wo)])]);
   });
   finish(g, x, w);
   return { style: 'attention-op', model: g.toModel(), bytes: g.toBytes(), weights: w, inputs: ['input_ids'] };
+}
+
+/**
+ * One head (scores [n, n]) whose causal mask is made from the scores' own shape: Range over
+ * their row count, or a causal buffer cut at [k - q, k) by it (GPT-2's `bias[k - q : k, :k]`).
+ * Right when run whole; by query blocks the scores hold a block's rows, so every block would
+ * get the first or the last rows' mask: the planner refuses it (server/capture/queryBlocks.ts).
+ */
+export function maskFromScoresGraph(form: 'range' | 'slice'): Uint8Array {
+  const D = 4;
+  const g = new GraphBuilder('mask_from_scores', 17);
+  const ids = g.input('input_ids', 'int64', [1, 'n']);
+  const w = (name: string, seed: number) => g.f32(name, [D, D], Array.from({ length: D * D }, (_, i) => Math.sin(seed * 7 + i * 1.3) * 0.8));
+  const x = g.node('Squeeze', [g.node('Gather', [g.f32('embed', [32, D], Array.from({ length: 32 * D }, (_, i) => Math.cos(i * 0.7))), ids]), g.ints([0])]);
+  const scores = g.node('MatMul', [g.node('MatMul', [x, w('wq', 1)]), g.node('Transpose', [g.node('MatMul', [x, w('wk', 2)])])]);
+  let future: string;
+  if (form === 'range') {
+    const rows = g.node('Range', [g.int(0), g.dim(scores, 0), g.int(1)]);
+    const cols = g.node('Range', [g.int(0), g.dim(scores, 1), g.int(1)]);
+    future = g.node('Greater', [g.node('Unsqueeze', [cols, g.ints([0])]), g.node('Unsqueeze', [rows, g.ints([1])])]);
+  } else {
+    const buffer = g.initializer('future', 'bool', [64, 64], Uint8Array.from({ length: 64 * 64 }, (_, i) => (i % 64 > Math.floor(i / 64) ? 1 : 0)));
+    const q = g.node('Unsqueeze', [g.dim(scores, 0), g.ints([0])]);
+    const k = g.node('Unsqueeze', [g.dim(scores, 1), g.ints([0])]);
+    future = g.node('Slice', [g.node('Slice', [buffer, g.node('Sub', [k, q]), k, g.ints([0])]), g.ints([0]), k, g.ints([1])]);
+  }
+  const p = g.node('Softmax', [g.node('Where', [future, g.scalar('neg', -1e4), scores])], { attrs: { axis: -1 } });
+  g.node('Add', [x, g.node('MatMul', [p, g.node('MatMul', [x, w('wv', 3)])])], { outputs: ['hidden'] });
+  g.output('hidden');
+  return g.toBytes();
 }
 
 export { referenceProbabilities } from './attentionReference';

@@ -14,7 +14,7 @@ import { recomputeRows } from '../../server/capture/blockedLayers';
 import { queryBlockRows } from '../../server/capture/layerMemory';
 import type { CaptureResult, LayerMap, OpenedModel, RecomputedRows } from '../../server/capture/types';
 import { openHuggingFaceModel } from '../../server/hf/hfModel';
-import { attentionOpGraph } from '../helpers/attentionGraphs';
+import { maskFromScoresGraph } from '../helpers/attentionGraphs';
 import { gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
 import { writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
 import { maxDiff, segmentsOf } from '../helpers/segmentCheck';
@@ -135,14 +135,14 @@ describe('tiles of layers run by query blocks', function () {
   });
 
   it('a tile of a graph that cannot run by blocks and does not fit is refused in one line naming the length it takes', async () => {
-    const f = join(dir, 'attention-op.onnx');
-    writeFileSync(f, attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 23 }).bytes);
+    const f = join(dir, 'mask-from-scores.onnx');
+    writeFileSync(f, maskFromScoresGraph('range'));
     const model = await openModel(f, { executionProvider: 'cpu' });
     try {
       const n = 4096;
       const request = {
         graph: segmentsOf(model),
-        layer: { index: 1, kind: 'self' as const, heads: 2, queries: n, keys: n, pool: 1 },
+        layer: { index: 0, kind: 'self' as const, heads: 1, queries: n, keys: n, pool: 1 },
         boundaries: new Map(),
         budgetBytes: 2 ** 20,
         extraFeeds: {},
@@ -153,10 +153,10 @@ describe('tiles of layers run by query blocks', function () {
       await assert.rejects(recomputeRows(request, 0, 0, 16), (e: Error) => {
         assert.ok(e instanceof UserError, e.message);
         assert.ok(!e.message.includes('\n'), e.message);
-        const m = /attention-op\.onnx: 4096 tokens need about .* cannot run by query blocks \(.+\); this model can take at most (\d+) tokens here/.exec(e.message);
+        const m = /mask-from-scores\.onnx: 4096 tokens need about .* cannot run by query blocks \(.+\); this model can take at most (\d+) tokens here/.exec(e.message);
         assert.ok(m, e.message);
-        // 64 MiB free holds 4 tensors of 2 heads × L² float32 up to L = 1448.
-        assert.equal(Number(m[1]), Math.floor(Math.sqrt(2 ** 26 / (4 * 2 * 4))));
+        // 64 MiB free holds 4 tensors of 1 head × L² float32 up to L = 2048.
+        assert.equal(Number(m[1]), Math.floor(Math.sqrt(2 ** 26 / (4 * 1 * 4))));
         return true;
       });
     } finally {

@@ -15,13 +15,12 @@ import { checkLayerFits, queryBlockRows } from '../../server/capture/layerMemory
 import type { LayerMap, LayerRows, OpenedModel } from '../../server/capture/types';
 import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
 import { openHuggingFaceModel } from '../../server/hf/hfModel';
-import { attentionOpGraph, hfStyleGraph } from '../helpers/attentionGraphs';
+import { attentionOpGraph, hfStyleGraph, maskFromScoresGraph } from '../helpers/attentionGraphs';
 import { bertFixture, gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
 import { writeHfFolder, type FolderOptions, type Tensors } from '../helpers/writeCheckpoint';
 import { maxDiff, segmentsOf } from '../helpers/segmentCheck';
 import { captureLayers, checkBlockedCapture, sameReductions, type Captured } from '../helpers/blockCheck';
 import { UserError } from '../../common/errors';
-import { GraphBuilder } from '../../server/onnx/graphBuilder';
 
 /**
  * Captures `ids` whole and by blocks (a budget of a few rows), full maps and reductions only,
@@ -68,6 +67,16 @@ describe('query blocks', function () {
     ['the torch-exported GPT-2 (test/fixtures/torch-exports/gpt2-eager)', async () => 'test/fixtures/torch-exports/gpt2-eager/model.onnx'],
     ['the torch-exported Llama (GQA, RoPE; test/fixtures/torch-exports/llama-gqa-sdpa)', async () => 'test/fixtures/torch-exports/llama-gqa-sdpa/model.onnx'],
     ['the torch-exported BERT (test/fixtures/torch-exports/bert-eager)', async () => 'test/fixtures/torch-exports/bert-eager/model.onnx'],
+    // The ONNX Attention op: its queries are cut to the block's rows, is_causal becomes an explicit mask.
+    ...([
+      ['causal', { causal: true }],
+      ['causal, a bool [n, n] window mask', { causal: true, window: 'bool' }],
+      ['a float window mask, not causal', { window: 'float' }],
+    ] as const).map(([what, form], i): [string, () => Promise<string>] => [`the ONNX Attention op (${what})`, async () => {
+      const f = join(dir, `attention-op-${i}.onnx`);
+      writeFileSync(f, attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 23 + i }, form).bytes);
+      return f;
+    }]),
   ];
   for (const [name, file] of onnxForms) {
     it(`${name}: blocked maps and reductions equal the whole capture`, async () => {
@@ -129,17 +138,17 @@ describe('query blocks', function () {
   }
 
   it('a graph whose attention cannot run by blocks and does not fit is refused in one line naming the length it takes', async () => {
-    // The ONNX Attention op computes its probabilities inside one node: no rows to cut.
-    const f = join(dir, 'attention-op.onnx');
-    writeFileSync(f, attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 23 }).bytes);
+    // A causal mask made from the scores' own row count: no block can have it.
+    const f = join(dir, 'mask-from-scores.onnx');
+    writeFileSync(f, maskFromScoresGraph('range'));
     const model = await openModel(f, { executionProvider: 'cpu' });
     try {
-      const n = Math.ceil(Math.sqrt(freemem() / (4 * 2 * 4))) + 1000;
+      const n = Math.ceil(Math.sqrt(freemem() / (4 * 1 * 4))) + 1000;
       const ids = Array.from({ length: n }, (_, i) => i % 30);
       await assert.rejects(model.capture({ ids }, { executionProvider: 'cpu', memoryBudgetBytes: 2 ** 20 }), (e: Error) => {
         assert.ok(e instanceof UserError, e.message);
         assert.ok(!e.message.includes('\n'), e.message);
-        const m = /^.*attention-op\.onnx: \d+ tokens need about .* cannot run by query blocks \(.+\); this model can take at most (\d+) tokens here \(--max-tokens\)$/.exec(e.message);
+        const m = /^.*mask-from-scores\.onnx: \d+ tokens need about .* cannot run by query blocks \(.+\); this model can take at most (\d+) tokens here \(--max-tokens\)$/.exec(e.message);
         assert.ok(m, e.message);
         assert.ok(Number(m[1]) < n && Number(m[1]) > 1000, e.message);
         return true;
@@ -147,8 +156,8 @@ describe('query blocks', function () {
       // A length that fits runs whole, even above the budget.
       const maps: LayerMap[] = [];
       await model.capture({ ids: ids.slice(0, 40) }, { executionProvider: 'cpu', memoryBudgetBytes: 1024, onLayer: (m) => void maps.push(m) });
-      assert.equal(maps.length, 2);
-      assert.deepEqual(segmentsOf(model).blockRuns, [0, 0]);
+      assert.equal(maps.length, 1);
+      assert.deepEqual(segmentsOf(model).blockRuns, [0]);
     } finally {
       await model.dispose();
     }
@@ -157,34 +166,14 @@ describe('query blocks', function () {
   // Causal masks taken from the scores' own shape: by blocks the scores hold a block's rows, so
   // each block would get the first (Range) or last (a buffer cut at [k - q, k)) rows' mask. The
   // plan refuses them and the layer runs whole.
-  const maskForms: [string, RegExp, (g: GraphBuilder, scores: string) => string][] = [
-    ['Range over the scores\' row count', /^Range node .* makes positions from a block's own shape$/, (g, scores) => {
-      const rows = g.node('Range', [g.int(0), g.dim(scores, 0), g.int(1)]);
-      const cols = g.node('Range', [g.int(0), g.dim(scores, 1), g.int(1)]);
-      return g.node('Greater', [g.node('Unsqueeze', [cols, g.ints([0])]), g.node('Unsqueeze', [rows, g.ints([1])])]);
-    }],
-    ['a causal buffer cut at [k - q, k) by the scores\' shape (GPT-2\'s `bias[k - q : k, :k]`)', /^Slice node .* indexes a tensor by a block's own shape$/, (g, scores) => {
-      const future = g.initializer('future', 'bool', [16, 16], Uint8Array.from({ length: 256 }, (_, i) => (i % 16 > Math.floor(i / 16) ? 1 : 0)));
-      const q = g.node('Unsqueeze', [g.dim(scores, 0), g.ints([0])]);
-      const k = g.node('Unsqueeze', [g.dim(scores, 1), g.ints([0])]);
-      const rows = g.node('Slice', [future, g.node('Sub', [k, q]), k, g.ints([0])]);
-      return g.node('Slice', [rows, g.ints([0]), k, g.ints([1])]);
-    }],
+  const maskForms: ['range' | 'slice', RegExp][] = [
+    ['range', /^Range node .* makes positions from a block's own shape$/],
+    ['slice', /^Slice node .* indexes a tensor by a block's own shape$/],
   ];
-  for (const [name, why, mask] of maskForms) {
-    it(`a causal mask made from the scores' own shape (${name}) keeps the layer whole`, async () => {
-      const D = 4;
-      const g = new GraphBuilder('positions_from_scores', 17);
-      const ids = g.input('input_ids', 'int64', [1, 'n']);
-      const w = (wName: string, seed: number) => g.f32(wName, [D, D], Array.from({ length: D * D }, (_, i) => Math.sin(seed * 7 + i * 1.3) * 0.8));
-      const x = g.node('Squeeze', [g.node('Gather', [g.f32('embed', [32, D], Array.from({ length: 32 * D }, (_, i) => Math.cos(i * 0.7))), ids]), g.ints([0])]);
-      // One head: scores [n, n].
-      const scores = g.node('MatMul', [g.node('MatMul', [x, w('wq', 1)]), g.node('Transpose', [g.node('MatMul', [x, w('wk', 2)])])]);
-      const p = g.node('Softmax', [g.node('Where', [mask(g, scores), g.scalar('neg', -1e4), scores])], { attrs: { axis: -1 } });
-      g.node('Add', [x, g.node('MatMul', [p, g.node('MatMul', [x, w('wv', 3)])])], { outputs: ['hidden'] });
-      g.output('hidden');
-      const f = join(dir, 'positions-from-scores.onnx');
-      writeFileSync(f, g.toBytes());
+  for (const [form, why] of maskForms) {
+    it(`a causal mask made from the scores' own shape (${form}) keeps the layer whole`, async () => {
+      const f = join(dir, `mask-from-scores-${form}.onnx`);
+      writeFileSync(f, maskFromScoresGraph(form));
       const model = await openModel(f, { executionProvider: 'cpu' });
       try {
         const input = { ids: [2, 9, 4, 30, 1, 5, 7, 11, 3] };
@@ -199,6 +188,22 @@ describe('query blocks', function () {
       }
     });
   }
+
+  it('the ONNX Attention op with [1, n, heads * d] inputs runs whole, equal to the unblocked capture', async () => {
+    const f = join(dir, 'attention-op-flat.onnx');
+    writeFileSync(f, attentionOpGraph({ layers: 2, heads: 2, headDim: 4, seed: 41 }, { causal: true, window: 'float', flat: true }).bytes);
+    const model = await openModel(f, { executionProvider: 'cpu' });
+    try {
+      const input = { ids: [2, 9, 4, 30, 1, 5, 7, 11, 3] };
+      const whole = await captureLayers(model, input, {});
+      const blocked = await captureLayers(model, input, { memoryBudgetBytes: 4 * 2 * 9 * 4 * 3 });
+      whole.maps.forEach((m, i) => assert.ok(maxDiff(blocked.maps[i].data, m.data) < 1e-6, `layer ${i}`));
+      assert.match(String(segmentsOf(model).blockPlan(0)), /^Attention node .* takes \[batch, n, hidden\] queries/);
+      assert.deepEqual(segmentsOf(model).blockRuns, [0, 0]);
+    } finally {
+      await model.dispose();
+    }
+  });
 
   it('the refusal names why the attention cannot run by blocks', () => {
     const f = 'model.onnx';
