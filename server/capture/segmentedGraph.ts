@@ -129,8 +129,9 @@ export class SegmentedGraph {
   ): Promise<{ boundaries: Boundaries; outputs: Record<string, ort.Tensor>; cancelled: boolean }> {
     const boundaries: Boundaries = new Map(Object.entries(feeds));
     const outputs: Record<string, ort.Tensor> = {};
-    // Each session holds its segment's weights: two variants' sessions would hold them twice.
-    await this.releaseVariantsBut(variant);
+    // Each session holds its segment's weights: two variants' sessions, or a segment's whole
+    // session beside its block parts, would hold them twice.
+    await this.releaseUnused(variant, (k) => (blocks?.rows(k) ?? 0) > 0);
     // Sessions not made yet are all made from one read of the model, not one read each.
     let model: onnx.IModelProto | undefined;
     const source = () => (model ??= this.options.source());
@@ -323,14 +324,27 @@ export class SegmentedGraph {
     await this.runAll(feeds, variant, async () => undefined, () => false, extraFeeds);
   }
 
-  private async releaseVariantsBut(variant: SegmentVariant): Promise<void> {
+  /**
+   * Releases the sessions a run of `variant` does not use: a segment run by blocks keeps its
+   * once part and its variant's block part, a segment run whole its variant's whole session.
+   * So a segment's weights are held once, whether the last capture was short or long (a 7B
+   * model's would otherwise be held twice after a short capture and a long one).
+   */
+  private async releaseUnused(variant: SegmentVariant, blocked: (k: number) => boolean): Promise<void> {
+    // A blocked layer's parts: the once part serves every variant, the block part its own.
+    const blockVariant = variant === 'reduced' ? 'reduced' : 'maps';
     for (const [key, built] of [...this.sessions]) {
-      // A blocked layer's parts: the once part serves every variant, the block part its own.
-      const blockVariant = variant === 'reduced' ? 'reduced' : 'maps';
-      if (key.startsWith(`${variant}:`) || key.startsWith('once:') || key.startsWith(`block:${blockVariant}:`)) continue;
+      const k = Number(key.slice(key.lastIndexOf(':') + 1));
+      const keep = blocked(k) ? key === `once:${k}` || key === `block:${blockVariant}:${k}` : key === `${variant}:${k}`;
+      if (keep) continue;
       this.sessions.delete(key);
       await built.session.release();
     }
+  }
+
+  /** The sessions held now, by key (`<variant>:<k>`, `once:<k>`, `block:<variant>:<k>`; tests read them). */
+  get sessionKeys(): string[] {
+    return [...this.sessions.keys()];
   }
 
   resetCounts(): void {

@@ -89,6 +89,23 @@ describe('query blocks', function () {
     });
   }
 
+  it('a segment holds its weights once: its whole session after a short capture, its block parts after a long one', async () => {
+    const model = await openModel('samples/tiny-gpt/model.onnx', { executionProvider: 'cpu' });
+    try {
+      const segments = segmentsOf(model);
+      const ids = [2, 9, 4, 30, 1, 5, 7, 11, 3, 8, 6];
+      const held = () => [...segments.sessionKeys].sort();
+      await model.capture({ ids }, { executionProvider: 'cpu', maps: 'none' });
+      assert.deepEqual(held(), ['reduced:0', 'reduced:1']);
+      await model.capture({ ids }, { executionProvider: 'cpu', maps: 'none', memoryBudgetBytes: 4 * model.info.heads * ids.length * 4 * 3 });
+      assert.deepEqual(held(), ['block:reduced:0', 'block:reduced:1', 'once:0', 'once:1']);
+      await model.capture({ ids: ids.slice(0, 4) }, { executionProvider: 'cpu', maps: 'none', memoryBudgetBytes: 4 * model.info.heads * ids.length * 4 * 3 });
+      assert.deepEqual(held(), ['reduced:0', 'reduced:1']);
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('the CLI writes a blocked layer to its .npy block by block, equal to the whole capture', async () => {
     const ids = [2, 9, 4, 30, 1, 5, 7, 11, 3, 8, 6, 12, 14];
     const model = await openModel('samples/tiny-gpt/model.onnx', { executionProvider: 'cpu' });
