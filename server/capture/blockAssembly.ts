@@ -4,6 +4,8 @@
  * of the whole map (server/capture/reductions.ts).
  */
 import * as ort from 'onnxruntime-node';
+import { BLOCK_ROWS_INPUT, BLOCK_START_INPUT } from './queryBlocks';
+import { ROW_OFFSET_INPUT } from './reductions';
 
 /**
  * [start, rows] of each block: `rows` at a time over the rows that fill whole pool blocks, then
@@ -26,6 +28,16 @@ export function rowOffset(n: number): ort.Tensor {
 type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | BigUint64Array;
 
 /** Places row blocks of a tensor side by side on its row axis (`axis` < 0) as they come. */
+/**
+ * Sets a block's first row and row count, and the reductions' row offset where they read one
+ * (`inputs`: the extra inputs of the block part's reductions).
+ */
+export function setBlock(feeds: Record<string, ort.Tensor>, start: number, rows: number, inputs: { name?: string | null }[] = []): void {
+  feeds[BLOCK_START_INPUT] = rowOffset(start);
+  feeds[BLOCK_ROWS_INPUT] = rowOffset(rows);
+  if (inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
+}
+
 export class RowAssembler {
   private data?: Typed;
   private dims: number[] = [];

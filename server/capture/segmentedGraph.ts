@@ -12,7 +12,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { blockRanges, ReductionSum, RowAssembler, rowOffset } from './blockAssembly';
+import { blockRanges, ReductionSum, RowAssembler, rowOffset, setBlock } from './blockAssembly';
+import { onnxElemType } from './tensorData';
 import { BLOCK_ROWS_INPUT, BLOCK_START_INPUT, planQueryBlocks, type QueryBlockPlan } from './queryBlocks';
 import { MIN_REDUCTION_OPSET, POOL_INPUT, ROW_OFFSET_INPUT } from './reductions';
 import { cutSegments, type SegmentSpec } from './segments';
@@ -65,11 +66,6 @@ export interface SiteOutput {
   /** The decoration's outputs by key. */
   extra: Record<string, ort.Tensor>;
 }
-
-const ELEM: Record<string, number> = {
-  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9,
-  float16: 10, float64: 11, uint32: 12, uint64: 13,
-};
 
 interface Built {
   session: ort.InferenceSession;
@@ -189,7 +185,7 @@ export class SegmentedGraph {
     this.runs[k]++;
     for (let start = q0; start < q1; start += rows) {
       const n = Math.min(rows, q1 - start);
-      setBlock(feeds, built, start, n);
+      setBlock(feeds, start, n, built.decorations[0]?.inputs);
       const res = await built.session.run(feeds, [site]);
       this.blockRuns[k]++;
       onRows(start, res[site] as ort.Tensor);
@@ -262,12 +258,7 @@ export class SegmentedGraph {
   ): Promise<ort.InferenceSession.OnnxValueMapType> {
     const spec = this.specs[k];
     const feeds: Record<string, ort.Tensor> = {};
-    for (const name of spec.inputs) {
-      const t = boundaries.get(name);
-      if (!t) throw new Error(`segment ${k}: boundary tensor ${name} was not kept`);
-      feeds[name] = t;
-      if (!this.types.has(name)) this.types.set(name, { elem: ELEM[t.type] ?? 1, rank: t.dims.length });
-    }
+    for (const name of spec.inputs) feeds[name] = this.fed(k, name, boundaries);
     const built = await this.session(k, variant, source);
     for (const d of built.decorations) {
       for (const v of d?.inputs ?? []) {
@@ -449,7 +440,7 @@ export class SegmentedGraph {
     const combined = new ReductionSum();
     this.runs[k]++;
     for (const [start, n] of blockRanges(total, rows, pool)) {
-      setBlock(feeds, built, start, n);
+      setBlock(feeds, start, n, built.decorations[0]?.inputs);
       const res = await built.session.run(feeds, fetches);
       this.blockRuns[k]++;
       for (const [name, a] of assembled) a.add(res[name] as ort.Tensor, start);
@@ -463,7 +454,7 @@ export class SegmentedGraph {
   private fed(k: number, name: string, from: Boundaries): ort.Tensor {
     const t = from.get(name);
     if (!t) throw new Error(`segment ${k}: boundary tensor ${name} was not kept`);
-    if (!this.types.has(name)) this.types.set(name, { elem: ELEM[t.type] ?? 1, rank: t.dims.length });
+    if (!this.types.has(name)) this.types.set(name, { elem: onnxElemType(t.type), rank: t.dims.length });
     return t;
   }
 
@@ -503,11 +494,4 @@ export class SegmentedGraph {
     for (const b of this.sessions.values()) await b.session.release();
     this.sessions.clear();
   }
-}
-
-/** Sets a block's first row and row count, and the reductions' row offset where they read one. */
-function setBlock(feeds: Record<string, ort.Tensor>, built: Built, start: number, rows: number): void {
-  feeds[BLOCK_START_INPUT] = rowOffset(start);
-  feeds[BLOCK_ROWS_INPUT] = rowOffset(rows);
-  if (built.decorations[0]?.inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
 }

@@ -23,3 +23,13 @@ export function toFloat32(t: ort.Tensor): Float32Array {
   if (t.type === 'float16' && src instanceof Uint16Array) return Float32Array.from(src, halfToFloat);
   return Float32Array.from(src as ArrayLike<number>, Number);
 }
+
+const ELEM_TYPES: Record<string, number> = {
+  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9,
+  float16: 10, float64: 11, uint32: 12, uint64: 13,
+};
+
+/** The ONNX element type (TensorProto.DataType) of an onnxruntime tensor type; float32 if unknown. */
+export function onnxElemType(type: string): number {
+  return ELEM_TYPES[type] ?? 1;
+}
