@@ -50,6 +50,9 @@ const POSITIONAL = new Set(['Range', 'Trilu', 'EyeLike', 'CumSum', 'OneHot']);
 /** Ops that read their first input at computed indices. */
 const INDEXING = new Set(['Slice', 'Gather', 'GatherElements', 'GatherND']);
 
+/** ONNX TensorProto.DataType of bool (masks an Attention op's own mask is combined with). */
+const BOOL = 9;
+
 /** Ops whose output is bool, and ops whose output has their first input's element type. */
 const BOOLEAN = new Set(['Not', 'And', 'Or', 'Xor', 'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'IsNaN', 'IsInf']);
 const SAME_TYPE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Neg', 'Min', 'Max', 'Expand', 'Reshape', 'Unsqueeze', 'Squeeze', 'Slice', 'Gather', 'Transpose', 'Identity', 'Tile', 'Concat']);
@@ -127,7 +130,7 @@ export function planQueryBlocks(
     const op = p.opType ?? '';
     if (op === 'Cast') return intAttr(p, 'to');
     if (op === 'Constant') return attr(p, 'value')?.t?.dataType ?? undefined;
-    if (BOOLEAN.has(op)) return 9;
+    if (BOOLEAN.has(op)) return BOOL;
     if (op === 'Where') return elemOf(p.input?.[1] ?? '') ?? elemOf(p.input?.[2] ?? '');
     if (op === 'CastLike') return elemOf(p.input?.[1] ?? '');
     return SAME_TYPE.has(op) ? elemOf(p.input?.[0] ?? '') : undefined;
@@ -424,7 +427,7 @@ function attentionBlock(
     else {
       const type = elemOf(given);
       if (type === undefined) return `the element type of Attention node ${n.name ?? ''}'s mask is unknown`;
-      if (type === 9) mask = node('And', [mask, visible]);
+      if (type === BOOL) mask = node('And', [mask, visible]);
       else {
         const minusInf = node('Constant', [], [{ name: 'value', type: 4, t: { dataType: 1, dims: [], floatData: [-Infinity] } }]);
         mask = node('Where', [visible, mask, node('CastLike', [minusInf, mask])]);
