@@ -7,7 +7,7 @@
 import { freemem } from 'node:os';
 import type * as ort from 'onnxruntime-node';
 import { UserError } from '../../common/errors';
-import { DEFAULT_MEMORY_BUDGET_BYTES, checkLayerFits, queryBlockRows } from './layerMemory';
+import { DEFAULT_MEMORY_BUDGET_BYTES, checkLayerFits, cpuBlockRows, queryBlockRows } from './layerMemory';
 import type { BlockOptions, Boundaries, SegmentedGraph } from './segmentedGraph';
 import { toFloat32 } from './tensorData';
 import type { CaptureOptions, LayerMap, RecomputedRows } from './types';
@@ -29,10 +29,17 @@ export interface LayerBlocks {
   joined(k: number): Float32Array | undefined;
 }
 
-export async function layerBlocks(graph: SegmentedGraph | undefined, layers: LayerPlan[], options: CaptureOptions, path: string): Promise<LayerBlocks> {
+/**
+ * `provider`: the execution provider the model runs on; on `cpu` blocks are also cut to a
+ * cache-friendly size (layerMemory.ts, CPU_BLOCK_BYTES).
+ */
+export async function layerBlocks(graph: SegmentedGraph | undefined, layers: LayerPlan[], options: CaptureOptions, path: string, provider?: string): Promise<LayerBlocks> {
   const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
   const longest = Math.max(0, ...layers.map((l) => Math.max(l.queries, l.keys)));
-  const wanted = layers.map((l) => (graph?.reducesInGraph ? queryBlockRows(l.heads, l.queries, l.keys, budget, l.pool) : 0));
+  const wanted = layers.map((l) => {
+    const rows = graph?.reducesInGraph ? queryBlockRows(l.heads, l.queries, l.keys, budget, l.pool) : 0;
+    return provider === 'cpu' ? cpuBlockRows(l.heads, l.keys, rows, l.pool) : rows;
+  });
   if (wanted.some((r) => r > 0)) await graph!.prepareBlockPlans();
   const rows = layers.map((l, k) => {
     const r = wanted[k];

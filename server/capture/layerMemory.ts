@@ -38,6 +38,39 @@ export function queryBlockRows(heads: number, queries: number, keys: number, bud
 }
 
 /**
+ * Bytes of one [heads, rows, keys] float32 tensor a blocked layer aims at on the CPU provider.
+ * Each op of a layer (scores, mask, softmax, the reductions) passes over the whole tensor the op
+ * before it wrote: blocks this size leave much of it in the last-level cache for the next op,
+ * where blocks cut by the memory budget alone go through main memory every time (134 MB per
+ * tensor at 2,048 tokens and the 512 MB default). Measured on the bench model (12 heads, 2
+ * cores, 32 MB L3; docs/runtime.md, "Query blocks"): a 2,048-token panel capture took 2,572 ms
+ * with blocks of 252 rows (25 MB), 2,983 with the budget's 1,359, 2,742 with 378, 2,745 with 126
+ * in one process; in fresh processes, as the bench runs it, about 3% less time and 17% less peak
+ * memory (1.7 against 2.0 GB).
+ */
+export const CPU_BLOCK_BYTES = 24 * 2 ** 20;
+
+/**
+ * Fewest rows a cache-sized block may have; below it the budget's blocks are kept. Every block
+ * reads all keys and values again, and its matrix products get thinner: at 8,192 tokens blocks
+ * of 128 rows took 31.7 s and of 64 rows 33.3 s against 28.0 s for the budget's 341.
+ */
+export const CPU_BLOCK_MIN_ROWS = 256;
+
+/**
+ * `rows` (queryBlockRows' answer for a layer) cut to the CPU provider's cache-sized block, a
+ * multiple of the pool factor, when that block has at least CPU_BLOCK_MIN_ROWS rows; 0 (the
+ * layer runs whole) stays 0: at 1,024 tokens whole layers took 978 ms and blocks of 252 rows
+ * 1,142.
+ */
+export function cpuBlockRows(heads: number, keys: number, rows: number, pool = 1): number {
+  const fit = Math.floor(CPU_BLOCK_BYTES / (Math.max(1, heads) * Math.max(1, keys) * 4));
+  if (rows <= 0 || fit < CPU_BLOCK_MIN_ROWS) return rows;
+  const p = Math.max(1, Math.floor(pool));
+  return Math.min(rows, Math.max(p, Math.floor(fit / p) * p));
+}
+
+/**
  * Refuses a length whose layer cannot fit in free memory; `whyUnblocked` says why the layer
  * cannot run by query blocks (the error names the largest length the model takes here).
  */

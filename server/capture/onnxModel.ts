@@ -136,7 +136,7 @@ class OnnxModel implements OpenedModel {
     // onnxruntime-node returns no output of 2 GiB or more: such maps come out one head at a time.
     const big = this.sites.some((s, i) => this.info.layers[s.index].heads * shapes[i][0] * shapes[i][1] * 4 >= outputLimits.bytes);
     const layerPlans = this.sites.map((s, i) => ({ index: s.index, kind: s.kind, heads: this.info.layers[s.index].heads, queries: shapes[i][0], keys: shapes[i][1], pool: pools[i] }));
-    const blocked = await layerBlocks(current.graph, layerPlans, options, this.path);
+    const blocked = await layerBlocks(current.graph, layerPlans, options, this.path, current.settled.provider);
     const fullVariant: SegmentVariant = inGraph && big ? 'heads' : 'maps';
     const variant: SegmentVariant = options.maps === 'none' && inGraph ? 'reduced' : blocked.any ? 'maps' : fullVariant;
     const extraFeeds = (k: number) => reductionFeeds(topK, pools[k]);

@@ -173,7 +173,7 @@ export function reductionDecoration(
 
   const topk = g.input(TOPK_INPUT, 'int64', [1]);
   const k = g.node('Where', [g.node('Less', [K, topk]), K, topk]);
-  const [topValues] = g.nodeN('TopK', [P, k], { attrs: { axis: -1 }, outputs: 2 });
+  const [topValues, topKeys] = g.nodeN('TopK', [P, k], { attrs: { axis: -1 }, outputs: 2 });
   const share = reduce(g, 'ReduceSum', double(g, g.node('Div', [reduce(g, 'ReduceSum', topValues, [2], 1), mass])), [1, 2]);
 
   const directEntropy = (b: GraphBuilder) => b.node('Neg', [sumRows(b, b.node('Mul', [P, b.node('Log', [b.node('Max', [P, b.scalar('tiny', 1e-30)])])]))]);
@@ -182,13 +182,14 @@ export function reductionDecoration(
   let entropy: string;
   if (softmax) {
     const S = asHeads(softmax.scores);
-    // The row's top score is the score of its top key (softmax keeps the order), so S is read
-    // by two ops right after the softmax and can be freed before the TopK and the pooled maps.
-    const sTop = reduce(g, 'ReduceMax', S, [2], 1); // [H, Q, 1]
+    // j is the key the TopK put first: its score is read at its index (one value per row)
+    // rather than found by a ReduceMax over S, which would read the whole map once more.
     const pTop = g.node('Gather', [topValues, i64(g, 'first_val', [0])], { attrs: { axis: 2 } });
+    const sTop = g.node('GatherElements', [S, g.node('Gather', [topKeys, i64(g, 'first_key', [0])], { attrs: { axis: 2 } })], { attrs: { axis: 2 } }); // [H, Q, 1]
     // S first: the Mul is S's last reader, so its output may take S's buffer instead of a fresh one.
     const dot = reduce(g, 'ReduceSum', g.node('Mul', [S, P]), [2], 1);
-    // Per row, in float64: m (s_j − log p_j) − Σ p s.
+    // Per row, in float64: m (s_j − log p_j) − Σ p s (log p_j + lse = s_j for any key j; the top
+    // one, as its p_j is the most precise).
     const lse = g.node('Sub', [double(g, sTop), double(g, g.node('Log', [pTop]))]);
     const rows = g.node('Sub', [g.node('Mul', [double(g, mass), lse]), double(g, dot)]);
     const fromScores = reduce(g, 'ReduceSum', rows, [1, 2]); // [H]

@@ -87,7 +87,7 @@ export class HfModel implements OpenedModel {
     const pools = this.info.layers.map((l) => Math.max(1, Math.floor(options.poolFactor?.(l.index, l.heads, ids.length, ids.length) ?? 1)));
     // Segmented runs take query blocks above the memory budget; layer mode refuses what does not fit.
     const layerPlans = this.info.layers.map((l, i) => ({ index: l.index, kind: 'self' as const, heads: l.heads, queries: ids.length, keys: ids.length, pool: pools[i] }));
-    const blocked = this.runner.segments ? await layerBlocks(this.runner.segments, layerPlans, options, this.path) : undefined;
+    const blocked = this.runner.segments ? await layerBlocks(this.runner.segments, layerPlans, options, this.path, this.runner.provider) : undefined;
     if (!blocked) checkLayerFits(this.cfg.heads, ids.length, this.path);
     let firstLayerMs: number | undefined;
     let out;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readNpy } from '../../server/capture/npy';
 import { openModel } from '../../server/capture/openModel';
 import { captureToFolder } from '../../server/cli/captureRun';
-import { checkLayerFits, queryBlockRows } from '../../server/capture/layerMemory';
+import { checkLayerFits, cpuBlockRows, queryBlockRows } from '../../server/capture/layerMemory';
 import type { LayerMap, LayerRows, OpenedModel } from '../../server/capture/types';
 import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
 import { openHuggingFaceModel } from '../../server/hf/hfModel';
@@ -101,6 +101,37 @@ describe('query blocks', function () {
       assert.deepEqual(held(), ['block:reduced:0', 'block:reduced:1', 'once:0', 'once:1']);
       await model.capture({ ids: ids.slice(0, 4) }, { executionProvider: 'cpu', maps: 'none', memoryBudgetBytes: 4 * model.info.heads * ids.length * 4 * 3 });
       assert.deepEqual(held(), ['reduced:0', 'reduced:1']);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('on the CPU provider blocks are cut to about CPU_BLOCK_BYTES per [heads, rows, keys] tensor, when that is at least CPU_BLOCK_MIN_ROWS rows', async () => {
+    // 24 MiB / (12 heads x 2,048 keys x 4 bytes) = 256 rows, 252 at pool factor 9; at 4,096 keys
+    // 128 rows would be too few, so the budget's rows stay; a layer within the budget stays whole.
+    assert.equal(cpuBlockRows(12, 2048, 1359, 9), 252);
+    assert.equal(cpuBlockRows(12, 2048, 200, 9), 200);
+    assert.equal(cpuBlockRows(12, 4096, 682, 18), 682);
+    assert.equal(cpuBlockRows(12, 2048, 0, 9), 0);
+    assert.equal(cpuBlockRows(2, 64, 3), 3);
+    // A capture: 12 heads x 1,024 keys gives blocks of 512 rows where the budget alone gives 900.
+    const n = 1024;
+    const ids = Array.from({ length: n }, (_, i) => (i * 37) % 512);
+    const model = await openModel(await makeGpt2SmallShaped(dir, { layers: 1, maxPositions: n }), { executionProvider: 'cpu' });
+    try {
+      const budget = 900 * 4 * 12 * n * 4;
+      assert.equal(queryBlockRows(12, n, n, budget), 900);
+      const whole = await captureLayers(model, { ids }, {});
+      const rows: LayerRows[] = [];
+      await model.capture({ ids }, { executionProvider: 'cpu', memoryBudgetBytes: budget, onLayerRows: (b) => void rows.push(b) });
+      assert.deepEqual(rows.map((b) => [b.start, b.rows]), [[0, 512], [512, 512]]);
+      const m = whole.maps[0];
+      for (const b of rows) {
+        for (let h = 0; h < m.heads; h++) {
+          const want = m.data.subarray((h * n + b.start) * n, (h * n + b.start + b.rows) * n);
+          assert.ok(maxDiff(b.data.subarray(h * b.rows * n, (h + 1) * b.rows * n), want) < 1e-6, `rows from ${b.start}, head ${h}`);
+        }
+      }
     } finally {
       await model.dispose();
     }
