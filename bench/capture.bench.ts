@@ -10,7 +10,9 @@
  * speed); first layer <= 1.5 x plain / layers + 200 ms; panel RSS <= plain + memoryBudgetMB + 300
  * MB. A length whose plain forward would not fit in free memory (one [12, n, n] float32 score
  * tensor is 12.9 GB at 16,384) is skipped and said so: nothing here may meet the OOM killer.
- * Prints a table; asserts nothing. BENCH_LENGTHS=512,2048 narrows the lengths.
+ * Prints a table; asserts nothing. BENCH_LENGTHS=512,2048 narrows the lengths; BENCH_MODEL=<file.onnx>
+ * measures another model of the same shape instead (input_ids, 12 attention layers of 12 heads, a
+ * vocabulary of at least 512: bench/torchExport.bench.ts passes a torch export).
  * Malloc: the captures run with the settings the runtime and the CLI start with (huge pages on
  * Linux, common/mallocTunables.ts). The plain forward is measured twice: as plain onnxruntime
  * runs in a process started as usual (the floor a user has), and with the same settings as the
@@ -139,7 +141,7 @@ function diskWriteSpeed(): number {
 
 async function main(): Promise<void> {
   const t = performance.now();
-  const file = await makeGpt2SmallShaped(join(tmpdir(), 'attention-inspector-bench'), { maxPositions: Math.max(4096, ...LENGTHS) });
+  const file = process.env.BENCH_MODEL ?? (await makeGpt2SmallShaped(join(tmpdir(), 'attention-inspector-bench'), { maxPositions: Math.max(4096, ...LENGTHS) }));
   console.log(`model: ${file} (generated or reused in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
   console.log(`CPU execution provider; ${runsAt(512)} runs each up to 2048 tokens, 1 above; median time; peak RSS of a fresh process`);
   console.log(`panel = capture maps 'none' (pool at sendBudgetMB ${SEND_BUDGET / 2 ** 20}); full = CLI capture writing every layer_<i>.npy; plain = logits only`);
