@@ -41,8 +41,9 @@ function vulkanLoaderPresent(): boolean {
  * Whether this Linux machine has a GPU device node: a DRM render node (Intel, AMD, nouveau,
  * virtual GPUs), NVIDIA's driver nodes, or WSL2's paravirtual GPU. Why `auto` asks: a Vulkan
  * driver with no GPU behind it (Mesa's lavapipe, installed with the desktop's Mesa packages)
- * runs WebGPU on the CPU, where the same capture took 11 s against 0.26 s on the CPU provider
- * (512 tokens, bench model). `webgpu` chosen by name still runs there.
+ * runs WebGPU on the CPU: 512 tokens of the bench model took 11 s for the plain forward and 24 s
+ * for a capture there, against 0.26 and 0.4 s on the CPU provider (docs/device-checks.md).
+ * `webgpu` chosen by name still runs there.
  */
 export function gpuDevicePresent(dev = '/dev'): boolean {
   const names = (dir: string): string[] => {
