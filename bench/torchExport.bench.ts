@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpy } from '../server/capture/npy';
 import { captureToFolder } from '../server/cli/captureRun';
+import { maxDiff } from '../test/helpers/segmentCheck';
 
 const TOKENS = Number(process.env.TORCH_BENCH_TOKENS ?? 2048);
 const VOCAB = 512;
@@ -29,13 +30,6 @@ const STATS = ['entropy', 'distance', 'first', 'previous', 'self'] as const;
 function torchPython(): string | undefined {
   const candidates = process.env.TORCH_PYTHON ? [process.env.TORCH_PYTHON] : ['python3', '/usr/bin/python3'];
   return candidates.find((py) => spawnSync(py, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0);
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** Largest |a − b| / max(1, |b|). */

@@ -42,11 +42,17 @@ async function checkBlocked(model: OpenedModel, ids: number[], budgetRows = 3): 
   for (const m of whole.maps) {
     const mine = rows.filter((b) => b.index === m.index);
     assert.deepEqual(mine.map((b) => b.start), Array.from({ length: Math.ceil(n / budgetRows) }, (_, i) => i * budgetRows));
-    for (const b of mine) {
-      for (let h = 0; h < m.heads; h++) {
-        const want = m.data.subarray((h * n + b.start) * n, (h * n + b.start + b.rows) * n);
-        assert.ok(maxDiff(b.data.subarray(h * b.rows * n, (h + 1) * b.rows * n), want) < 1e-6, `layer ${m.index} rows from ${b.start}, head ${h}`);
-      }
+    sameRows(mine, m);
+  }
+}
+
+/** Each streamed block's rows equal the same rows of the whole map, head by head, within 1e-6. */
+function sameRows(blocks: LayerRows[], m: LayerMap): void {
+  const n = m.keys;
+  for (const b of blocks) {
+    for (let h = 0; h < m.heads; h++) {
+      const want = m.data.subarray((h * m.queries + b.start) * n, (h * m.queries + b.start + b.rows) * n);
+      assert.ok(maxDiff(b.data.subarray(h * b.rows * n, (h + 1) * b.rows * n), want) < 1e-6, `layer ${m.index} rows from ${b.start}, head ${h}`);
     }
   }
 }
@@ -125,13 +131,7 @@ describe('query blocks', function () {
       const rows: LayerRows[] = [];
       await model.capture({ ids }, { executionProvider: 'cpu', memoryBudgetBytes: budget, onLayerRows: (b) => void rows.push(b) });
       assert.deepEqual(rows.map((b) => [b.start, b.rows]), [[0, 512], [512, 512]]);
-      const m = whole.maps[0];
-      for (const b of rows) {
-        for (let h = 0; h < m.heads; h++) {
-          const want = m.data.subarray((h * n + b.start) * n, (h * n + b.start + b.rows) * n);
-          assert.ok(maxDiff(b.data.subarray(h * b.rows * n, (h + 1) * b.rows * n), want) < 1e-6, `rows from ${b.start}, head ${h}`);
-        }
-      }
+      sameRows(rows, whole.maps[0]);
     } finally {
       await model.dispose();
     }
