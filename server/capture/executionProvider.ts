@@ -112,6 +112,26 @@ function unavailable(name: string, have: Map<string, boolean>): string | undefin
  */
 const NO_SPINNING = { session: { intra_op: { allow_spinning: '0' } } };
 
+type ConfigTree = { [key: string]: string | ConfigTree };
+
+/**
+ * The caller's config entries (`extra`, a tree onnxruntime-node flattens to dotted keys) with
+ * spinning off, merged key by key: a caller's own `session` entries, such as the folder of a
+ * model's external data, must not replace `session.intra_op.allow_spinning` (a shallow spread
+ * did, and every segment of such a model spun: a 512-token panel capture took 1.8x as long).
+ */
+export function segmentExtra(extra: Record<string, unknown> = {}): ConfigTree {
+  const merge = (a: ConfigTree, b: Record<string, unknown>): ConfigTree => {
+    const out: ConfigTree = { ...a };
+    for (const [k, v] of Object.entries(b)) {
+      const mine = out[k];
+      out[k] = v !== null && typeof v === 'object' && typeof mine === 'object' ? merge(mine, v as Record<string, unknown>) : (v as string | ConfigTree);
+    }
+    return out;
+  };
+  return merge(NO_SPINNING, extra);
+}
+
 export async function createSession(
   model: Uint8Array,
   setting: ExecutionProviderSetting = 'auto',
@@ -125,7 +145,7 @@ export async function createSession(
     log?.(line);
   };
   const tryCreate = (name: string): Promise<ort.InferenceSession> =>
-    ort.InferenceSession.create(model, { ...base, extra: { ...NO_SPINNING, ...base.extra }, executionProviders: [name] });
+    ort.InferenceSession.create(model, { ...base, extra: segmentExtra(base.extra), executionProviders: [name] });
 
   if (setting !== 'auto') {
     const why = setting === 'cpu' ? undefined : unavailable(setting, have);

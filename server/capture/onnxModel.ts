@@ -12,6 +12,7 @@ import { findAttention, type AttentionSite } from '../onnx/attentionFinder';
 import { attentionShape } from '../onnx/attentionShape';
 import { expandFusedAttention } from '../onnx/fusedAttention';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
+import { inlineBytes, requireUnchanged } from '../onnx/weightReferences';
 import { exposeAttention } from '../onnx/surgery';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { createSession, type ProviderSession } from './executionProvider';
@@ -299,26 +300,38 @@ async function openSession(
   }
 }
 
+/** Tensor data a kept graph may hold (the rest of its weights are references to the file). */
+const KEPT_GRAPH_BYTES = 64 * 2 ** 20;
+
 export async function openOnnxModel(file: string, options: OpenOnnxOptions = {}): Promise<OpenedModel> {
   const started = performance.now();
-  const loaded = readOnnxModel(file);
+  // Large float weights stay in the file (server/onnx/weightReferences.ts): each session reads
+  // its own from there, and the decoded graph kept here for every later session is small.
+  const loaded = readOnnxModel(file, { referenceWeights: true });
   const graph = expandFusedAttention(loaded.model, file);
   const sites = findAttention(graph, file);
   const plan = planFeeds(graph, file);
   const tokenizer = options.tokenizerDir ? loadTokenizer(options.tokenizerDir) : undefined;
+  const stamp = loaded.stamp;
   const path = loaded.path;
-  // Only path and sites are captured: the decoded model is not kept alive by this closure.
-  const source = (): onnx.IModelProto => expandFusedAttention(readOnnxModel(path).model, file);
+  // Kept for every later session when its weights are referenced; a graph that still holds
+  // much data (weights stored as float_data, say) is read again for each batch of sessions
+  // instead, only path and file captured by that closure.
+  const kept = inlineBytes(graph) <= KEPT_GRAPH_BYTES ? graph : undefined;
+  const reread = (): onnx.IModelProto => expandFusedAttention(readOnnxModel(path, { referenceWeights: true }).model, file);
+  const source = (): onnx.IModelProto => {
+    // Sessions made now read the weights from the file as it was when it was opened.
+    if (stamp) requireUnchanged(path, stamp);
+    return kept ?? opening ?? reread();
+  };
+  // While opening, the graph decoded above serves every segment either way.
+  let opening: onnx.IModelProto | undefined = graph;
   // No CPU arena: it grows by powers of two and never gives memory back, so the 805 MB maps of
   // a 4096-token layer left a 16 GB process behind (measured: 4.4 GB -> 1.7 GB peak at 2048).
   const sessionOptions = { ...externalDataSessionOptions(loaded), logSeverityLevel: 3 as const, enableCpuMemArena: false };
   const setting = options.executionProvider ?? 'auto';
-  // While opening, the graph decoded above serves every segment (one copy of the weights in
-  // memory, not one per read); sessions made later (another variant) re-read the file.
-  let opening: onnx.IModelProto | undefined = graph;
-  const once = (): onnx.IModelProto => opening ?? source();
   const heads: number[] = [];
-  const segmented = await segmentedGraph(loaded.path, once, sites, setting, sessionOptions, (k) => heads[k] ?? 0, options.log);
+  const segmented = await segmentedGraph(loaded.path, source, sites, setting, sessionOptions, (k) => heads[k] ?? 0, options.log);
   const model = new OnnxModel(
     loaded.path, source, sessionOptions, sites, plan, tokenizer,
     { ...segmented, setting, loadMs: 0 },

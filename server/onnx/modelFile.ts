@@ -10,6 +10,8 @@ import { requireRegularFile } from '../regularFile';
 import { basename, dirname, extname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { UserError } from '../../common/errors';
+import { tensorsOf } from './tensorWalk';
+import { type FileStamp, fileStamp, referenceInlineWeights } from './weightReferences';
 
 export const PICKLE_EXTENSIONS = new Set(['.bin', '.pt', '.pth', '.ckpt', '.pkl']);
 
@@ -28,20 +30,19 @@ export interface OnnxModelFile {
   model: onnx.ModelProto;
   /** Distinct external data files (relative locations as written in the model). */
   externalFiles: string[];
+  /**
+   * Set when large float weights were left in the file (readOnnxModel's `referenceWeights`):
+   * the file's size and time then, which sessions made later check (requireUnchanged).
+   */
+  stamp?: FileStamp;
 }
 
-/** Walks every tensor that may carry data: initializers, Constant attributes, subgraphs. */
-function* tensorsOf(graph: onnx.IGraphProto | null | undefined): Generator<onnx.ITensorProto> {
-  if (!graph) return;
-  for (const t of graph.initializer ?? []) yield t;
-  for (const n of graph.node ?? []) {
-    for (const a of n.attribute ?? []) {
-      if (a.t) yield a.t;
-      for (const t of a.tensors ?? []) yield t;
-      yield* tensorsOf(a.g);
-      for (const g of a.graphs ?? []) yield* tensorsOf(g);
-    }
-  }
+export interface ReadOptions {
+  /**
+   * Leave large float weights in the file as external-data references to it instead of
+   * holding them in memory (server/onnx/weightReferences.ts).
+   */
+  referenceWeights?: boolean;
 }
 
 function externalLocation(t: onnx.ITensorProto): string | undefined {
@@ -49,12 +50,13 @@ function externalLocation(t: onnx.ITensorProto): string | undefined {
   return (t.externalData ?? []).find((e) => e.key === 'location')?.value ?? undefined;
 }
 
-export function readOnnxModel(file: string): OnnxModelFile {
+export function readOnnxModel(file: string, options: ReadOptions = {}): OnnxModelFile {
   const path = resolve(file);
   if (!existsSync(path)) throw new UserError(`${file}: no such file; check the --model path`);
   if (statSync(path).isDirectory()) throw new UserError(`${file}: is a folder; expected an .onnx file`);
   if (PICKLE_EXTENSIONS.has(extname(path).toLowerCase())) throw new UserError(pickleAdvice(file));
   requireRegularFile(path, 'an ONNX model', 'point --model at the exported .onnx file itself');
+  const stamp = options.referenceWeights ? fileStamp(path) : undefined;
   const bytes = readFileSync(path);
   // Pickles saved under another extension: protocol 2+ starts with 0x80, torch zips with PK.
   if (bytes.length > 2 && ((bytes[0] === 0x80 && bytes[1] <= 5) || (bytes[0] === 0x50 && bytes[1] === 0x4b))) {
@@ -71,7 +73,8 @@ export function readOnnxModel(file: string): OnnxModelFile {
   }
   const dir = dirname(path);
   const externalFiles = new Set<string>();
-  for (const t of tensorsOf(model.graph)) {
+  if (stamp && referenceInlineWeights(model, bytes, basename(path)) > 0) externalFiles.add(basename(path));
+  for (const [t] of tensorsOf(model.graph)) {
     const loc = externalLocation(t);
     if (loc === undefined) continue;
     if (isAbsolute(loc) || normalize(loc).startsWith('..')) {
@@ -83,7 +86,7 @@ export function readOnnxModel(file: string): OnnxModelFile {
     requireRegularFile(join(dir, loc), `external data of ${basename(path)}`, 'keep the real data file beside the model');
     externalFiles.add(loc);
   }
-  return { path, dir, model, externalFiles: [...externalFiles] };
+  return { path, dir, model, externalFiles: [...externalFiles], ...(stamp ? { stamp } : {}) };
 }
 
 /**

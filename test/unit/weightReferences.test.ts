@@ -1,0 +1,134 @@
+/**
+ * Large float weights left in the .onnx file (server/onnx/weightReferences.ts): the references
+ * point at the right bytes, the decoded model keeps no view of the file's buffer, captures equal
+ * onnxruntime's own run of the file, and a file changed after opening is refused in one line.
+ */
+import * as assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import { segmentExtra } from '../../server/capture/executionProvider';
+import { openModel } from '../../server/capture/openModel';
+import type { LayerMap } from '../../server/capture/types';
+import { readOnnxModel } from '../../server/onnx/modelFile';
+import { inlineBytes, REFERENCED_WEIGHT_BYTES } from '../../server/onnx/weightReferences';
+import { makeGpt2SmallShaped } from '../../samples/scripts/make-bench-model';
+
+const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
+const entry = (t: onnx.ITensorProto, key: string) => (t.externalData ?? []).find((e) => e.key === key)?.value ?? '';
+
+describe('weights referenced in the model file', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let file: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ai-weight-refs-'));
+    // Two GPT-2-small-shaped layers: 768-wide weights (2.4 MB and up), the probabilities exposed.
+    file = await makeGpt2SmallShaped(dir, { layers: 2, maxPositions: 64, exposeProbabilities: true });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('points every large float initializer at its own bytes in the file, and copies the rest', () => {
+    const plain = readOnnxModel(file).model;
+    const referenced = readOnnxModel(file, { referenceWeights: true });
+    const before = new Map((plain.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
+    const fd = openSync(file, 'r');
+    let count = 0;
+    try {
+      for (const t of referenced.model.graph?.initializer ?? []) {
+        const original = before.get(t.name ?? '')!;
+        const big = (original.rawData?.length ?? 0) >= REFERENCED_WEIGHT_BYTES && original.dataType === onnx.TensorProto.DataType.FLOAT;
+        if (!big) {
+          assert.notEqual(t.dataLocation, EXTERNAL, `${t.name} stays inline`);
+          assert.deepEqual(Buffer.from(t.rawData ?? []), Buffer.from(original.rawData ?? []), `${t.name}: same bytes`);
+          continue;
+        }
+        count++;
+        assert.equal(t.dataLocation, EXTERNAL, `${t.name} is referenced`);
+        assert.equal(t.rawData?.length ?? 0, 0, `${t.name} carries no bytes`);
+        assert.equal(entry(t, 'location'), basename(file));
+        const [offset, length] = [Number(entry(t, 'offset')), Number(entry(t, 'length'))];
+        const bytes = Buffer.alloc(length);
+        readSync(fd, bytes, 0, length, offset);
+        assert.ok(bytes.equals(Buffer.from(original.rawData!)), `${t.name}: the file's bytes at ${offset} are its weights`);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    // wte, wpe, lm_head and per layer c_attn, attn c_proj, c_fc and mlp c_proj (biases and
+    // layer norms are 3 to 12 KB).
+    assert.equal(count, 3 + 2 * 4);
+    assert.deepEqual(referenced.externalFiles, [basename(file)]);
+    // What the runtime keeps of the graph: the small tensors only (the weights are 30 MB).
+    const small = (plain.graph?.initializer ?? []).filter((t) => !((t.rawData?.length ?? 0) >= REFERENCED_WEIGHT_BYTES && t.dataType === 1));
+    assert.equal(inlineBytes(referenced.model), small.reduce((a, t) => a + (t.rawData?.length ?? 0), 0));
+    assert.ok(inlineBytes(referenced.model) < 2 ** 20 && inlineBytes(plain) > 25 * 2 ** 20, `${inlineBytes(referenced.model)} of ${inlineBytes(plain)} bytes kept`);
+    assert.equal(referenced.stamp?.size, statSync(file).size);
+    // Nothing decoded is a view of the file's buffer any more (the buffer can be freed).
+    const size = statSync(file).size;
+    for (const t of referenced.model.graph?.initializer ?? []) {
+      assert.ok(!t.rawData || t.rawData.buffer.byteLength < size, `${t.name} does not keep the file's buffer alive`);
+    }
+  });
+
+  it('a capture from the referenced weights equals onnxruntime run on the file itself', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => (i * 31) % 512);
+    const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3 });
+    const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) });
+    const probsNames = session.outputNames.filter((n) => /probs|Softmax/i.test(n));
+    await session.release();
+    assert.equal(probsNames.length, 2, `probability outputs: ${session.outputNames.join(', ')}`);
+    const model = await openModel(file, { executionProvider: 'cpu' });
+    try {
+      const maps: LayerMap[] = [];
+      await model.capture({ ids }, { onLayer: (m) => void maps.push(m) });
+      assert.equal(maps.length, 2);
+      maps.forEach((m, l) => {
+        const ref = out[probsNames[l]].data as Float32Array;
+        assert.equal(m.data.length, ref.length);
+        let worst = 0;
+        for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(m.data[i] - ref[i]));
+        assert.ok(worst <= 1e-6, `layer ${l}: largest difference ${worst}`);
+      });
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('a file changed after opening is refused in one line when a session is made from it', async () => {
+    const copy = join(dir, 'changed.onnx');
+    copyFileSync(file, copy);
+    const before = readFileSync(copy);
+    const model = await openModel(copy, { executionProvider: 'cpu' });
+    try {
+      // Opening made the sessions that return full maps; a panel capture makes new ones.
+      const later = new Date(statSync(copy).mtimeMs + 5_000);
+      utimesSync(copy, later, later);
+      const refused = (e: Error) => /changed\.onnx: the model file changed on disk since it was opened; open the model again$/.test(e.message) && !e.message.includes('\n');
+      await assert.rejects(model.capture({ ids: [1, 2, 3] }, { maps: 'none', onReductions: () => undefined }), refused);
+      // The next capture is refused the same way (no half-made state, no other error).
+      await assert.rejects(model.capture({ ids: [1, 2, 3] }), refused);
+    } finally {
+      await model.dispose();
+    }
+    assert.ok(readFileSync(copy).equals(before), 'the model file is only read');
+  });
+});
+
+describe('segment session config entries', () => {
+  it("keep spinning off beside a caller's own session entries (the external data folder)", () => {
+    // A shallow merge let the caller's `session` object replace the spinning entry: every
+    // segment of a model with external data (its own, or its referenced weights) spun.
+    assert.deepEqual(segmentExtra({ session: { model_external_initializers_file_folder_path: '/models/gpt2' } }), {
+      session: { intra_op: { allow_spinning: '0' }, model_external_initializers_file_folder_path: '/models/gpt2' },
+    });
+    assert.deepEqual(segmentExtra(), { session: { intra_op: { allow_spinning: '0' } } });
+    assert.deepEqual(segmentExtra({ session: { intra_op: { spin_duration_us: '10' } }, ep: { x: '1' } }), {
+      session: { intra_op: { allow_spinning: '0', spin_duration_us: '10' } },
+      ep: { x: '1' },
+    });
+  });
+});
