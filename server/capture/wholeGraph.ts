@@ -13,6 +13,7 @@ import { openCheckpoint } from '../hf/checkpoint';
 import { readHfConfig } from '../hf/config';
 import { hostInput } from '../hf/hostInputs';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
+import { fileChanged } from '../onnx/weightReferences';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { buildFeeds, planFeeds } from './onnxFeeds';
 import { UserError } from '../../common/errors';
@@ -26,6 +27,12 @@ export interface WholeGraph {
   options: ort.InferenceSession.SessionOptions;
   feedsFor(ids: number[]): Record<string, ort.Tensor>;
   tokenizer: TextTokenizer | undefined;
+  /**
+   * Whether the .onnx file changed on disk since it was read: every session made from `model`
+   * reads the large weights from the file itself (server/onnx/weightReferences.ts), so a changed
+   * file has to be read again. Always false for a Hugging Face folder (its graph is built here).
+   */
+  changed(): boolean;
 }
 
 /** The .onnx file a folder holds: model.onnx, onnx/model.onnx, or its only .onnx file. */
@@ -45,12 +52,14 @@ export async function openWholeGraph(path: string): Promise<WholeGraph> {
   const tokenizer = hasTokenizer(dir) ? loadTokenizer(dir) : undefined;
   const options: ort.InferenceSession.SessionOptions = { logSeverityLevel: 3 };
   if (file) {
-    const loaded = readOnnxModel(file);
+    const loaded = readOnnxModel(file, { referenceWeights: true });
     const plan = planFeeds(loaded.model, file);
+    const stamp = loaded.stamp;
     return {
       model: loaded.model, where: file, constDir: loaded.dir, tokenizer,
       options: { ...options, ...externalDataSessionOptions(loaded) },
       feedsFor: (ids) => buildFeeds(plan, ids, file),
+      changed: () => stamp !== undefined && fileChanged(loaded.path, stamp),
     };
   }
   if (!existsSync(join(abs, 'config.json'))) {
@@ -61,7 +70,7 @@ export async function openWholeGraph(path: string): Promise<WholeGraph> {
   try {
     const built = await buildFullModel(cfg, familyGraph(cfg, src, abs), src);
     return {
-      model: onnx.ModelProto.decode(built.bytes), where: abs, constDir: abs, tokenizer, options,
+      model: onnx.ModelProto.decode(built.bytes), where: abs, constDir: abs, tokenizer, options, changed: () => false,
       feedsFor: (ids) => Object.fromEntries(built.hostInputs.map((n) => {
         const t = hostInput(cfg, ids, n, abs);
         return [n, new ort.Tensor(t.type, t.data, t.dims)];

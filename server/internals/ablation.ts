@@ -145,6 +145,8 @@ function segmentedForward(
         await current?.session?.release();
         const saved = cost.heads * cost.wholeMs * (from / g.sites.length);
         const cut = cost.always || saved > buildMs ? cutAtLayer(masked, g, from, [target]) : undefined;
+        // A cut session reads the weights from the model file: refuse one that changed meanwhile.
+        if (cut && g.changed()) throw new UserError(`${g.where}: the model file changed on disk during the ablation; run it again`);
         const t = performance.now();
         current = { from, session: cut ? (await createSession(serializeModel(cut), ep, g.options)).session : undefined };
         if (cut) {

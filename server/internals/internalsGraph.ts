@@ -22,10 +22,12 @@ export interface InternalsGraph {
   options: ort.InferenceSession.SessionOptions;
   feedsFor(ids: number[]): Record<string, ort.Tensor>;
   resolve(input: CaptureInput, maxTokens?: number): Promise<{ ids: number[]; tokens: string[] }>;
+  /** Whether the model file changed since it was read (WholeGraph.changed): read it again then. */
+  changed(): boolean;
 }
 
 export async function openInternalsGraph(path: string): Promise<InternalsGraph> {
-  const { model, where, constDir, options, feedsFor, tokenizer } = await openWholeGraph(path);
+  const { model, where, constDir, options, feedsFor, tokenizer, changed } = await openWholeGraph(path);
   const constants = new GraphConstants(model, constDir);
   return {
     model,
@@ -35,6 +37,7 @@ export async function openInternalsGraph(path: string): Promise<InternalsGraph> 
     options,
     feedsFor,
     resolve: (input, maxTokens) => resolveIds(input, tokenizer, where, { maxTokens }),
+    changed,
   };
 }
 

@@ -48,7 +48,8 @@ export function registerInternals(connection: Connection, models: ModelRegistry)
   let cached: { path: string; graph: InternalsGraph } | undefined;
   const graphFor = async (modelId: string) => {
     const path = models.get(modelId).path;
-    if (cached?.path !== path) cached = { path, graph: await openInternalsGraph(path) };
+    // Read again when the file changed: sessions read its weights from the file itself.
+    if (cached?.path !== path || cached.graph.changed()) cached = { path, graph: await openInternalsGraph(path) };
     return cached.graph;
   };
   connection.onRequest(InternalsRequest.type, guarded(connection, InternalsRequest.method, async (p: InternalsRequest.Params) => {

@@ -39,20 +39,22 @@ export function fileStamp(path: string): FileStamp {
   return { size: s.size, mtimeMs: s.mtimeMs };
 }
 
+/** Whether `path` is gone or is no longer the file `stamp` was taken of (size or time differ). */
+export function fileChanged(path: string, stamp: FileStamp): boolean {
+  try {
+    const now = fileStamp(path);
+    return now.size !== stamp.size || now.mtimeMs !== stamp.mtimeMs;
+  } catch {
+    return true;
+  }
+}
+
 /**
  * Throws a one-line error when `path` is no longer the file a referenced model was read from:
  * onnxruntime would otherwise read other bytes as the weights.
  */
 export function requireUnchanged(path: string, stamp: FileStamp): void {
-  let now: FileStamp;
-  try {
-    now = fileStamp(path);
-  } catch {
-    throw new UserError(`${path}: the model file is gone since it was opened; open the model again`);
-  }
-  if (now.size !== stamp.size || now.mtimeMs !== stamp.mtimeMs) {
-    throw new UserError(`${path}: the model file changed on disk since it was opened; open the model again`);
-  }
+  if (fileChanged(path, stamp)) throw new UserError(`${path}: the model file changed on disk since it was opened; open the model again`);
 }
 
 /**

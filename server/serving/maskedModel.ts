@@ -83,7 +83,9 @@ interface Built {
 }
 
 function onnxBuilt(file: string): Built {
-  const loaded = readOnnxModel(file);
+  // Large float weights stay in the file (server/onnx/weightReferences.ts): the one session made
+  // right away reads them from there, and the bytes kept here are the graph's alone.
+  const loaded = readOnnxModel(file, { referenceWeights: true });
   const model = expandFusedAttention(loaded.model, file);
   const sites = findAttention(model, file);
   const plan = planFeeds(model, file);

@@ -11,6 +11,8 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { segmentExtra } from '../../server/capture/executionProvider';
 import { openModel } from '../../server/capture/openModel';
+import { openWholeGraph } from '../../server/capture/wholeGraph';
+import { openInternalsGraph } from '../../server/internals/internalsGraph';
 import type { LayerMap } from '../../server/capture/types';
 import { readOnnxModel } from '../../server/onnx/modelFile';
 import { inlineBytes, REFERENCED_WEIGHT_BYTES } from '../../server/onnx/weightReferences';
@@ -96,6 +98,35 @@ describe('weights referenced in the model file', function () {
     } finally {
       await model.dispose();
     }
+  });
+
+  it('the whole-graph readers (variants, internals, ablation) run from the referenced weights, and see a changed file', async () => {
+    const copy = join(dir, 'whole.onnx');
+    copyFileSync(file, copy);
+    const ids = [5, 9, 200, 31, 7, 64];
+    const feeds = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) };
+    const direct = await ort.InferenceSession.create(copy, { logSeverityLevel: 3 });
+    const want = (await direct.run(feeds)).logits.data as Float32Array;
+    await direct.release();
+    const whole = await openWholeGraph(copy);
+    const referenced = (whole.model.graph?.initializer ?? []).filter((t) => t.dataLocation === EXTERNAL).length;
+    assert.equal(referenced, 11);
+    const session = await ort.InferenceSession.create(onnx.ModelProto.encode(whole.model).finish(), whole.options);
+    const got = (await session.run(whole.feedsFor(ids))).logits.data as Float32Array;
+    await session.release();
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i])), `logit ${i}: ${got[i]} vs ${want[i]}`);
+    // Internals read weights' values (W_O, scales) from the file at the references' offsets.
+    const internals = await openInternalsGraph(copy);
+    const plain = readOnnxModel(copy).model.graph!.initializer!.find((t) => t.name === 'transformer.h.1.attn.c_proj.weight')!;
+    const wo = internals.constants.get('transformer.h.1.attn.c_proj.weight')!;
+    assert.deepEqual(Array.from(wo.data.subarray(0, 64)), Array.from(new Float32Array(Uint8Array.from(plain.rawData!).buffer).subarray(0, 64)));
+    assert.equal(whole.changed(), false);
+    assert.equal(internals.changed(), false);
+    const later = new Date(statSync(copy).mtimeMs + 5_000);
+    utimesSync(copy, later, later);
+    assert.equal(whole.changed(), true, 'a newer file is seen');
+    assert.equal(internals.changed(), true, 'the runtime reads it again before the next internals request');
   });
 
   it('a file changed after opening is refused in one line when a session is made from it', async () => {
