@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { buildFullModel, familyGraph } from '../hf/buildModel';
+import { buildFullModel, checkpointChanged, familyGraph, hfSessionOptions } from '../hf/buildModel';
 import { openCheckpoint } from '../hf/checkpoint';
 import { readHfConfig } from '../hf/config';
 import { hostInput } from '../hf/hostInputs';
@@ -30,7 +30,8 @@ export interface WholeGraph {
   /**
    * Whether the .onnx file changed on disk since it was read: every session made from `model`
    * reads the large weights from the file itself (server/onnx/weightReferences.ts), so a changed
-   * file has to be read again. Always false for a Hugging Face folder (its graph is built here).
+   * file has to be read again; for a Hugging Face folder, whether a safetensors file its float32
+   * weights are read from changed since the graph was built.
    */
   changed(): boolean;
 }
@@ -68,9 +69,11 @@ export async function openWholeGraph(path: string): Promise<WholeGraph> {
   const cfg = readHfConfig(abs);
   const src = await openCheckpoint(abs);
   try {
-    const built = await buildFullModel(cfg, familyGraph(cfg, src, abs), src);
+    const built = await buildFullModel(cfg, familyGraph(cfg, src, abs), src, abs);
     return {
-      model: onnx.ModelProto.decode(built.bytes), where: abs, constDir: abs, tokenizer, options, changed: () => false,
+      model: onnx.ModelProto.decode(built.bytes), where: abs, constDir: abs, tokenizer,
+      options: { ...options, ...hfSessionOptions(abs) },
+      changed: () => checkpointChanged(built),
       feedsFor: (ids) => Object.fromEntries(built.hostInputs.map((n) => {
         const t = hostInput(cfg, ids, n, abs);
         return [n, new ort.Tensor(t.type, t.data, t.dims)];

@@ -3,7 +3,7 @@
  * decides whether they become initializers (whole model in one graph) or graph inputs fed
  * per run (layer-by-layer mode, where only one stage's weights are ever in memory).
  */
-import type { Dim, GraphBuilder } from '../onnx/graphBuilder';
+import type { Dim, ExternalRef, GraphBuilder } from '../onnx/graphBuilder';
 
 export interface WeightBinder {
   has(name: string): boolean;
@@ -62,7 +62,8 @@ export class InitializerBinder implements WeightBinder {
   private readonly made = new Map<string, string>();
   constructor(
     private readonly g: GraphBuilder,
-    private readonly data: Map<string, { shape: number[]; values: Float32Array }>,
+    /** Each weight's values, or where its float32 bytes lie for onnxruntime to read in place. */
+    private readonly data: Map<string, { shape: number[]; values?: Float32Array; ref?: ExternalRef }>,
   ) {}
   has(name: string): boolean {
     return this.data.has(name);
@@ -76,7 +77,7 @@ export class InitializerBinder implements WeightBinder {
     let made = this.made.get(name);
     if (!made) {
       const t = this.data.get(name)!;
-      made = this.g.f32(safe(name), t.shape, t.values);
+      made = t.ref ? this.g.externalInitializer(safe(name), 'float32', t.shape, t.ref) : this.g.f32(safe(name), t.shape, t.values!);
       this.made.set(name, made);
     }
     return made;

@@ -3,7 +3,9 @@
  * weights as initializers, or one stage (embeddings, one layer, head) with its weights as
  * graph inputs for layer-by-layer runs.
  */
-import { GraphBuilder } from '../onnx/graphBuilder';
+import { join } from 'node:path';
+import { type ExternalRef, GraphBuilder } from '../onnx/graphBuilder';
+import { type FileStamp, fileChanged, fileStamp } from '../onnx/weightReferences';
 import { InitializerBinder, InputBinder, makeCtx, type WeightBinder, type WeightNeed } from './binder';
 import type { WeightSource } from './checkpoint';
 import type { HfConfig } from './config';
@@ -52,17 +54,47 @@ export function fullModelNeeds(cfg: HfConfig, fam: FamilyGraph, src: WeightSourc
   return [...new Set(probe.needs.map((n) => n.name))];
 }
 
-/** The whole model in one graph (outputs logits and attn_<i>); weights are read here. */
-export async function buildFullModel(
-  cfg: HfConfig,
-  fam: FamilyGraph,
-  src: WeightSource,
-): Promise<{ bytes: Uint8Array; hostInputs: string[] }> {
-  const data = new Map<string, { shape: number[]; values: Float32Array }>();
-  for (const name of fullModelNeeds(cfg, fam, src)) data.set(name, { shape: src.shape(name), values: await src.read(name) });
+export interface BuiltModel {
+  bytes: Uint8Array;
+  hostInputs: string[];
+  /**
+   * The checkpoint files the graph's float32 weights are read from by onnxruntime (ONNX
+   * external data, relative to the checkpoint folder), with their size and time when built.
+   */
+  referenced: [string, FileStamp][];
+}
+
+/**
+ * The whole model in one graph (outputs logits and attn_<i>). float32 weights stay in the
+ * checkpoint: the graph names their bytes there and each session reads them when it is made
+ * (server/onnx/weightReferences.ts says why), so the serialized graph is small; other dtypes are
+ * read and converted here. Sessions need the folder as
+ * `session.model_external_initializers_file_folder_path` (hfSessionOptions). Without `folder`
+ * every weight is read into the graph.
+ */
+export async function buildFullModel(cfg: HfConfig, fam: FamilyGraph, src: WeightSource, folder?: string): Promise<BuiltModel> {
+  const data = new Map<string, { shape: number[]; values?: Float32Array; ref?: ExternalRef }>();
+  const files = new Set<string>();
+  for (const name of fullModelNeeds(cfg, fam, src)) {
+    // Without a folder every weight is read into the graph (tests' whole-graph references).
+    const ref = folder !== undefined ? src.reference(name) : undefined;
+    if (ref) files.add(ref.location);
+    data.set(name, ref ? { shape: src.shape(name), ref } : { shape: src.shape(name), values: await src.read(name) });
+  }
   const g = new GraphBuilder(`hf_${cfg.modelType}`);
   const hostInputs = compose(g, new InitializerBinder(g, data), cfg, fam);
-  return { bytes: g.toBytes(), hostInputs };
+  const referenced = [...files].map((f): [string, FileStamp] => [join(folder ?? '', f), fileStamp(join(folder ?? '', f))]);
+  return { bytes: g.toBytes(), hostInputs, referenced };
+}
+
+/** Session options for a built graph whose float32 weights are read from the checkpoint folder. */
+export function hfSessionOptions(folder: string): { logSeverityLevel: 3; extra: { session: { model_external_initializers_file_folder_path: string } } } {
+  return { logSeverityLevel: 3, extra: { session: { model_external_initializers_file_folder_path: folder } } };
+}
+
+/** Whether a checkpoint file a built graph reads its weights from changed since it was built. */
+export function checkpointChanged(built: Pick<BuiltModel, 'referenced'>): boolean {
+  return built.referenced.some(([file, stamp]) => fileChanged(file, stamp));
 }
 
 /**

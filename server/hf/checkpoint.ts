@@ -7,6 +7,7 @@ import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../common/errors';
 import { requireRegularFile } from '../regularFile';
+import type { ExternalRef } from '../onnx/graphBuilder';
 import { SafetensorsFile, TensorEntry } from './safetensors';
 
 export interface WeightSource {
@@ -16,6 +17,11 @@ export interface WeightSource {
   /** The file a tensor lives in, for error messages. */
   fileOf(name: string): string;
   read(name: string): Promise<Float32Array>;
+  /**
+   * Where a float32 tensor's bytes lie in the checkpoint (relative to its folder), so a graph
+   * can let onnxruntime read them in place; undefined for other dtypes, which read() converts.
+   */
+  reference(name: string): ExternalRef | undefined;
   readRows(name: string, r0: number, r1: number): Promise<Float32Array>;
   /** Bytes all tensors would take as float32. */
   float32Bytes(): number;
@@ -63,6 +69,12 @@ class ShardedSource implements WeightSource {
   read(name: string): Promise<Float32Array> {
     const { shard, entry } = this.get(name);
     return shard.read(entry.name);
+  }
+  reference(name: string): ExternalRef | undefined {
+    const { shard, entry } = this.get(name);
+    const length = entry.end - entry.begin;
+    if (entry.dtype !== 'F32' || length !== entry.shape.reduce((a, b) => a * b, 1) * 4) return undefined;
+    return { location: path.relative(this.folder, shard.file), offset: entry.begin, length };
   }
   readRows(name: string, r0: number, r1: number): Promise<Float32Array> {
     const { shard, entry } = this.get(name);

@@ -210,7 +210,7 @@ export async function openHuggingFaceModel(path: string, options: OpenHfOptions 
     const makeRunner = async (ep: ExecutionProviderSetting): Promise<Runner> =>
       layerMode
         ? new LayerRunner(cfg, fam, src, folder, budget, ep, options.log)
-        : wholeRunner(cfg, await buildFullModel(cfg, fam, src), folder, ep, options.log);
+        : wholeRunner(cfg, await buildFullModel(cfg, fam, src, folder), folder, ep, options.log);
     const runner = await makeRunner(setting);
     return new HfModel(folder, cfg, layerMode ? 'layer' : 'whole', makeRunner, runner, setting, src, tokenizer, performance.now() - started);
   } catch (e) {

@@ -14,7 +14,7 @@ import { reductionDecoration } from '../capture/reductions';
 import { SegmentedGraph, type BlockOptions, type Boundaries, type SegmentVariant } from '../capture/segmentedGraph';
 import { UserError, firstLine } from '../../common/errors';
 import type { WeightNeed } from './binder';
-import { buildStage, type BuiltStage, type Stage } from './buildModel';
+import { buildStage, checkpointChanged, hfSessionOptions, type BuiltModel, type BuiltStage, type Stage } from './buildModel';
 import type { WeightSource } from './checkpoint';
 import type { HfConfig } from './config';
 import type { FamilyGraph } from './family';
@@ -74,7 +74,8 @@ function hostFeeds(cfg: HfConfig, ids: number[], names: string[], folder: string
 }
 
 function loadSession(bytes: Uint8Array, folder: string, setting: ExecutionProviderSetting, log?: (line: string) => void): Promise<ProviderSession> {
-  return guarded(folder, 'load the built graph', () => createSession(bytes, setting, { logSeverityLevel: 3 }, log));
+  // The folder: a whole graph's float32 weights are read from its safetensors files in place.
+  return guarded(folder, 'load the built graph', () => createSession(bytes, setting, hfSessionOptions(folder), log));
 }
 
 /**
@@ -84,13 +85,17 @@ function loadSession(bytes: Uint8Array, folder: string, setting: ExecutionProvid
  */
 export async function wholeRunner(
   cfg: HfConfig,
-  built: { bytes: Uint8Array; hostInputs: string[] },
+  built: BuiltModel,
   folder: string,
   setting: ExecutionProviderSetting,
   log?: (line: string) => void,
 ): Promise<Runner> {
   const { bytes, hostInputs } = built;
-  const source = () => onnx.ModelProto.decode(bytes);
+  const source = () => {
+    // Sessions made now read the float32 weights from the checkpoint as it was when built.
+    if (checkpointChanged(built)) throw new UserError(`${folder}: a safetensors file changed on disk since the model was opened; open the model again`);
+    return onnx.ModelProto.decode(bytes);
+  };
   let provider: string | undefined;
   let notes: string[] = [];
   const open = async (segment: Uint8Array): Promise<ort.InferenceSession> => {

@@ -11,6 +11,13 @@ import { onnx } from 'onnx-proto';
 export type DType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
 export type Dim = number | string;
 
+/** Where a tensor's raw little-endian bytes lie in a file. */
+export interface ExternalRef {
+  location: string;
+  offset: number;
+  length: number;
+}
+
 const DTYPE_CODE: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float16: onnx.TensorProto.DataType.FLOAT16,
@@ -153,6 +160,27 @@ export class GraphBuilder {
     const unique = this.usedNames.has(name) ? this.unique(name) : name;
     this.usedNames.add(unique);
     this.initializers.push(tensorProto(unique, dtype, dims, data));
+    return unique;
+  }
+
+  /**
+   * A weight onnxruntime reads from a file when the session is made (ONNX external data):
+   * `location` relative to the folder the session is told (model_external_initializers_file_folder_path).
+   */
+  externalInitializer(name: string, dtype: DType, dims: number[], ref: ExternalRef): string {
+    const unique = this.usedNames.has(name) ? this.unique(name) : name;
+    this.usedNames.add(unique);
+    this.initializers.push({
+      name: unique,
+      dataType: DTYPE_CODE[dtype],
+      dims,
+      dataLocation: 1, // onnx.TensorProto.DataLocation.EXTERNAL
+      externalData: [
+        { key: 'location', value: ref.location },
+        { key: 'offset', value: String(ref.offset) },
+        { key: 'length', value: String(ref.length) },
+      ],
+    });
     return unique;
   }
 

@@ -15,7 +15,7 @@ import { createSession, type ProviderSession } from '../capture/executionProvide
 import { buildFeeds, planFeeds } from '../capture/onnxFeeds';
 import { onnxIn } from '../capture/wholeGraph';
 import type { CaptureInput } from '../capture/types';
-import { buildFullModel, familyGraph, fullModelNeeds } from '../hf/buildModel';
+import { buildFullModel, familyGraph, fullModelNeeds, hfSessionOptions } from '../hf/buildModel';
 import { openCheckpoint, refusePickleOnly } from '../hf/checkpoint';
 import { readHfConfig } from '../hf/config';
 import { hostInput } from '../hf/hostInputs';
@@ -189,7 +189,7 @@ async function hfRunner(folder: string, setting: ExecutionProviderSetting, o: Ma
         },
       };
     }
-    const built = await buildFullModel(cfg, fam, src);
+    const built = await buildFullModel(cfg, fam, src, folder);
     const model = onnx.ModelProto.decode(built.bytes);
     const graph = maskAttention(model, findAttention(model, folder), folder);
     const feeds = (ids: number[]) => {
@@ -200,7 +200,7 @@ async function hfRunner(folder: string, setting: ExecutionProviderSetting, o: Ma
       }
       return out;
     };
-    return await graphRunner(folder, { graph, bytes: serializeModel(graph.model), options: { logSeverityLevel: 3 }, feeds }, setting, o.log);
+    return await graphRunner(folder, { graph, bytes: serializeModel(graph.model), options: hfSessionOptions(folder), feeds }, setting, o.log);
   } finally {
     if (!keepSource) await src.close();
   }

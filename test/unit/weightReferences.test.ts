@@ -13,6 +13,13 @@ import { segmentExtra } from '../../server/capture/executionProvider';
 import { openModel } from '../../server/capture/openModel';
 import { openWholeGraph } from '../../server/capture/wholeGraph';
 import { openInternalsGraph } from '../../server/internals/internalsGraph';
+import { buildFullModel, familyGraph } from '../../server/hf/buildModel';
+import { openCheckpoint } from '../../server/hf/checkpoint';
+import { readHfConfig } from '../../server/hf/config';
+import { openHuggingFaceModel } from '../../server/hf/hfModel';
+import { gpt2Fixture, llamaFixture } from '../helpers/hfFixtures';
+import { wholeBuiltMaps } from '../helpers/segmentCheck';
+import { writeHfFolder } from '../helpers/writeCheckpoint';
 import type { LayerMap } from '../../server/capture/types';
 import { readOnnxModel } from '../../server/onnx/modelFile';
 import { inlineBytes, REFERENCED_WEIGHT_BYTES } from '../../server/onnx/weightReferences';
@@ -161,5 +168,82 @@ describe('segment session config entries', () => {
       session: { intra_op: { allow_spinning: '0', spin_duration_us: '10' } },
       ep: { x: '1' },
     });
+  });
+});
+
+describe('Hugging Face float32 weights read from the safetensors files', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'ai-hf-refs-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const built = async (folder: string) => {
+    const cfg = readHfConfig(folder);
+    const src = await openCheckpoint(folder);
+    try {
+      const b = await buildFullModel(cfg, familyGraph(cfg, src, folder), src, folder);
+      return { b, model: onnx.ModelProto.decode(b.bytes) };
+    } finally {
+      await src.close();
+    }
+  };
+
+  it('float32 shards: every weight names its bytes in its shard; the capture equals the graph with the weights inline', async () => {
+    const folder = join(dir, 'gpt2-f32');
+    const { config, tensors } = gpt2Fixture();
+    writeHfFolder(folder, config, tensors, { shards: 2, prefix: 'transformer.' }, ['lm_head.weight']);
+    const written = new Set(Object.values(tensors).map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64')));
+    const { b, model } = await built(folder);
+    const weights = (model.graph?.initializer ?? []).filter((t) => t.dataType === onnx.TensorProto.DataType.FLOAT && (t.dims ?? []).length > 0);
+    assert.ok(weights.length >= 20, `${weights.length} float initializers`);
+    const fd = new Map<string, number>();
+    try {
+      for (const t of weights) {
+        assert.equal(t.dataLocation, EXTERNAL, `${t.name} is read from the checkpoint`);
+        const location = entry(t, 'location');
+        assert.match(location, /^model-0000[12]-of-00002\.safetensors$/);
+        const [offset, length] = [Number(entry(t, 'offset')), Number(entry(t, 'length'))];
+        assert.equal(length, (t.dims ?? []).reduce((a, d) => a * Number(d), 1) * 4);
+        if (!fd.has(location)) fd.set(location, openSync(join(folder, location), 'r'));
+        const bytes = Buffer.alloc(length);
+        readSync(fd.get(location)!, bytes, 0, length, offset);
+        assert.ok(written.has(bytes.toString('base64')), `${t.name}: the bytes at ${offset} of ${location} are one of the written tensors`);
+      }
+    } finally {
+      for (const f of fd.values()) closeSync(f);
+    }
+    assert.deepEqual(b.referenced.map(([f]) => basename(f)).sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+    const ids = [3, 17, 8, 30, 1, 22, 9];
+    const want = await wholeBuiltMaps(folder, ids); // the same graph built with every weight inline
+    const m = await openHuggingFaceModel(folder, { executionProvider: 'cpu', layerByLayer: false });
+    try {
+      const maps: LayerMap[] = [];
+      await m.capture({ ids }, { onLayer: (x) => void maps.push(x) });
+      assert.equal(maps.length, want.length);
+      maps.forEach((x, l) => {
+        let worst = 0;
+        for (let i = 0; i < want[l].length; i++) worst = Math.max(worst, Math.abs(x.data[i] - want[l][i]));
+        assert.ok(worst <= 1e-6, `layer ${l}: largest difference ${worst}`);
+      });
+      // A shard changed after opening: the next session made from the graph is refused.
+      const shard = join(folder, 'model-00002-of-00002.safetensors');
+      const later = new Date(statSync(shard).mtimeMs + 5_000);
+      utimesSync(shard, later, later);
+      await assert.rejects(
+        m.capture({ ids }, { maps: 'none', onReductions: () => undefined }),
+        (e: Error) => /gpt2-f32: a safetensors file changed on disk since the model was opened; open the model again$/.test(e.message),
+      );
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('bfloat16 weights are converted into the graph, not referenced', async () => {
+    const folder = join(dir, 'llama-bf16');
+    const { config, tensors } = llamaFixture();
+    writeHfFolder(folder, config, tensors, { dtype: 'BF16' });
+    const { b, model } = await built(folder);
+    assert.equal((model.graph?.initializer ?? []).filter((t) => t.dataLocation === EXTERNAL).length, 0);
+    assert.deepEqual(b.referenced, []);
   });
 });
