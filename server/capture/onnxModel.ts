@@ -12,7 +12,7 @@ import { findAttention, type AttentionSite } from '../onnx/attentionFinder';
 import { attentionShape } from '../onnx/attentionShape';
 import { expandFusedAttention } from '../onnx/fusedAttention';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
-import { inlineBytes, requireUnchanged } from '../onnx/weightReferences';
+import { type FileStamp, fileChanged, inlineBytes, requireUnchanged } from '../onnx/weightReferences';
 import { exposeAttention } from '../onnx/surgery';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { createSession, type ProviderSession } from './executionProvider';
@@ -63,7 +63,7 @@ class OnnxModel implements OpenedModel {
 
   constructor(
     readonly path: string,
-    /** Re-reads the model (kept out of memory between sessions: weights can be GBs). */
+    /** The graph sessions made later are cut from (its large weights reference the file). */
     private readonly source: () => onnx.IModelProto,
     private readonly sessionOptions: ort.InferenceSession.SessionOptions,
     private readonly sites: AttentionSite[],
@@ -71,6 +71,8 @@ class OnnxModel implements OpenedModel {
     private readonly tokenizer: TextTokenizer | undefined,
     private current: Current,
     name: string,
+    /** The file's size and time when opened, when its weights are read from it (sessions made later). */
+    private readonly stamp?: FileStamp,
   ) {
     this.info = {
       modelId: createHash('sha1').update(path).digest('hex').slice(0, 12),
@@ -240,6 +242,10 @@ class OnnxModel implements OpenedModel {
     this.current.loadMs = loadMs;
   }
 
+  changed(): boolean {
+    return this.stamp !== undefined && fileChanged(this.path, this.stamp);
+  }
+
   async dispose(): Promise<void> {
     this.tokenizer?.dispose();
     await this.current.graph.release();
@@ -336,6 +342,7 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
     loaded.path, source, sessionOptions, sites, plan, tokenizer,
     { ...segmented, setting, loadMs: 0 },
     options.name ?? basename(loaded.path),
+    stamp,
   );
   // One-token probe: makes every segment's session, fills in the head counts (unknown until
   // shapes resolve) and surfaces missing inputs or broken graphs when the model is opened

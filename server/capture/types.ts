@@ -130,6 +130,11 @@ export interface OpenedModel {
   capture(input: CaptureInput, options?: CaptureOptions): Promise<CaptureResult>;
   /** Whether every capture's result carries `recompute` (the model runs as segments). */
   recomputes?: boolean;
+  /**
+   * Whether a file the model's sessions read weights from changed on disk since it was opened
+   * (server/onnx/weightReferences.ts): the runtime then opens it again instead of reusing it.
+   */
+  changed?(): boolean;
   dispose(): Promise<void>;
 }
 

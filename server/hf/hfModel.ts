@@ -66,6 +66,10 @@ export class HfModel implements OpenedModel {
     };
   }
 
+  changed(): boolean {
+    return this.runner.changed?.() ?? false;
+  }
+
   async capture(input: CaptureInput, options: CaptureOptions = {}): Promise<CaptureResult> {
     const t0 = performance.now();
     const { ids, tokens } = await resolveIds(input, this.tokenizer, this.path, options);

@@ -51,6 +51,8 @@ export interface Runner {
   dispose(): Promise<void>;
   /** The segments a whole-graph runner runs (tests count their runs). */
   segments?: SegmentedGraph;
+  /** Whether a safetensors file the runner's sessions read weights from changed since it was built. */
+  changed?(): boolean;
 }
 
 const size = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(0)} MB` : `${(b / 1e3).toFixed(1)} kB`);
@@ -147,6 +149,7 @@ export async function wholeRunner(
       const logits = run.outputs.logits;
       return { logits: logits.data as Float32Array, logitsDims: logits.dims.map(Number), cancelled: false, peakWeightBytes: 0, recompute, boundaries: run.boundaries };
     },
+    changed: () => checkpointChanged(built),
     dispose: () => graph.release(),
   };
 }

@@ -17,7 +17,8 @@ export class ModelRegistry {
     const key = `${resolve(path)}\u0000${executionProvider ?? 'auto'}`;
     const known = this.byKey.get(key);
     const existing = known ? this.byId.get(known) : undefined;
-    if (existing) return existing;
+    // A model whose weight files changed on disk is read again (its sessions read them in place).
+    if (existing && !existing.changed?.()) return existing;
     const model = await openModel(path, { executionProvider, log });
     const previous = this.byId.get(model.info.modelId);
     // Same model under another provider setting: the newer session replaces the older one.

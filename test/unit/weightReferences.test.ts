@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { segmentExtra } from '../../server/capture/executionProvider';
 import { openModel } from '../../server/capture/openModel';
+import { ModelRegistry } from '../../server/lsp/models';
 import { openWholeGraph } from '../../server/capture/wholeGraph';
 import { openInternalsGraph } from '../../server/internals/internalsGraph';
 import { buildFullModel, familyGraph } from '../../server/hf/buildModel';
@@ -136,6 +137,27 @@ describe('weights referenced in the model file', function () {
     assert.equal(internals.changed(), true, 'the runtime reads it again before the next internals request');
   });
 
+  it('opening a changed file again in the runtime reads it again (the refusal says to open it again)', async () => {
+    const copy = join(dir, 'reopened.onnx');
+    copyFileSync(file, copy);
+    const models = new ModelRegistry();
+    try {
+      const first = await models.open(copy, 'cpu', () => undefined);
+      assert.equal(await models.open(copy, 'cpu', () => undefined), first, 'an unchanged file reuses the open model');
+      assert.equal(first.changed?.(), false);
+      const later = new Date(statSync(copy).mtimeMs + 5_000);
+      utimesSync(copy, later, later);
+      assert.equal(first.changed?.(), true);
+      const second = await models.open(copy, 'cpu', () => undefined);
+      assert.notEqual(second, first, 'a changed file is opened again');
+      assert.equal(models.get(second.info.modelId), second);
+      const r = await second.capture({ ids: [1, 2, 3] }, { maps: 'none', onReductions: () => undefined });
+      assert.equal(r.layers.length, 2);
+    } finally {
+      await models.disposeAll();
+    }
+  });
+
   it('a file changed after opening is refused in one line when a session is made from it', async () => {
     const copy = join(dir, 'changed.onnx');
     copyFileSync(file, copy);
@@ -227,8 +249,10 @@ describe('Hugging Face float32 weights read from the safetensors files', functio
       });
       // A shard changed after opening: the next session made from the graph is refused.
       const shard = join(folder, 'model-00002-of-00002.safetensors');
+      assert.equal(m.changed?.(), false);
       const later = new Date(statSync(shard).mtimeMs + 5_000);
       utimesSync(shard, later, later);
+      assert.equal(m.changed?.(), true, 'the runtime opens it again on the next open');
       await assert.rejects(
         m.capture({ ids }, { maps: 'none', onReductions: () => undefined }),
         (e: Error) => /gpt2-f32: a safetensors file changed on disk since the model was opened; open the model again$/.test(e.message),
