@@ -27,7 +27,6 @@ export function rowOffset(n: number): ort.Tensor {
 
 type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | BigUint64Array;
 
-/** Places row blocks of a tensor side by side on its row axis (`axis` < 0) as they come. */
 /**
  * Sets a block's first row and row count, and the reductions' row offset where they read one
  * (`inputs`: the extra inputs of the block part's reductions).
@@ -38,6 +37,7 @@ export function setBlock(feeds: Record<string, ort.Tensor>, start: number, rows:
   if (inputs.some((v) => v.name === ROW_OFFSET_INPUT)) feeds[ROW_OFFSET_INPUT] = rowOffset(start);
 }
 
+/** Places row blocks of a tensor side by side on its row axis (`axis` < 0) as they come. */
 export class RowAssembler {
   private data?: Typed;
   private dims: number[] = [];

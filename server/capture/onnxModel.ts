@@ -12,7 +12,7 @@ import { findAttention, type AttentionSite } from '../onnx/attentionFinder';
 import { attentionShape } from '../onnx/attentionShape';
 import { expandFusedAttention } from '../onnx/fusedAttention';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
-import { type FileStamp, fileChanged, inlineBytes, requireUnchanged } from '../onnx/weightReferences';
+import { type ReferencedFiles, changedFile, inlineBytes, requireUnchanged } from '../onnx/weightReferences';
 import { exposeAttention } from '../onnx/surgery';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { createSession, type ProviderSession } from './executionProvider';
@@ -71,8 +71,8 @@ class OnnxModel implements OpenedModel {
     private readonly tokenizer: TextTokenizer | undefined,
     private current: Current,
     name: string,
-    /** The file's size and time when opened, when its weights are read from it (sessions made later). */
-    private readonly stamp?: FileStamp,
+    /** The model file with its stamp when opened, when sessions read weights from it. */
+    private readonly referenced: ReferencedFiles = [],
   ) {
     this.info = {
       modelId: createHash('sha1').update(path).digest('hex').slice(0, 12),
@@ -243,7 +243,7 @@ class OnnxModel implements OpenedModel {
   }
 
   changed(): boolean {
-    return this.stamp !== undefined && fileChanged(this.path, this.stamp);
+    return changedFile(this.referenced) !== undefined;
   }
 
   async dispose(): Promise<void> {
@@ -318,7 +318,6 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   const sites = findAttention(graph, file);
   const plan = planFeeds(graph, file);
   const tokenizer = options.tokenizerDir ? loadTokenizer(options.tokenizerDir) : undefined;
-  const stamp = loaded.stamp;
   const path = loaded.path;
   // Kept for every later session when its weights are referenced; a graph that still holds
   // much data (weights stored as float_data, say) is read again for each batch of sessions
@@ -327,7 +326,7 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
   const reread = (): onnx.IModelProto => expandFusedAttention(readOnnxModel(path, { referenceWeights: true }).model, file);
   const source = (): onnx.IModelProto => {
     // Sessions made now read the weights from the file as it was when it was opened.
-    if (stamp) requireUnchanged(path, stamp);
+    requireUnchanged(loaded.referenced);
     return kept ?? opening ?? reread();
   };
   // While opening, the graph decoded above serves every segment either way.
@@ -342,7 +341,7 @@ export async function openOnnxModel(file: string, options: OpenOnnxOptions = {})
     loaded.path, source, sessionOptions, sites, plan, tokenizer,
     { ...segmented, setting, loadMs: 0 },
     options.name ?? basename(loaded.path),
-    stamp,
+    loaded.referenced,
   );
   // One-token probe: makes every segment's session, fills in the head counts (unknown until
   // shapes resolve) and surfaces missing inputs or broken graphs when the model is opened

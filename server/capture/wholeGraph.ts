@@ -8,12 +8,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { buildFullModel, checkpointChanged, familyGraph, hfSessionOptions } from '../hf/buildModel';
+import { buildFullModel, familyGraph, hfSessionOptions } from '../hf/buildModel';
 import { openCheckpoint } from '../hf/checkpoint';
 import { readHfConfig } from '../hf/config';
 import { hostInput } from '../hf/hostInputs';
 import { externalDataSessionOptions, readOnnxModel } from '../onnx/modelFile';
-import { fileChanged } from '../onnx/weightReferences';
+import { changedFile } from '../onnx/weightReferences';
 import { hasTokenizer, loadTokenizer, type TextTokenizer } from '../tokenizer';
 import { buildFeeds, planFeeds } from './onnxFeeds';
 import { UserError } from '../../common/errors';
@@ -55,12 +55,11 @@ export async function openWholeGraph(path: string): Promise<WholeGraph> {
   if (file) {
     const loaded = readOnnxModel(file, { referenceWeights: true });
     const plan = planFeeds(loaded.model, file);
-    const stamp = loaded.stamp;
     return {
       model: loaded.model, where: file, constDir: loaded.dir, tokenizer,
       options: { ...options, ...externalDataSessionOptions(loaded) },
       feedsFor: (ids) => buildFeeds(plan, ids, file),
-      changed: () => stamp !== undefined && fileChanged(loaded.path, stamp),
+      changed: () => changedFile(loaded.referenced) !== undefined,
     };
   }
   if (!existsSync(join(abs, 'config.json'))) {
@@ -73,7 +72,7 @@ export async function openWholeGraph(path: string): Promise<WholeGraph> {
     return {
       model: onnx.ModelProto.decode(built.bytes), where: abs, constDir: abs, tokenizer,
       options: { ...options, ...hfSessionOptions(abs) },
-      changed: () => checkpointChanged(built),
+      changed: () => changedFile(built.referenced) !== undefined,
       feedsFor: (ids) => Object.fromEntries(built.hostInputs.map((n) => {
         const t = hostInput(cfg, ids, n, abs);
         return [n, new ort.Tensor(t.type, t.data, t.dims)];

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { type ExternalRef, GraphBuilder } from '../onnx/graphBuilder';
-import { type FileStamp, fileChanged, fileStamp } from '../onnx/weightReferences';
+import { type ReferencedFiles, fileStamp } from '../onnx/weightReferences';
 import { InitializerBinder, InputBinder, makeCtx, type WeightBinder, type WeightNeed } from './binder';
 import type { WeightSource } from './checkpoint';
 import type { HfConfig } from './config';
@@ -57,11 +57,8 @@ export function fullModelNeeds(cfg: HfConfig, fam: FamilyGraph, src: WeightSourc
 export interface BuiltModel {
   bytes: Uint8Array;
   hostInputs: string[];
-  /**
-   * The checkpoint files the graph's float32 weights are read from by onnxruntime (ONNX
-   * external data, relative to the checkpoint folder), with their size and time when built.
-   */
-  referenced: [string, FileStamp][];
+  /** The checkpoint files the graph's float32 weights are read from, with their stamps when built. */
+  referenced: ReferencedFiles;
 }
 
 /**
@@ -83,7 +80,7 @@ export async function buildFullModel(cfg: HfConfig, fam: FamilyGraph, src: Weigh
   }
   const g = new GraphBuilder(`hf_${cfg.modelType}`);
   const hostInputs = compose(g, new InitializerBinder(g, data), cfg, fam);
-  const referenced = [...files].map((f): [string, FileStamp] => [join(folder ?? '', f), fileStamp(join(folder ?? '', f))]);
+  const referenced: ReferencedFiles = [...files].map((f) => join(folder ?? '', f)).map((f) => [f, fileStamp(f)]);
   return { bytes: g.toBytes(), hostInputs, referenced };
 }
 
@@ -92,10 +89,6 @@ export function hfSessionOptions(folder: string): { logSeverityLevel: 3; extra: 
   return { logSeverityLevel: 3, extra: { session: { model_external_initializers_file_folder_path: folder } } };
 }
 
-/** Whether a checkpoint file a built graph reads its weights from changed since it was built. */
-export function checkpointChanged(built: Pick<BuiltModel, 'referenced'>): boolean {
-  return built.referenced.some(([file, stamp]) => fileChanged(file, stamp));
-}
 
 /**
  * One stage with its weights as inputs. Stages take and give the hidden state as

@@ -14,7 +14,8 @@ import { reductionDecoration } from '../capture/reductions';
 import { SegmentedGraph, type BlockOptions, type Boundaries, type SegmentVariant } from '../capture/segmentedGraph';
 import { UserError, firstLine } from '../../common/errors';
 import type { WeightNeed } from './binder';
-import { buildStage, checkpointChanged, hfSessionOptions, type BuiltModel, type BuiltStage, type Stage } from './buildModel';
+import { changedFile, requireUnchanged } from '../onnx/weightReferences';
+import { buildStage, hfSessionOptions, type BuiltModel, type BuiltStage, type Stage } from './buildModel';
 import type { WeightSource } from './checkpoint';
 import type { HfConfig } from './config';
 import type { FamilyGraph } from './family';
@@ -95,7 +96,7 @@ export async function wholeRunner(
   const { bytes, hostInputs } = built;
   const source = () => {
     // Sessions made now read the float32 weights from the checkpoint as it was when built.
-    if (checkpointChanged(built)) throw new UserError(`${folder}: a safetensors file changed on disk since the model was opened; open the model again`);
+    requireUnchanged(built.referenced);
     return onnx.ModelProto.decode(bytes);
   };
   let provider: string | undefined;
@@ -149,7 +150,7 @@ export async function wholeRunner(
       const logits = run.outputs.logits;
       return { logits: logits.data as Float32Array, logitsDims: logits.dims.map(Number), cancelled: false, peakWeightBytes: 0, recompute, boundaries: run.boundaries };
     },
-    changed: () => checkpointChanged(built),
+    changed: () => changedFile(built.referenced) !== undefined,
     dispose: () => graph.release(),
   };
 }

@@ -11,7 +11,7 @@ import { basename, dirname, extname, isAbsolute, join, normalize, resolve } from
 import { onnx } from 'onnx-proto';
 import { UserError } from '../../common/errors';
 import { tensorsOf } from './tensorWalk';
-import { type FileStamp, fileStamp, referenceInlineWeights } from './weightReferences';
+import { type ReferencedFiles, fileStamp, referenceInlineWeights } from './weightReferences';
 
 export const PICKLE_EXTENSIONS = new Set(['.bin', '.pt', '.pth', '.ckpt', '.pkl']);
 
@@ -31,10 +31,10 @@ export interface OnnxModelFile {
   /** Distinct external data files (relative locations as written in the model). */
   externalFiles: string[];
   /**
-   * Set when large float weights were left in the file (readOnnxModel's `referenceWeights`):
-   * the file's size and time then, which sessions made later check (requireUnchanged).
+   * The model file itself, with its size and time when read, when large float weights were left
+   * in it (readOnnxModel's `referenceWeights`): sessions made later check it (requireUnchanged).
    */
-  stamp?: FileStamp;
+  referenced: ReferencedFiles;
 }
 
 export interface ReadOptions {
@@ -73,7 +73,8 @@ export function readOnnxModel(file: string, options: ReadOptions = {}): OnnxMode
   }
   const dir = dirname(path);
   const externalFiles = new Set<string>();
-  if (stamp && referenceInlineWeights(model, bytes, basename(path)) > 0) externalFiles.add(basename(path));
+  const referenced: ReferencedFiles = stamp && referenceInlineWeights(model, bytes, basename(path)) > 0 ? [[path, stamp]] : [];
+  if (referenced.length > 0) externalFiles.add(basename(path));
   for (const [t] of tensorsOf(model.graph)) {
     const loc = externalLocation(t);
     if (loc === undefined) continue;
@@ -86,7 +87,7 @@ export function readOnnxModel(file: string, options: ReadOptions = {}): OnnxMode
     requireRegularFile(join(dir, loc), `external data of ${basename(path)}`, 'keep the real data file beside the model');
     externalFiles.add(loc);
   }
-  return { path, dir, model, externalFiles: [...externalFiles], ...(stamp ? { stamp } : {}) };
+  return { path, dir, model, externalFiles: [...externalFiles], referenced };
 }
 
 /**

@@ -28,33 +28,39 @@ const FLOAT_TYPES = new Set<number>([
   onnx.TensorProto.DataType.DOUBLE,
 ]);
 
-/** What a referenced model relies on: the file's size and modification time when it was read. */
+/** A file's size and modification time when it was read. */
 export interface FileStamp {
   size: number;
   mtimeMs: number;
 }
+
+/** The files a graph's weights are read from by onnxruntime, each with its stamp when read. */
+export type ReferencedFiles = [string, FileStamp][];
 
 export function fileStamp(path: string): FileStamp {
   const s = statSync(path);
   return { size: s.size, mtimeMs: s.mtimeMs };
 }
 
-/** Whether `path` is gone or is no longer the file `stamp` was taken of (size or time differ). */
-export function fileChanged(path: string, stamp: FileStamp): boolean {
-  try {
-    const now = fileStamp(path);
-    return now.size !== stamp.size || now.mtimeMs !== stamp.mtimeMs;
-  } catch {
-    return true;
-  }
+/** The first of `files` that is gone or no longer the file its stamp was taken of. */
+export function changedFile(files: ReferencedFiles): string | undefined {
+  return files.find(([path, stamp]) => {
+    try {
+      const now = fileStamp(path);
+      return now.size !== stamp.size || now.mtimeMs !== stamp.mtimeMs;
+    } catch {
+      return true;
+    }
+  })?.[0];
 }
 
 /**
- * Throws a one-line error when `path` is no longer the file a referenced model was read from:
- * onnxruntime would otherwise read other bytes as the weights.
+ * Throws a one-line error naming a file that changed since the graph's weights were referenced
+ * in it: a session made now would read other bytes as the weights.
  */
-export function requireUnchanged(path: string, stamp: FileStamp): void {
-  if (fileChanged(path, stamp)) throw new UserError(`${path}: the model file changed on disk since it was opened; open the model again`);
+export function requireUnchanged(files: ReferencedFiles): void {
+  const changed = changedFile(files);
+  if (changed !== undefined) throw new UserError(`${changed}: changed on disk since the model was opened; open the model again`);
 }
 
 /**
